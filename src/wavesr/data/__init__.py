@@ -1,0 +1,1 @@
+"""Corpora (paper data sets, any folder, default corpora) and prepared patch datasets."""
