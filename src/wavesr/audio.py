@@ -237,14 +237,17 @@ def interpolate(lowres: np.ndarray, ratio: int, method: str = "cubic", length: i
 
 # ------------------------------------------------------------------------------ measurement
 
-def bandwidth(audio: np.ndarray, sr: int, margin_db: float = 15.0, band_hz: float = 250.0) -> float:
+def bandwidth(audio: np.ndarray, sr: int, margin_db: float = 15.0, range_db: float = 70.0,
+              band_hz: float = 250.0) -> float:
     """Estimate the highest frequency (Hz) that carries signal above the noise floor.
 
     Method: the long-term power spectrum (Welch, 2048-point Hann) is averaged into bands of
-    ``band_hz``; the floor is the 10th percentile of the band levels (dB); the bandwidth is the
-    upper edge of the highest band more than ``margin_db`` above that floor. A lossy codec's
-    cliff, a low-pass filter or a flat noise floor that drowns the top of the spectrum all show
-    as a bandwidth below ``sr / 2``. Returns 0.0 for silence.
+    ``band_hz``, in dB. The floor is the 5th percentile of the band levels; the bandwidth is the
+    upper edge of the highest band that is both more than ``margin_db`` above the floor and
+    within ``range_db`` of the loudest band. A lossy codec's cliff, a low-pass filter, or a flat
+    noise floor that drowns the top of the spectrum all show as a bandwidth below ``sr / 2``;
+    a spectrum with no floor at all (white noise) has the full bandwidth ``sr / 2``.
+    Returns 0.0 for silence or fewer than 64 samples.
 
     Parameters
     ----------
@@ -255,12 +258,13 @@ def bandwidth(audio: np.ndarray, sr: int, margin_db: float = 15.0, band_hz: floa
         x = x.mean(axis=0)
     if x.size < 64 or not np.any(x):
         return 0.0
-    nperseg = min(2048, x.size)
-    freqs, psd = scipy.signal.welch(x, fs=sr, nperseg=nperseg, window="hann")
+    freqs, psd = scipy.signal.welch(x, fs=sr, nperseg=min(2048, x.size), window="hann")
     edges = np.arange(0.0, sr / 2 + band_hz, band_hz)
     idx = np.digitize(freqs, edges) - 1
     levels = np.array([psd[idx == i].mean() if np.any(idx == i) else 0.0 for i in range(len(edges) - 1)])
-    db = 10 * np.log10(levels + 1e-20)
-    floor = np.percentile(db, 10)
-    above = np.nonzero(db > floor + margin_db)[0]
-    return float(min(edges[above[-1] + 1], sr / 2)) if above.size else 0.0
+    db = 10 * np.log10(levels + 1e-30)
+    floor, peak = np.percentile(db, 5), db.max()
+    if peak - floor < margin_db:
+        return float(sr / 2)
+    above = np.nonzero((db > floor + margin_db) & (db > peak - range_db))[0]
+    return float(min(edges[above[-1] + 1], sr / 2))
