@@ -44,6 +44,9 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
         raise WavesrError(f"{path}: cannot write here ({e.strerror or e})") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; give the final file the usual mode
     try:
         yield tmp_path
         os.replace(tmp_path, path)
