@@ -1,0 +1,272 @@
+"""What every wavesr network shares: the base class, the registry and self-describing checkpoints.
+
+Interface
+---------
+Every network is an :class:`Upsampler`: a ``torch.nn.Module`` built from a dataclass config that
+maps a low-rate signal ``[batch, 1, time_lr]`` to a high-rate one ``[batch, 1, time_lr * ratio]``
+for any ``time_lr >= 1``. The network owns its interpolation (AudioUNet starts from a cubic
+spline computed inside the model), so a trained model is one self-contained function.
+
+Registry
+--------
+A network is made known by one decorator, ``@register("name")``, on its class; the module that
+defines it is imported by ``wavesr/models/__init__.py``. :func:`build_model` makes one by name
+from its config defaults, a named preset and overrides.
+
+Checkpoints
+-----------
+:func:`save_model` writes one dict (atomically) that describes itself, as whisper's checkpoints::
+
+    {"format": "wavesr-model", "format_version": 1, "wavesr_version": "0.1.0",
+     "model": "audiounet", "config": {...dataclass fields...}, "state_dict": {...}, **extra}
+
+:func:`load_model_file` reads it with ``torch.load(weights_only=True)`` (no code runs from the
+file), rebuilds the network from ``model`` and ``config`` and loads the weights strictly. Any
+problem a user can cause -- a damaged file, a file that is not a wavesr model, an unknown network,
+a config or weights that do not match, a newer format -- is one line of :class:`WavesrError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .. import __version__
+from ..errors import WavesrError
+from ..files import atomic_path
+
+FORMAT = "wavesr-model"
+FORMAT_VERSION = 1
+_RESERVED = ("format", "format_version", "wavesr_version", "model", "config", "state_dict")
+
+
+@dataclass
+class UpsamplerConfig:
+    """Settings every network has. Subclasses add their own fields (all with defaults).
+
+    ``PRESETS`` maps a preset name to field values, for :func:`build_model`'s ``preset=``.
+    """
+
+    ratio: int = 4  # upsampling ratio r = sr / sr_lowres
+    sr: int = 16000  # high (output) sample rate, Hz
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ratio, bool) or int(self.ratio) != self.ratio or self.ratio < 2:
+            raise WavesrError(f"ratio must be an integer >= 2, got {self.ratio!r}")
+        if isinstance(self.sr, bool) or int(self.sr) != self.sr or self.sr <= 0:
+            raise WavesrError(f"sr must be a positive integer (Hz), got {self.sr!r}")
+        self.ratio, self.sr = int(self.ratio), int(self.sr)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> "UpsamplerConfig":
+        """The config of preset ``name`` with ``overrides`` applied."""
+        if name not in cls.PRESETS:
+            known = ", ".join(sorted(cls.PRESETS)) or "none"
+            raise WavesrError(f"unknown preset {name!r} for {cls.__name__} (known: {known})")
+        return config_from_dict(cls, {**cls.PRESETS[name], **overrides})
+
+
+class Upsampler(nn.Module):
+    """Base class of all networks: ``forward(lr [batch, 1, time_lr]) -> [batch, 1, time_lr * ratio]``."""
+
+    name: ClassVar[str] = ""  # set by @register
+    config_class: ClassVar[type[UpsamplerConfig]] = UpsamplerConfig
+
+    def __init__(self, config: UpsamplerConfig) -> None:
+        super().__init__()
+        if type(config) is not self.config_class:
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    @property
+    def ratio(self) -> int:
+        return self.config.ratio
+
+    @property
+    def sr(self) -> int:
+        """High (output) sample rate in Hz."""
+        return self.config.sr
+
+    @property
+    def sr_lowres(self) -> float:
+        """Low (input) sample rate in Hz, ``sr / ratio`` (not always a whole number, e.g. r = 6)."""
+        return self.config.sr / self.config.ratio
+
+    def forward(self, lr: Tensor) -> Tensor:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @staticmethod
+    def check_input(lr: Tensor) -> int:
+        """Check ``lr`` is ``[batch, 1, time_lr]`` with ``time_lr >= 1``; return ``time_lr``."""
+        if lr.dim() != 3 or lr.shape[1] != 1 or lr.shape[2] < 1:
+            raise WavesrError(f"a network takes [batch, 1, time] low-rate audio, got shape {list(lr.shape)}")
+        return lr.shape[-1]
+
+
+# ------------------------------------------------------------------------------------ registry
+
+MODELS: dict[str, type[Upsampler]] = {}
+U = TypeVar("U", bound=type[Upsampler])
+
+
+def register(name: str) -> Callable[[U], U]:
+    """Class decorator: make a network buildable and loadable as ``name``."""
+    def add(cls: U) -> U:
+        if name in MODELS and MODELS[name] is not cls:
+            raise ValueError(f"network name {name!r} is already registered by {MODELS[name].__name__}")
+        cls.name = name
+        MODELS[name] = cls
+        return cls
+    return add
+
+
+def model_class(name: str) -> type[Upsampler]:
+    if name not in MODELS:
+        raise WavesrError(f"unknown network {name!r} (known: {', '.join(sorted(MODELS))})")
+    return MODELS[name]
+
+
+def config_from_dict(config_class: type[UpsamplerConfig], values: dict[str, Any]) -> UpsamplerConfig:
+    """Build a config, naming any field it does not have."""
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise WavesrError(f"{config_class.__name__} has no setting {', '.join(unknown)} "
+                          f"(settings: {', '.join(sorted(fields))})")
+    return config_class(**values)
+
+
+def build_model(name: str, **config_overrides: Any) -> Upsampler:
+    """Make network ``name`` from its config defaults, overridden by ``config_overrides``.
+
+    ``preset="..."`` starts from a named preset instead of the defaults, e.g.
+    ``build_model("audiounet", preset="original", ratio=2)``.
+    """
+    cls = model_class(name)
+    preset = config_overrides.pop("preset", None)
+    if preset is not None:
+        config = cls.config_class.preset(preset, **config_overrides)
+    else:
+        config = config_from_dict(cls.config_class, config_overrides)
+    return cls(config)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (all of them, or only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+# --------------------------------------------------------------------------------- checkpoints
+
+def _plain(value: Any) -> Any:
+    """Make ``value`` loadable with ``weights_only=True``: dataclasses -> dicts, paths -> str,
+    numpy -> python numbers / tensors; tensors, dicts, lists and plain values pass through."""
+    if isinstance(value, Tensor):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def save_model(model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] | None = None,
+               force: bool = True) -> Path:
+    """Write ``model`` as a self-describing checkpoint, atomically.
+
+    Parameters
+    ----------
+    model : a registered network.
+    path : destination (conventionally ``.pt``).
+    extra : more entries for the checkpoint dict (training state, data settings, ...). Values
+        must be tensors, dicts, lists or plain values; dataclasses, paths and numpy values are
+        converted. Keys may not shadow the reserved ones (``format``, ``model``, ``config``, ...).
+    force : replace an existing file (default, as a training loop rewrites its checkpoint).
+    """
+    if not model.name or MODELS.get(model.name) is not type(model):
+        raise ValueError(f"{type(model).__name__} is not a registered network")
+    extra = dict(extra or {})
+    clash = sorted(set(extra) & set(_RESERVED))
+    if clash:
+        raise ValueError(f"extra checkpoint entries may not be named {', '.join(clash)}")
+    checkpoint = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "wavesr_version": __version__,
+        "model": model.name,
+        "config": _plain(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **_plain(extra),
+    }
+    path = Path(path)
+    with atomic_path(path, force=force) as tmp:
+        torch.save(checkpoint, tmp)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and check a checkpoint written by :func:`save_model`; return its dict (with ``extra``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WavesrError(f"{path}: no such file")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
+            UnicodeDecodeError, AttributeError, TypeError, KeyError, IndexError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WavesrError(f"{path}: not a readable checkpoint, damaged or not a torch file ({reason[:120]})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise WavesrError(f"{path}: not a wavesr model checkpoint (no 'format': '{FORMAT}' entry)")
+    version = checkpoint.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise WavesrError(f"{path}: damaged checkpoint (format_version {version!r})")
+    if version > FORMAT_VERSION:
+        raise WavesrError(f"{path}: written by a newer wavesr ({checkpoint.get('wavesr_version', '?')}, format "
+                          f"{version}); this wavesr {__version__} reads format {FORMAT_VERSION}: upgrade wavesr")
+    for key, kind in (("model", str), ("config", dict), ("state_dict", dict)):
+        if not isinstance(checkpoint.get(key), kind):
+            raise WavesrError(f"{path}: damaged checkpoint ('{key}' is missing or not a {kind.__name__})")
+    return checkpoint
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint") -> Upsampler:
+    """Rebuild the network a checkpoint dict describes and load its weights strictly."""
+    try:
+        cls = model_class(checkpoint["model"])
+        model = cls(config_from_dict(cls.config_class, checkpoint["config"]))
+    except WavesrError as e:
+        raise WavesrError(f"{source}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise WavesrError(f"{source}: config does not fit network {checkpoint['model']!r} ({e})") from None
+    try:
+        model.load_state_dict(checkpoint["state_dict"], strict=True)
+    except RuntimeError as e:
+        detail = " ".join(str(e).split())
+        raise WavesrError(f"{source}: weights do not match network {checkpoint['model']!r} and its config "
+                          f"({detail[:200]})") from None
+    return model
+
+
+def load_model_file(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Upsampler:
+    """Load a network saved by :func:`save_model`, in eval mode, on ``map_location``."""
+    checkpoint = read_checkpoint(path, map_location)
+    return model_from_checkpoint(checkpoint, source=str(path)).to(map_location).eval()
