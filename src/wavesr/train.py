@@ -1,0 +1,404 @@
+"""Training: the paper's recipe on one CPU, one GPU, or many machines (DDP under torchrun).
+
+Recipe (Kuleshov et al. 2017, section 4): Adam, learning rate 1e-4, L2 loss between the
+reconstruction and the high-resolution patch, constant learning rate for the first half of
+training and linear decay to zero over the second half. The original code's per-example RMSE
+and an L2 + multi-resolution STFT objective are options (see :mod:`wavesr.losses`).
+
+A run folder holds everything about a run::
+
+    RUN/config.json     TrainConfig, model config, data settings (written once)
+    RUN/last.pt         the latest checkpoint (every epoch, every N minutes / N steps)
+    RUN/best.pt         the checkpoint with the lowest validation LSD
+    RUN/model.pt        the final weights
+    RUN/metrics.jsonl   one JSON object per log line (training and validation)
+    RUN/metrics.csv     validation rows, flat
+
+Checkpoints are self-describing wavesr model files (``models.base.save_model``) with the
+training state under ``"training"``: optimizer, step, planned total, RNG state. Resuming
+restores all of it, re-creates the epoch's sample order from the seed and skips the batches
+already seen, so a killed run resumed ends with the same weights as an uninterrupted one.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) the same code runs DistributedDataParallel (gloo on
+CPU, NCCL on GPU) with a distributed sampler; rank 0 validates, logs and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from . import audio, metrics
+from .data.patches import PatchDataset
+from .errors import WavesrError
+from .files import read_json, write_json
+from .losses import LOSSES, loss_fn
+from .models.base import build_model, load_model_file, save_model
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; stored in RUN/config.json and in every checkpoint."""
+
+    data: str  # prepared training patches (``wavesr prepare``)
+    out: str  # run folder
+    val_data: str | None = None  # prepared validation patches; its source files give whole-file scores
+    model: str = "audiounet"
+    model_config: dict[str, Any] = field(default_factory=dict)  # overrides of the model's config
+    epochs: int = 10
+    max_steps: int | None = None
+    max_minutes: float | None = None  # wall-clock budget; fixes the planned steps after a short warm-up
+    batch_size: int = 32
+    lr: float = 1e-4
+    decay: str = "linear-second-half"  # or "none"
+    loss: str = "auto"  # the network's own (l2 for AudioUNet, lps for the DNN) or one of wavesr.losses.LOSSES
+    stft_weight: float = 1e-3
+    grad_clip: float | None = None
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
+    workers: int = 0  # DataLoader worker processes
+    val_patches: int = 256  # at most this many validation patches
+    val_files: int = 4  # whole held-out files scored every epoch
+    checkpoint_minutes: float = 10.0
+    checkpoint_steps: int | None = None
+    log_every: int = 20
+
+
+# ------------------------------------------------------------------------------ small parts
+
+def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
+    """Constant for the first half, then linear decay to zero (the paper's recipe)."""
+    if cfg.decay == "none" or step < total / 2:
+        return cfg.lr
+    return cfg.lr * max(0.0, (total - step) / (total / 2))
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise WavesrError("--device cuda asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device: torch.device) -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _barrier(d: _Dist) -> None:
+    if d.world > 1:
+        dist.barrier()
+
+
+# ------------------------------------------------------------------------------ validation
+
+class Validator:
+    """Scores a model on held-out patches and whole held-out files, beside the cubic spline."""
+
+    def __init__(self, val_dir: str | None, max_patches: int, n_files: int):
+        self.patches: tuple[np.ndarray, np.ndarray] | None = None
+        self.files: list[tuple[str, np.ndarray, np.ndarray]] = []
+        if not val_dir:
+            return
+        ds = PatchDataset(val_dir)
+        self.sr, self.ratio, method = ds.sr, ds.ratio, ds.settings["config"]["method"]
+        take = np.linspace(0, len(ds) - 1, min(max_patches, len(ds))).astype(int) if len(ds) else []
+        if len(take):
+            pairs = [ds[int(i)] for i in take]
+            self.patches = (torch.stack([p[0] for p in pairs]).numpy(), torch.stack([p[1] for p in pairs]).numpy())
+        sources = sorted(s["path"] for s in ds.settings.get("sources", []) if s.get("patches", 1) > 0)
+        for path in sources[:n_files]:
+            hr, _ = audio.load(path, sr=self.sr, mono=True)
+            self.files.append((path, hr, audio.degrade(hr, self.ratio, method)))
+        self.baseline = self._score(lambda lr, n: audio.interpolate(lr, self.ratio, "cubic", length=n))
+
+    def _score(self, upsample) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.patches is not None:
+            lr, hr = self.patches
+            pred = np.concatenate([upsample(lr[i:i + 32], hr.shape[-1]) for i in range(0, len(lr), 32)])
+            out["patch_l2"] = float(np.mean((pred - hr) ** 2))
+            out["patch_snr"] = float(np.mean(metrics.snr(hr[:, 0], pred[:, 0])))
+        rows = [metrics.evaluate_pair(hr, upsample(lr[None, None], hr.size)[0, 0], self.sr, self.ratio)
+                for _, hr, lr in self.files]
+        for key in rows[0] if rows else []:
+            out[f"file_{key}"] = float(np.mean([r[key] for r in rows]))
+        return out
+
+    @torch.no_grad()
+    def __call__(self, model: torch.nn.Module, device: torch.device) -> dict[str, float]:
+        model.eval()
+
+        def upsample(lr: np.ndarray, n: int) -> np.ndarray:
+            y = model(torch.from_numpy(np.ascontiguousarray(lr)).float().to(device))
+            return y[..., :n].float().cpu().numpy()
+
+        scores = self._score(upsample)
+        model.train()
+        return scores
+
+    @property
+    def enabled(self) -> bool:
+        return self.patches is not None or bool(self.files)
+
+
+# ------------------------------------------------------------------------------ the loop
+
+def _save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any],
+          cfg: TrainConfig) -> None:
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    training = {**state, "optimizer": optimizer.state_dict(), "rng": rng, "config": dataclasses.asdict(cfg)}
+    save_model(model, path, extra={"training": training}, force=True)
+
+
+def _log(run: Path, row: dict[str, Any], writer: Any) -> None:
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    if "val" in row:
+        flat = {"step": row["step"], "epoch": row["epoch"], **row["val"]}
+        new = not (run / "metrics.csv").exists()
+        with open(run / "metrics.csv", "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(flat))
+            if new:
+                w.writeheader()
+            w.writerow(flat)
+    if writer is not None:
+        for key, value in row.items():
+            if isinstance(value, (int, float)) and key not in ("step", "epoch"):
+                writer.add_scalar(f"train/{key}", value, row["step"])
+        for key, value in row.get("val", {}).items():
+            writer.add_scalar(f"val/{key}", value, row["step"])
+
+
+def _tensorboard(run: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(run / "tensorboard"))
+
+
+def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress: bool = True) -> Path:
+    """Train ``cfg.model`` on ``cfg.data``; returns the run folder.
+
+    ``resume`` continues from ``RUN/last.pt`` with the configuration stored in the run folder.
+    A run folder that already holds a checkpoint is refused unless ``resume`` or ``force``.
+    """
+    return _train(cfg, resume, force, progress)[0]
+
+
+def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
+           progress: bool = True) -> tuple[Path, torch.nn.Module]:
+    """:func:`train`, also returning the trained network (this process's replica under DDP)."""
+    run = Path(cfg.out)
+    if resume:
+        if not (run / "last.pt").exists():
+            raise WavesrError(f"{run}: no checkpoint to resume from (last.pt missing)")
+        cfg = TrainConfig(**read_json(run / "config.json")["train"])
+    elif (run / "last.pt").exists() and not force:
+        raise WavesrError(f"{run}: already holds a training run (use --resume to continue or --force to restart)")
+    if cfg.loss not in ("auto", "lps", *LOSSES):
+        raise WavesrError(f"unknown loss {cfg.loss!r} (choose from auto, lps, {', '.join(LOSSES)})")
+
+    device = _device(cfg.device)
+    d = _init_distributed(device)
+    if device.type == "cuda" and d.world > 1:
+        device = torch.device("cuda", d.local_rank)
+    amp_dtype = _autocast_dtype(cfg.precision, device)
+
+    data = PatchDataset(cfg.data)
+    torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
+    model = build_model(cfg.model, ratio=data.ratio, sr=data.sr, **cfg.model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss
+    if loss_name == "lps" and not hasattr(model, "lps_loss"):
+        raise WavesrError(f"--loss lps is the DNN baseline's objective; {cfg.model} has none")
+    if loss_name == "lps" and d.world > 1:
+        raise WavesrError("--loss lps does not run under DistributedDataParallel; train the DNN on one process")
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    sampler = DistributedSampler(data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    steps_per_epoch = len(sampler) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise WavesrError(f"{cfg.data}: {len(data)} patches is fewer than one batch of {cfg.batch_size} per process")
+    state = {"step": 0, "total": min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf), "best": math.inf,
+             "planned": cfg.max_minutes is None, "elapsed": 0.0}
+
+    if resume:
+        ckpt = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["state_dict"])
+        training = ckpt["training"]
+        optimizer.load_state_dict(training["optimizer"])
+        state = {k: training[k] for k in state}
+        torch.set_rng_state(training["rng"]["torch"])
+        if "cuda" in training["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(training["rng"]["cuda"])
+    else:
+        torch.manual_seed(cfg.seed + d.rank)
+        if d.main:
+            run.mkdir(parents=True, exist_ok=True)
+            for name in ("metrics.jsonl", "metrics.csv"):
+                (run / name).unlink(missing_ok=True)
+            write_json(run / "config.json", {"train": cfg, "model": {"name": cfg.model, **dataclasses.asdict(model.config)},
+                                             "data": data.settings})
+    _barrier(d)
+
+    net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    validator = Validator(cfg.val_data, cfg.val_patches, cfg.val_files) if d.main else None
+    writer = _tensorboard(run) if d.main else None
+    bar = tqdm(total=int(state["total"]), initial=state["step"], disable=not (progress and d.main),
+               desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
+    seconds_per_batch = cfg.batch_size * data.patch_len / data.sr * d.world
+    last_save = t_session = time.monotonic()
+    t_start = t_session - state["elapsed"]
+    session_steps = 0
+    net.train()
+    while state["step"] < state["total"]:
+        epoch, first = divmod(state["step"], steps_per_epoch)
+        sampler.set_epoch(epoch)
+        order = list(sampler)
+        batches = [order[i * cfg.batch_size:(i + 1) * cfg.batch_size] for i in range(first, steps_per_epoch)]
+        loader = DataLoader(data, batch_sampler=batches, num_workers=cfg.workers,
+                            generator=torch.Generator().manual_seed(cfg.seed), persistent_workers=False)
+        t_log, losses = time.monotonic(), []
+        for lr_batch, hr_batch in loader:
+            lr_now = learning_rate(cfg, state["step"], state["total"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr_now
+            lr_batch, hr_batch = lr_batch.to(device, non_blocking=True), hr_batch.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                if loss_name == "lps":  # Li et al.'s log-power-spectrum objective (DNN baseline)
+                    loss = model.lps_loss(lr_batch, hr_batch)
+                else:
+                    loss = loss_fn(loss_name, net(lr_batch).float(), hr_batch, cfg.stft_weight)
+            if not torch.isfinite(loss):
+                raise WavesrError(f"training diverged at step {state['step']} (loss {loss.item()}); "
+                                  "lower --lr or set --grad-clip")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            state["step"] += 1
+            session_steps += 1
+            losses.append(loss.item())
+            bar.update(1)
+            if not state["planned"] and session_steps == 5:
+                state["total"] = _plan_steps(cfg, state, (time.monotonic() - t_session) / 5,
+                                             time.monotonic() - t_start, d)
+                bar.total = int(state["total"])
+            if d.main and (state["step"] % cfg.log_every == 0 or state["step"] == state["total"]):
+                rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
+                row = {"step": state["step"], "epoch": epoch, "loss": float(np.mean(losses)), "lr": lr_now,
+                       "audio_s_per_s": rate, "time": time.monotonic() - t_start}
+                _log(run, row, writer)
+                bar.set_postfix(loss=f"{row['loss']:.2e}", audio=f"{rate:.1f}s/s")
+                t_log, losses = time.monotonic(), []
+            end_of_epoch = state["step"] % steps_per_epoch == 0 or state["step"] >= state["total"]
+            due = (cfg.checkpoint_steps and state["step"] % cfg.checkpoint_steps == 0) or \
+                (time.monotonic() - last_save) / 60 >= cfg.checkpoint_minutes
+            if end_of_epoch:
+                _end_of_epoch(run, cfg, model, optimizer, state, validator, device, d, writer, t_start, epoch)
+                last_save = time.monotonic()
+            elif due:
+                state["elapsed"] = time.monotonic() - t_start
+                if d.main:
+                    _save(run / "last.pt", model, optimizer, state, cfg)
+                last_save = time.monotonic()
+            if state["step"] >= state["total"]:
+                break
+    bar.close()
+    if d.main:
+        save_model(model, run / "model.pt", extra={"train_config": dataclasses.asdict(cfg)}, force=True)
+        if writer is not None:
+            writer.close()
+    _barrier(d)
+    return run, model
+
+
+def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist) -> int:
+    """Fix the total steps from the measured speed so that the run fits ``max_minutes``.
+
+    Validation and checkpoints take time too, so the run may end somewhat past the budget.
+    """
+    remaining = max(0.0, cfg.max_minutes * 60 - elapsed)
+    budget = torch.tensor([state["step"] + remaining / per_step], dtype=torch.float64)
+    if d.world > 1:
+        dist.broadcast(budget, 0)
+    state["planned"] = True
+    return int(max(state["step"], min(state["total"], int(budget.item()))))
+
+
+def _end_of_epoch(run: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                  state: dict[str, Any], validator: Validator | None, device: torch.device, d: _Dist,
+                  writer: Any, t_start: float, epoch: int) -> None:
+    state["elapsed"] = time.monotonic() - t_start
+    if d.main:
+        row: dict[str, Any] = {"step": state["step"], "epoch": epoch + 1, "time": state["elapsed"]}
+        if validator is not None and validator.enabled:
+            scores = validator(model, device)
+            row["val"] = {**scores, **{f"cubic_{k}": v for k, v in validator.baseline.items()}}
+            key = "file_lsd" if "file_lsd" in scores else "patch_l2"
+            if scores[key] < state["best"]:
+                state["best"] = scores[key]
+                _save(run / "best.pt", model, optimizer, state, cfg)
+            tqdm.write(_describe(row))
+        _log(run, row, writer)
+        _save(run / "last.pt", model, optimizer, state, cfg)
+    _barrier(d)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    v = row["val"]
+    parts = [f"epoch {row['epoch']} step {row['step']}:"]
+    for key, label in (("file_snr", "SNR"), ("file_lsd", "LSD"), ("file_lsd_standard", "LSD-std"),
+                       ("patch_snr", "patch SNR")):
+        if key in v:
+            parts.append(f"{label} {v[key]:.2f} (cubic {v['cubic_' + key]:.2f})")
+    return " ".join(parts)
+
+
+def load_run_model(run: str | os.PathLike, which: str = "best") -> torch.nn.Module:
+    """The ``best``, ``last`` or final (``model``) weights of a run folder."""
+    return load_model_file(Path(run) / f"{which}.pt")
