@@ -106,6 +106,17 @@ class Upsampler(nn.Module):
     def forward(self, lr: Tensor) -> Tensor:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
+    def upsample(self, audio: Any, sr: float, target_sr: int | None = None, **options: Any) -> tuple[Any, int]:
+        """Upsample real audio at any rate: ``(audio, sr) -> (audio, out_sr)``.
+
+        ``audio`` is a numpy array or torch tensor, ``[time]`` or ``[channels, time]``; the result
+        has the same type and layout, at ``target_sr`` or ``self.sr``. Resampling, chunking and
+        the clipping policy are those of :func:`wavesr.inference.upsample_array` (``options``).
+        """
+        from ..inference import upsample  # imported here: inference imports this module
+
+        return upsample(self, audio, sr, target_sr=target_sr, **options)
+
     @staticmethod
     def check_input(lr: Tensor) -> int:
         """Check ``lr`` is ``[batch, 1, time_lr]`` with ``time_lr >= 1``; return ``time_lr``."""

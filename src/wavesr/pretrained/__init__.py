@@ -1,0 +1,249 @@
+"""Pretrained models shipped with wavesr: named, checksummed checkpoints with model cards.
+
+Layout
+------
+This package folder is the registry (package data; ``WAVESR_PRETRAINED=/some/folder`` or the
+``registry=`` argument points it elsewhere)::
+
+    pretrained/registry.json          the index below
+    pretrained/speech-x4-1a2b3c4d.pt  a checkpoint (models.base.save_model), hash prefix in the name
+    pretrained/speech-x4.md           its model card: data, recipe, held-out scores, limits
+
+``registry.json``::
+
+    {"format": "wavesr-pretrained", "format_version": 1,
+     "models": {"speech-x4": {"file": "speech-x4-1a2b3c4d.pt", "sha256": "1a2b3c4d...",
+                              "ratio": 4, "sr": 16000, "content": "speech", "network": "audiounet",
+                              "params": 3812345,
+                              "scores": {"snr": 17.2, "lsd": 3.1, "cubic_snr": 16.4, "cubic_lsd": 7.6,
+                                         "test_set": "...", "lsd_convention": "kuleshov"},
+                              "card": "speech-x4.md", "recipe": "wavesr train ..."}}}
+
+A registry file is checked against its sha256 before it is loaded (once per process and file
+version), so a damaged or replaced file is one clear error instead of a strange model.
+:func:`add_model` is how weights get in: it copies a checkpoint under its hash, writes a card
+if none is given, and updates the index atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import WavesrError
+from ..files import atomic_path, read_json, write_json
+
+if TYPE_CHECKING:  # torch is imported only when a model is loaded
+    from ..models.base import Upsampler
+
+REGISTRY_ENV = "WAVESR_PRETRAINED"
+FORMAT = "wavesr-pretrained"
+FORMAT_VERSION = 1
+CONTENTS = ("speech", "piano", "music")
+RUN_CHECKPOINTS = ("best.pt", "model.pt", "last.pt")  # what a training run folder offers, best first
+_verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 already checked
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registry entry; ``folder`` is the registry it came from."""
+
+    name: str
+    file: str
+    sha256: str
+    ratio: int
+    sr: int
+    content: str
+    network: str
+    params: int
+    folder: Path
+    scores: dict[str, Any] = field(default_factory=dict)
+    card: str | None = None
+    recipe: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.file
+
+    @property
+    def sr_lowres(self) -> float:
+        return self.sr / self.ratio
+
+    def scores_text(self) -> str:
+        """Held-out scores against cubic, e.g. ``SNR 17.2 dB (cubic 16.4), LSD 3.1 (cubic 7.6)``."""
+        s, parts = self.scores, []
+        for key, label, unit in (("snr", "SNR", " dB"), ("lsd", "LSD", "")):
+            if key in s:
+                cubic = f" (cubic {s[f'cubic_{key}']:.2f})" if f"cubic_{key}" in s else ""
+                parts.append(f"{label} {s[key]:.2f}{unit}{cubic}")
+        return ", ".join(parts) or "no scores"
+
+
+def registry_dir(registry: str | os.PathLike | None = None) -> Path:
+    """The registry folder: ``registry``, else ``$WAVESR_PRETRAINED``, else this package folder."""
+    if registry is not None:
+        return Path(registry)
+    return Path(os.environ.get(REGISTRY_ENV) or Path(__file__).parent)
+
+
+def _read_index(folder: Path) -> dict[str, Any]:
+    index = folder / "registry.json"
+    if not index.exists():
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "models": {}}
+    data = read_json(index)
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), dict):
+        raise WavesrError(f"{index}: not a wavesr model registry (needs 'format': '{FORMAT}' and 'models')")
+    if data.get("format_version", 0) > FORMAT_VERSION:
+        raise WavesrError(f"{index}: written by a newer wavesr (format {data['format_version']}); upgrade wavesr")
+    return data
+
+
+def available_models(registry: str | os.PathLike | None = None) -> list[ModelInfo]:
+    """The registry's models, sorted by name (an empty list when none are shipped)."""
+    folder = registry_dir(registry)
+    out = []
+    for name, entry in sorted(_read_index(folder)["models"].items()):
+        try:
+            out.append(ModelInfo(name=name, folder=folder, **entry))
+        except TypeError as e:
+            raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} is malformed ({e})") from None
+    return out
+
+
+def get_model_info(name: str, registry: str | os.PathLike | None = None) -> ModelInfo:
+    for info in available_models(registry):
+        if info.name == name:
+            return info
+    known = ", ".join(i.name for i in available_models(registry)) or "none shipped yet"
+    raise WavesrError(f"{name!r}: no such pretrained model (known: {known})")
+
+
+def pick_model(ratio: int, content: str = "speech", sr: int | None = None,
+               registry: str | os.PathLike | None = None) -> ModelInfo:
+    """The registry model for ``ratio`` and ``content`` (and ``sr`` when given); the first by name
+    when several fit. Raises a WavesrError naming what is shipped when none fits."""
+    if content not in CONTENTS:
+        raise WavesrError(f"content must be one of {', '.join(CONTENTS)}, got {content!r}")
+    models = available_models(registry)
+    fits = [m for m in models if m.ratio == ratio and m.content == content and (sr is None or m.sr == sr)]
+    if fits:
+        return fits[0]
+    shipped = ", ".join(f"{m.name} (x{m.ratio} {m.content}, {m.sr} Hz)" for m in models) or "none yet"
+    want = f"x{ratio} {content}" + (f" at {sr} Hz" if sr else "")
+    raise WavesrError(f"no pretrained model for {want} (shipped: {shipped}); "
+                      f"pass --model PATH with a checkpoint or a training run folder")
+
+
+def verify(info: ModelInfo) -> Path:
+    """Check the model file against the registry's sha256; return its path."""
+    from ..data.corpus import sha256_file
+
+    path = info.path
+    if not path.is_file():
+        raise WavesrError(f"pretrained model {info.name}: file {path} is missing (reinstall wavesr)")
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if _verified.get(key) != info.sha256:
+        digest = sha256_file(path)
+        if digest != info.sha256:
+            raise WavesrError(f"pretrained model {info.name}: {path} is damaged (sha256 {digest[:12]}..., "
+                              f"registry says {info.sha256[:12]}...); reinstall wavesr or re-add the model")
+        _verified[key] = digest
+    return path
+
+
+def checkpoint_path(path: str | os.PathLike) -> Path:
+    """A ``.pt`` file as it is; a training run folder -> its best.pt (else model.pt, else last.pt)."""
+    path = Path(path)
+    if path.is_dir():
+        for name in RUN_CHECKPOINTS:
+            if (path / name).is_file():
+                return path / name
+        raise WavesrError(f"{path}: folder has no checkpoint ({', '.join(RUN_CHECKPOINTS)})")
+    if not path.is_file():
+        raise WavesrError(f"{path}: no such file")
+    return path
+
+
+def load_model(name_or_path: str | os.PathLike, device: str = "cpu",
+               registry: str | os.PathLike | None = None) -> "Upsampler":
+    """A ready network (eval mode, on ``device``) from a registry name, a checkpoint or a run folder.
+
+    Registry names are checked first; a registry file is verified against its sha256.
+    """
+    from ..inference import resolve_device
+    from ..models.base import load_model_file
+
+    names = {m.name: m for m in available_models(registry)}
+    if str(name_or_path) in names:
+        info = names[str(name_or_path)]
+        path = verify(info)
+    elif Path(name_or_path).exists():
+        info, path = None, checkpoint_path(name_or_path)
+    else:
+        known = ", ".join(names) or "none shipped yet"
+        raise WavesrError(f"{name_or_path}: neither a pretrained model name (known: {known}) "
+                          f"nor a checkpoint file or run folder")
+    model = load_model_file(path, map_location="cpu")
+    if info is not None and (model.ratio, model.sr, model.name) != (info.ratio, info.sr, info.network):
+        raise WavesrError(f"pretrained model {info.name}: registry says x{info.ratio} {info.network} at "
+                          f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz")
+    dev = resolve_device(device, model)
+    return model.to(dev).eval()
+
+
+def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: dict[str, Any] | None = None,
+              card: str | None = None, recipe: str | None = None, registry: str | os.PathLike | None = None,
+              force: bool = False) -> ModelInfo:
+    """Add a checkpoint (or a run folder's best) to a registry under ``name``.
+
+    Copies it as ``<name>-<sha256[:8]>.pt``, writes ``<name>.md`` (``card`` if given: markdown
+    text, else a card generated from the entry) and updates ``registry.json`` atomically.
+    Refuses to replace an existing name unless ``force``.
+    """
+    from ..data.corpus import sha256_file
+    from ..models.base import count_parameters, load_model_file
+
+    if content not in CONTENTS:
+        raise WavesrError(f"content must be one of {', '.join(CONTENTS)}, got {content!r}")
+    if not name or any(c in name for c in "/\\ ") or name.startswith("."):
+        raise WavesrError(f"{name!r}: a model name is one word without slashes (e.g. speech-x4)")
+    folder = registry_dir(registry)
+    index = _read_index(folder)
+    if name in index["models"] and not force:
+        raise WavesrError(f"{name}: already in {folder / 'registry.json'} (use force to replace)")
+    src = checkpoint_path(checkpoint)
+    model = load_model_file(src)  # checks it is a loadable wavesr model
+    digest = sha256_file(src)
+    file = f"{name}-{digest[:8]}.pt"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / file).exists():
+        with atomic_path(folder / file) as tmp:
+            shutil.copyfile(src, tmp)
+    entry = {"file": file, "sha256": digest, "ratio": model.ratio, "sr": model.sr, "content": content,
+             "network": model.name, "params": count_parameters(model), "scores": dict(scores or {}),
+             "card": f"{name}.md", "recipe": recipe}
+    old = index["models"].get(name)
+    index["models"][name] = entry
+    info = ModelInfo(name=name, folder=folder, **entry)
+    with atomic_path(folder / info.card, force=True) as tmp:
+        tmp.write_text(card if card is not None else _default_card(info))
+    write_json(folder / "registry.json", index, force=True)
+    if old and old["file"] != file and not any(m["file"] == old["file"] for m in index["models"].values()):
+        (folder / old["file"]).unlink(missing_ok=True)
+    return info
+
+
+def _default_card(info: ModelInfo) -> str:
+    lines = [f"# {info.name}", "",
+             f"- network: {info.network} ({info.params:,} parameters)",
+             f"- upsampling: x{info.ratio}, {info.sr_lowres:g} Hz -> {info.sr} Hz",
+             f"- content: {info.content}",
+             f"- held-out scores: {info.scores_text()}",
+             f"- file: {info.file} (sha256 {info.sha256})"]
+    if info.recipe:
+        lines += ["", "## Recipe", "", "```", info.recipe, "```"]
+    return "\n".join(lines) + "\n"

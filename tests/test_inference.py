@@ -1,0 +1,289 @@
+import glob
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from wavesr import audio, inference
+from wavesr.errors import WavesrError
+from wavesr.inference import upsample_array, upsample_file
+from wavesr.models import build_model
+
+
+def spline(ratio: int = 4, sr: int = 16000):
+    return build_model("spline", ratio=ratio, sr=sr)
+
+
+def tiny_unet(ratio: int = 4, seed: int = 0):
+    """A tiny random AudioUNet whose network part is as large as its cubic part (the last layer is
+    re-drawn, not near zero), so chunking errors in the network would show."""
+    torch.manual_seed(seed)
+    model = build_model("audiounet", ratio=ratio, blocks=3, filters=[8, 16, 16], kernel_sizes=[9, 5, 3], dropout=0.0)
+    torch.nn.init.kaiming_normal_(model.last.weight)
+    return model.eval()
+
+
+def speechlike(sr: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Voiced harmonics with a gliding pitch and a syllable envelope, plus noise bursts (fricatives)."""
+    t = np.arange(int(sr * seconds)) / sr
+    phase = 2 * np.pi * np.cumsum(120 + 40 * np.sin(2 * np.pi * 0.7 * t)) / sr
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 40) if k * 160 < sr / 2)
+    bursts = rng.standard_normal(t.size) * (np.sin(2 * np.pi * 0.5 * t) > 0.6)
+    return (0.2 * voiced * 0.5 * (1 + np.sin(2 * np.pi * 3 * t)) + 0.05 * bursts).astype(np.float32)
+
+
+def no_temp_files(folder) -> bool:
+    return not glob.glob(str(folder / "**" / ".*.tmp*"), recursive=True)
+
+
+# --------------------------------------------------------------------------- rates and shapes
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_array_rate_length_and_channels(rng, channels):
+    x = (0.3 * rng.standard_normal((channels, 4001))).astype(np.float32)
+    y, sr, notes = upsample_array(spline(), x, 4000)
+    assert y.shape == (channels, 4001 * 4) and y.dtype == np.float32 and sr == 16000
+    assert notes[0] == "4000 Hz -> x4 (spline) -> 16000 Hz"
+
+
+@pytest.mark.parametrize("sr_in", [11025, 44100, 7999, 8000, 2000])
+def test_any_input_rate_gives_the_model_rate(rng, sr_in):
+    n = sr_in // 2 + 7
+    y, sr, notes = upsample_array(spline(), 0.3 * rng.standard_normal((2, n)), sr_in)
+    assert sr == 16000 and y.shape == (2, round(n * 16000 / sr_in))
+    assert notes[0] == f"{sr_in} Hz -> resampled to 4000 Hz -> x4 (spline) -> 16000 Hz"
+
+
+def test_fractional_low_rate_and_target_rate(rng):
+    model = spline(ratio=6)  # low rate 2666.67 Hz
+    n = 22050
+    y, sr, notes = upsample_array(model, 0.3 * rng.standard_normal(n), 22050, target_sr=22050)
+    assert sr == 22050 and y.shape == (1, n)
+    assert notes[0] == "22050 Hz -> resampled to 2666.67 Hz -> x6 (spline) -> 16000 Hz -> resampled to 22050 Hz"
+    # the round trip keeps a 500 Hz tone in place, up to the spline's own error (-47 dB here);
+    # a shift of one output sample would be an error of 0.05 RMS
+    tone = np.sin(2 * np.pi * 500 * np.arange(n) / 22050).astype(np.float32) * 0.5
+    y, _, _ = upsample_array(model, tone, 22050, target_sr=22050, limiter=False)
+    assert np.sqrt(np.mean((y[0, 2000:-2000] - tone[2000:-2000]) ** 2)) < 3e-3
+
+
+def test_resampling_equals_one_shot_soxr(rng):
+    """The streaming resampler gives the numbers of audio.resample (one shot), block edges included."""
+    x = (0.3 * rng.standard_normal(3 * inference.BLOCK_FRAMES + 123)).astype(np.float32)
+    y, _, _ = upsample_array(spline(), x, 11025, limiter=False)
+    lr = audio.resample(x, 11025, 4000)
+    ref = audio.interpolate(lr, 4)
+    # the last low-rate sample may be padded or cropped to make the exact output length, which
+    # moves the spline's end condition: compare up to 50 low-rate samples from the end
+    assert np.max(np.abs(y[0, :-200] - ref[:y.shape[1] - 200])) < 1e-5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 50])
+def test_very_short_inputs(rng, n):
+    x = (0.3 * rng.standard_normal(n)).astype(np.float32)
+    for model in (spline(), tiny_unet()):
+        y, _, _ = upsample_array(model, x, 4000)
+        assert y.shape == (1, 4 * n) and np.all(np.isfinite(y))
+    y, _, _ = upsample_array(spline(), x[:1], 4000, limiter=False)
+    assert np.allclose(y, x[0])  # one sample: a constant
+
+
+def test_too_short_to_make_one_output_sample():
+    with pytest.raises(WavesrError, match="too short"):
+        upsample_array(spline(), np.zeros(1, np.float32), 44100)  # 0.36 output samples
+
+
+def test_non_finite_input_is_an_error(rng):
+    x = rng.standard_normal((2, 5000)).astype(np.float32) * 0.1
+    x[1, 3000] = np.nan
+    with pytest.raises(WavesrError, match=r"non-finite sample.*0\.750 s"):
+        upsample_array(spline(), x, 4000)
+
+
+# ------------------------------------------------------------------------ chunked vs whole
+
+# Bound: a network whose one-sided receptive field is shorter than a quarter of the overlap gives
+# the same output in chunks as on the whole input, up to float32 rounding: max |diff| < 1e-6 at
+# signal RMS ~0.1 (measured: spline 6e-8, tiny AudioUNet 6e-8; a 4-block AudioUNet with kernels
+# 65..9 2.4e-7; the paper-shaped B = 8 network at width 0.05 with the default 10 s / 1 s: 1.4e-5
+# max, 1.9e-7 RMS, its receptive field being wider than 0.25 s).
+CHUNK_BOUND = 1e-6
+
+
+@pytest.mark.parametrize("make", [spline, tiny_unet], ids=["spline", "tiny-audiounet"])
+def test_chunked_equals_whole(rng, make):
+    model = make()
+    x = np.stack([speechlike(4000, 8.0, rng), speechlike(4000, 8.0, rng)[::-1]])
+    whole, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
+    for chunk, overlap in [(1.0, 0.25), (1.5, 0.5), (3.3, 1.1)]:
+        y, _, notes = upsample_array(model, x, 4000, chunk_seconds=chunk, overlap_seconds=overlap, limiter=False)
+        assert y.shape == whole.shape and any("chunks of" in n for n in notes)
+        assert np.max(np.abs(y - whole)) < CHUNK_BOUND
+    cubic = audio.interpolate(x, 4)
+    if make is spline:
+        assert np.max(np.abs(whole - cubic)) < 1e-5
+    else:  # the network part is not negligible, so the comparison above is a real one
+        assert np.sqrt(np.mean((whole - cubic) ** 2)) > 0.3 * np.sqrt(np.mean(whole ** 2))
+        # and without overlap the chunk edges do show: the test can fail
+        y, _, _ = upsample_array(model, x, 4000, chunk_seconds=1.0, overlap_seconds=0.0, limiter=False)
+        assert np.max(np.abs(y - whole)) > 100 * CHUNK_BOUND
+
+
+def test_chunks_on_the_network_grid(rng):
+    """Chunk and overlap sizes are whole multiples of AudioUNet's stride grid at the low rate."""
+    model = build_model("audiounet", ratio=3, blocks=4, filters=[4, 4, 4, 4], kernel_sizes=[3, 3, 3, 3])
+    chunk, overlap = inference.chunk_sizes(model, 1.0, 0.3)
+    step = 32 // math.gcd(32, 3)  # 2^(blocks + 1) high-rate samples -> 32 low-rate samples at r = 3
+    assert chunk % step == 0 and overlap % (4 * step) == 0 and chunk >= model.sr_lowres
+    with pytest.raises(WavesrError, match="twice the overlap"):
+        inference.chunk_sizes(model, 1.0, 0.6)
+
+
+def test_channels_as_batch_equal_channels_alone(rng):
+    model = tiny_unet()
+    x = np.stack([speechlike(4000, 2.0, rng), 0.1 * rng.standard_normal(8000).astype(np.float32)])
+    both, _, _ = upsample_array(model, x, 4000, chunk_seconds=0.7, overlap_seconds=0.2)
+    for c in range(2):
+        alone, _, _ = upsample_array(model, x[c], 4000, chunk_seconds=0.7, overlap_seconds=0.2)
+        assert np.max(np.abs(both[c] - alone[0])) < 1e-6
+
+
+# ------------------------------------------------------------------------------- clipping
+
+def test_soft_limit_is_identity_below_the_knee_and_bounded():
+    x = np.linspace(-5, 5, 10001, dtype=np.float32)
+    y = inference.soft_limit(x)
+    below = np.abs(x) <= inference.LIMIT_KNEE
+    assert np.array_equal(y[below], x[below])
+    assert np.all(np.abs(y) <= 1.0) and np.all(np.diff(y) >= 0)
+    assert 0.98 < inference.soft_limit(np.float32([1.0]))[0] < 0.99  # full scale itself loses 0.1 dB
+
+
+def test_clipping_is_reported_and_limited_by_default():
+    square = np.where(np.arange(4000) % 40 < 20, 0.99, -0.99).astype(np.float32)  # the spline overshoots
+    y, _, notes = upsample_array(spline(), square, 4000)
+    assert np.max(np.abs(y)) < 1.0
+    assert any("over full scale" in n and "soft-limited" in n for n in notes)
+    y, _, notes = upsample_array(spline(), square, 4000, limiter=False)
+    assert np.max(np.abs(y)) > 1.05 and any("kept (float output)" in n for n in notes)
+
+
+def test_clipping_without_limiter_is_reported_for_pcm(tmp_path):
+    square = np.where(np.arange(4000) % 40 < 20, 0.99, -0.99).astype(np.float32)
+    sf.write(tmp_path / "sq.wav", square, 4000, subtype="PCM_16")
+    result = upsample_file(spline(), tmp_path / "sq.wav", tmp_path / "out.wav", limiter=False)
+    assert result.samples_over > 0 and result.peak > 1.05
+    assert any("clipped to full scale by PCM_16" in n for n in result.notes)
+
+
+# ---------------------------------------------------------------------------------- files
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_file_rate_length_channels_subtype(tmp_path, rng, channels):
+    x = (0.2 * rng.standard_normal((8011, channels))).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, 8000, subtype="PCM_16")
+    result = upsample_file(tiny_unet(), tmp_path / "in.wav", tmp_path / "out.wav")
+    info = sf.info(tmp_path / "out.wav")
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, channels, 16022, "PCM_16")
+    assert (result.sr_in, result.sr_out, result.frames_in, result.frames_out) == (8000, 16000, 8011, 16022)
+    assert result.seconds == pytest.approx(8011 / 8000) and no_temp_files(tmp_path)
+
+
+def test_file_streaming_equals_array(tmp_path, rng, monkeypatch):
+    """Reading in blocks and writing block by block gives the in-memory result, bit for bit (FLOAT)."""
+    monkeypatch.setattr(inference, "BLOCK_FRAMES", 1000)
+    x = np.stack([speechlike(11025, 3.0, rng), speechlike(11025, 3.0, rng)])
+    sf.write(tmp_path / "in.wav", x.T, 11025, subtype="FLOAT")
+    model = tiny_unet()
+    upsample_file(model, tmp_path / "in.wav", tmp_path / "out.wav", chunk_seconds=0.5, overlap_seconds=0.1,
+                  target_sr=22050)
+    y, sr, _ = upsample_array(model, x, 11025, chunk_seconds=0.5, overlap_seconds=0.1, target_sr=22050)
+    z, zsr = sf.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
+    assert zsr == sr == 22050 and sf.info(tmp_path / "out.wav").subtype == "FLOAT"
+    assert z.shape == (x.shape[1] * 2, 2) and np.max(np.abs(z.T - y)) < 1e-6
+
+
+@pytest.mark.parametrize("in_subtype,out_name,expected", [
+    ("PCM_16", "o.wav", "PCM_16"), ("PCM_24", "o.wav", "PCM_24"), ("FLOAT", "o.wav", "FLOAT"),
+    ("PCM_U8", "o.wav", "PCM_16"), ("FLOAT", "o.flac", "PCM_24"), ("PCM_16", "o.flac", "PCM_16")])
+def test_default_subtype_keeps_deeper_inputs(tmp_path, rng, in_subtype, out_name, expected):
+    sf.write(tmp_path / "in.wav", (0.2 * rng.standard_normal(400)).astype(np.float32), 4000, subtype=in_subtype)
+    result = upsample_file(spline(), tmp_path / "in.wav", tmp_path / out_name)
+    assert result.subtype == expected == sf.info(tmp_path / out_name).subtype
+
+
+def test_subtype_and_format_errors(tmp_path, rng):
+    sf.write(tmp_path / "in.wav", (0.2 * rng.standard_normal(400)).astype(np.float32), 4000)
+    with pytest.raises(WavesrError, match="FLAC cannot store subtype FLOAT"):
+        upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.flac", subtype="FLOAT")
+    with pytest.raises(WavesrError, match="must be .wav or .flac"):
+        upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.mp3")
+    assert upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.wav", subtype="pcm_24").subtype == "PCM_24"
+
+
+def test_file_refuses_overwrite_and_leaves_nothing_on_failure(tmp_path, rng):
+    x = (0.2 * rng.standard_normal(4000)).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, 4000)
+    (tmp_path / "out.wav").write_bytes(b"keep me")
+    with pytest.raises(WavesrError, match="already exists"):
+        upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav")
+    assert (tmp_path / "out.wav").read_bytes() == b"keep me"
+    upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav", force=True)
+    assert sf.info(tmp_path / "out.wav").frames == 16000
+    x[3000] = np.inf  # fails after the first block was written to the temporary file
+    sf.write(tmp_path / "bad.wav", x, 4000, subtype="FLOAT")
+    with pytest.raises(WavesrError, match="bad.wav: non-finite"):
+        upsample_file(spline(), tmp_path / "bad.wav", tmp_path / "bad.sr.wav")
+    assert not (tmp_path / "bad.sr.wav").exists() and no_temp_files(tmp_path)
+
+
+def test_plan_outputs(tmp_path):
+    (tmp_path / "a" / "sub").mkdir(parents=True)
+    for name in ("a/x.wav", "a/sub/y.flac", "a/x.sr.wav", "a/x.cubic.wav", "z.ogg"):
+        (tmp_path / name).write_bytes(b"")
+    jobs = inference.plan_outputs([tmp_path / "a", tmp_path / "z.ogg"], tmp_path / "out", ".flac")
+    assert jobs == [(tmp_path / "a/sub/y.flac", tmp_path / "out/sub/y.sr.flac"),
+                    (tmp_path / "a/x.wav", tmp_path / "out/x.sr.flac"),
+                    (tmp_path / "z.ogg", tmp_path / "out/z.sr.flac")]
+    assert inference.plan_outputs([tmp_path / "z.ogg"]) == [(tmp_path / "z.ogg", tmp_path / "z.sr.wav")]
+    assert inference.plan_outputs([tmp_path / "z.ogg"], tmp_path / "o.wav") == [(tmp_path / "z.ogg", tmp_path / "o.wav")]
+    with pytest.raises(WavesrError, match="must be a folder"):
+        inference.plan_outputs([tmp_path / "a"], tmp_path / "o.wav")
+    assert inference.companion_paths(tmp_path / "x.sr.wav") == (tmp_path / "x.cubic.wav", tmp_path / "x.compare.png")
+
+
+# ------------------------------------------------------------------------------ Python API
+
+@pytest.mark.filterwarnings("ignore:output peak")  # a random network goes over full scale
+def test_model_upsample_numpy_and_torch(rng):
+    model = tiny_unet()
+    x = speechlike(8000, 1.0, rng)
+    y, sr = model.upsample(x, 8000)
+    assert isinstance(y, np.ndarray) and y.shape == (16000,) and sr == 16000
+    y2, _ = model.upsample(np.stack([x, x]), 8000)
+    assert y2.shape == (2, 16000) and np.allclose(y2[0], y, atol=1e-6)
+    t, sr = model.upsample(torch.from_numpy(x).double(), 8000)
+    assert isinstance(t, torch.Tensor) and t.dtype == torch.float64 and t.shape == (16000,)
+    assert np.allclose(t.numpy(), y, atol=1e-6)
+    t, sr = model.upsample(torch.from_numpy(np.stack([x, x])), 8000, target_sr=44100)
+    assert t.shape == (2, 44100) and t.dtype == torch.float32 and sr == 44100
+
+
+@pytest.mark.filterwarnings("ignore:output peak")
+def test_model_upsample_warns_when_limiting_and_restores_train_mode():
+    model = tiny_unet().train()
+    square = np.where(np.arange(4000) % 40 < 20, 0.99, -0.99).astype(np.float32)
+    with pytest.warns(UserWarning, match="over full scale"):
+        spline().upsample(square, 4000)
+    model.upsample(square[:100], 4000)
+    assert model.training  # evaluated in eval mode, given back as it was
+
+
+def test_import_wavesr_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, wavesr; wavesr.available_models(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

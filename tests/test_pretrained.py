@@ -1,0 +1,108 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import wavesr
+from wavesr import pretrained
+from wavesr.errors import WavesrError
+from wavesr.models import build_model, save_model
+
+
+def tiny_unet(ratio: int = 4):
+    torch.manual_seed(ratio)
+    return build_model("audiounet", ratio=ratio, blocks=2, filters=[4, 8], kernel_sizes=[5, 3], dropout=0.0)
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """A registry folder with a tiny x4 speech model and an x2 piano model, as $WAVESR_PRETRAINED."""
+    folder = tmp_path / "registry"
+    for ratio, name, content in ((4, "speech-x4", "speech"), (2, "piano-x2", "piano")):
+        save_model(tiny_unet(ratio), tmp_path / f"{name}.pt")
+        pretrained.add_model(tmp_path / f"{name}.pt", name, content, registry=folder, recipe="wavesr train ...",
+                             scores={"snr": 17.25, "cubic_snr": 16.5, "lsd": 3.1, "cubic_lsd": 7.6})
+    monkeypatch.setenv(pretrained.REGISTRY_ENV, str(folder))
+    return folder
+
+
+def test_shipped_registry_is_valid_and_every_model_verifies():
+    models = pretrained.available_models(Path(pretrained.__file__).parent)
+    for info in models:  # empty until weights are shipped
+        assert pretrained.verify(info) == info.path
+        assert (info.folder / info.card).is_file()
+
+
+def test_add_and_list(registry):
+    models = wavesr.available_models()
+    assert [m.name for m in models] == ["piano-x2", "speech-x4"]
+    m = models[1]
+    assert (m.ratio, m.sr, m.content, m.network, m.sr_lowres) == (4, 16000, "speech", "audiounet", 4000.0)
+    assert m.file == f"speech-x4-{m.sha256[:8]}.pt" and m.path.is_file() and m.params > 0
+    assert m.scores_text() == "SNR 17.25 dB (cubic 16.50), LSD 3.10 (cubic 7.60)"
+    card = (registry / m.card).read_text()
+    assert "# speech-x4" in card and "x4, 4000 Hz -> 16000 Hz" in card and "wavesr train ..." in card
+    index = json.loads((registry / "registry.json").read_text())
+    assert index["format"] == "wavesr-pretrained" and set(index["models"]) == {"speech-x4", "piano-x2"}
+    with pytest.raises(WavesrError, match="already in"):
+        pretrained.add_model(m.path, "speech-x4", "speech", registry=registry)
+
+
+def test_load_by_name_gives_the_saved_network(registry, rng):
+    model = wavesr.load_model("speech-x4")
+    x = torch.from_numpy(rng.standard_normal((1, 1, 100)).astype(np.float32))
+    with torch.no_grad():
+        assert torch.equal(model(x), tiny_unet(4).eval()(x))
+    assert not model.training and model.ratio == 4
+
+
+def test_load_by_path_and_run_folder(tmp_path):
+    run = tmp_path / "run"
+    save_model(tiny_unet(2), run / "last.pt")
+    assert pretrained.load_model(run).ratio == 2  # no best.pt: falls back to last.pt
+    save_model(tiny_unet(4), run / "best.pt")
+    assert pretrained.load_model(run).ratio == 4  # best.pt first
+    assert pretrained.load_model(run / "last.pt").ratio == 2
+    with pytest.raises(WavesrError, match="folder has no checkpoint"):
+        pretrained.load_model(tmp_path)
+    with pytest.raises(WavesrError, match="neither a pretrained model name"):
+        pretrained.load_model("no-such-model")
+
+
+def test_pick_model(registry):
+    assert wavesr.pick_model(4).name == "speech-x4"
+    assert wavesr.pick_model(2, "piano").name == "piano-x2"
+    with pytest.raises(WavesrError, match=r"no pretrained model for x2 speech \(shipped: piano-x2"):
+        wavesr.pick_model(2, "speech")
+    with pytest.raises(WavesrError, match="content must be one of"):
+        wavesr.pick_model(4, "podcast")
+
+
+def test_damaged_model_file_is_one_clear_error(registry):
+    info = pretrained.get_model_info("speech-x4")
+    data = bytearray(info.path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    info.path.write_bytes(bytes(data))
+    with pytest.raises(WavesrError) as e:
+        pretrained.load_model("speech-x4")
+    assert "speech-x4" in str(e.value) and "damaged" in str(e.value) and "\n" not in str(e.value)
+    info.path.unlink()
+    with pytest.raises(WavesrError, match="is missing"):
+        pretrained.load_model("speech-x4")
+
+
+def test_registry_that_disagrees_with_its_file(registry):
+    index = json.loads((registry / "registry.json").read_text())
+    index["models"]["speech-x4"]["ratio"] = 8
+    (registry / "registry.json").write_text(json.dumps(index))
+    with pytest.raises(WavesrError, match="registry says x8"):
+        pretrained.load_model("speech-x4")
+
+
+def test_malformed_registry(tmp_path):
+    (tmp_path / "registry.json").write_text('{"models": []}')
+    with pytest.raises(WavesrError, match="not a wavesr model registry"):
+        pretrained.available_models(tmp_path)
+    assert pretrained.available_models(tmp_path / "nothing-here") == []
