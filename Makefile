@@ -16,7 +16,7 @@ $(BIN)/wavesr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,piano]'
 	touch $@
 
 install: $(BIN)/wavesr
@@ -28,14 +28,16 @@ system-deps:
 	    fluidsynth fluid-soundfont-gm >/dev/null; \
 	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm)"; fi
 
-corpora: install
+corpora: install system-deps
 	$(BIN)/wavesr corpus build speech
 	$(BIN)/wavesr corpus build speech-single
+	$(BIN)/wavesr corpus build piano
+	$(BIN)/wavesr corpus build music --limit 6
 
 run: install corpora
 	$(BIN)/wavesr prepare speech --split all -o $(DATA)/speech-x$(RATIO) --ratio $(RATIO)
 
-test: install system-deps corpora
+test: install corpora
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wavesr {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_corpus, _add_prepare, _add_train, _add_upsample, _add_models):
+    for add in (_add_corpus, _add_prepare, _add_train, _add_upsample, _add_models,
+                _add_evaluate, _add_plot, _add_samples, _add_paper):
         add(sub)
     return parser
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wavesr: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `wavesr corpus show speech | head`
+        sys.stderr.close()
+        return 0
 
 
 # ------------------------------------------------------------------------------------ corpus
@@ -350,6 +354,214 @@ def _cmd_models(args: argparse.Namespace) -> int:
         print(f"{m.name:16s} x{m.ratio}  {m.sr_lowres:g} -> {m.sr} Hz  {m.content:7s} {m.network} "
               f"({m.params / 1e6:.1f} M params)  {m.scores_text()}")
     return 0
+
+# ---------------------------------------------------------------------------------- evaluate
+
+def _ratios(text: str) -> list[int]:
+    try:
+        return [int(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise WavesrError(f"ratios must be integers separated by commas, got {text!r}") from None
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from .evaluate import EvalConfig
+
+    d = EvalConfig()
+    p = sub.add_parser("evaluate", help="score methods (cubic, bandlimited, models) on a test split",
+                       description="Evaluate methods on a corpus split or on files: each file is loaded mono, made "
+                                   "low-resolution with audio.degrade, rebuilt by each method and scored (SNR, LSD "
+                                   "in both conventions, LSD-HF/LF, PESQ and STOI when installed). Per-file rows, "
+                                   "tables and settings go to OUT; rerunning resumes (see wavesr.evaluate).")
+    p.add_argument("methods", nargs="+", metavar="METHOD",
+                   help="cubic, bandlimited, a shipped model name, a checkpoint or a run folder; LABEL=SPEC names it")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--corpus", metavar="SPEC", help="a default corpus, a reader with --root, or a manifest")
+    g.add_argument("--files", nargs="+", metavar="PATH", help="audio files and/or folders instead of a corpus")
+    p.add_argument("--root", metavar="DIR", help="folder the corpus reader reads from")
+    p.add_argument("--split", choices=("train", "val", "test"), default="test", help="corpus split (default test)")
+    p.add_argument("-o", "--out", required=True, help="evaluation folder (resumed when it exists)")
+    p.add_argument("--ratio", "--ratios", dest="ratios", metavar="R[,R...]",
+                   help="upsampling ratios (default: the networks' ratios, else 4)")
+    p.add_argument("--degrade", choices=("decimate", "subsample", "sinc"), default=d.degrade,
+                   help=f"low-resolution simulation (default {d.degrade})")
+    p.add_argument("--sr", type=int, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)")
+    p.add_argument("--max-files", type=int, metavar="N", help="at most N files, evenly spaced over the split")
+    p.add_argument("--max-seconds", type=float, metavar="S", help="score only the first S seconds of each file")
+    p.add_argument("--pesq", action=argparse.BooleanOptionalAction, default=None,
+                   help="compute PESQ (default: when the pesq package is installed)")
+    p.add_argument("--stoi", action=argparse.BooleanOptionalAction, default=None,
+                   help="compute STOI (default: when the pystoi package is installed)")
+    p.add_argument("--figures", type=int, default=0, metavar="N", help="spectrogram figures of the first N files")
+    p.add_argument("--save-audio", type=int, default=0, metavar="N",
+                   help="WAVs (hr, lr, every method) of the first N files per ratio, for wavesr samples")
+    p.add_argument("--interesting", type=int, default=0, metavar="N",
+                   help="also save the N files where the first network falls furthest below cubic in SNR")
+    p.add_argument("--title", help="name of this evaluation on the samples page (default: the corpus name)")
+    p.add_argument("--device", default=d.device, help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--chunk-seconds", type=float, default=d.chunk_seconds, metavar="S",
+                   help=f"network chunk length (default {d.chunk_seconds:g}; 0 = whole files)")
+    p.add_argument("--limiter", action="store_true", help="soft-limit network outputs (default: score the raw output)")
+    p.add_argument("-f", "--force", action="store_true", help="start again in a folder evaluated with other settings")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data.readers import open_corpus
+    from .evaluate import EvalConfig, evaluate, resolve_method
+
+    cfg = EvalConfig(sr=args.sr, degrade=args.degrade, max_files=args.max_files, max_seconds=args.max_seconds,
+                     pesq=args.pesq, stoi=args.stoi, chunk_seconds=args.chunk_seconds or None, limiter=args.limiter,
+                     device=args.device, figures=args.figures, save_audio=args.save_audio,
+                     interesting=args.interesting, title=args.title, progress=not args.quiet)
+    methods = [resolve_method(m, args.device) for m in args.methods]
+    ratios = _ratios(args.ratios) if args.ratios else sorted({m.ratio for m in methods if m.ratio}) or [4]
+    if args.corpus:
+        corpus = open_corpus(args.corpus, root=args.root)
+        items = corpus.split(args.split)
+        if not items:
+            raise WavesrError(f"{corpus.name}: split {args.split!r} has no files")
+        info = {"name": corpus.name, "root": corpus.root, "spec": args.corpus, "split": args.split}
+    else:
+        items, info = args.files, {"files": args.files}
+    summary = evaluate(methods, items, ratios, args.out, cfg, corpus_info=info, force=args.force)
+    print((Path(args.out) / "summary.md").read_text().split("\n## Settings")[0].rstrip())
+    for note in summary["settings"]["notes"]:
+        print(f"note: {note}")
+    print(f"\nper-file rows, tables and settings: {args.out}")
+    return 0
+
+
+# -------------------------------------------------------------------------------------- plot
+
+def _add_plot(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plot", help="Figure 2: spectrograms of high-res / low-res / super-resolved / cubic",
+                       description="Spectrograms of a file (high resolution), its low-resolution version "
+                                   "(audio.degrade), the model's reconstruction and the cubic interpolation, "
+                                   "stacked with a shared dB scale (Figure 2 of the paper).")
+    p.add_argument("file", metavar="FILE", help="an audio file")
+    p.add_argument("--ratio", type=int, required=True, metavar="R", help="upsampling ratio")
+    p.add_argument("--model", metavar="NAME|PATH", help="a shipped model, checkpoint or run folder (else 3 panels)")
+    p.add_argument("-o", "--out", required=True, help="figure file: .png, .svg or .pdf")
+    p.add_argument("--degrade", choices=("decimate", "subsample", "sinc"), default="decimate")
+    p.add_argument("--sr", type=int, metavar="HZ", help="rate of the high-resolution signal (default: the model's, else 16000)")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start of the excerpt (seconds)")
+    p.add_argument("--seconds", type=float, metavar="S", help="length of the excerpt (default: the whole file)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite the figure")
+    p.set_defaults(func=_cmd_plot)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .report.plots import figure2
+
+    out = figure2(args.file, args.ratio, args.out, model=args.model, sr=args.sr, degrade=args.degrade,
+                  start=args.start, seconds=args.seconds, device=args.device, force=args.force)
+    print(out)
+    return 0
+
+
+# ----------------------------------------------------------------------------------- samples
+
+def _add_samples(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("samples", help="build the static samples page from evaluation folders",
+                       description="A self-contained HTML page (relative links only; opens from disk) with audio "
+                                   "players, spectrograms and scores for the files that wavesr evaluate saved "
+                                   "(--save-audio N, --interesting N).")
+    p.add_argument("eval_dirs", nargs="+", metavar="EVAL_DIR", help="evaluation folders, one section per folder and ratio")
+    p.add_argument("-o", "--out", required=True, metavar="PAGE_DIR", help="folder of the page (index.html)")
+    p.add_argument("--title", default="Audio super-resolution samples")
+    p.add_argument("--methods", metavar="LABEL,...", help="only these methods' players and scores (default all)")
+    p.add_argument("-f", "--force", action="store_true", help="rebuild an existing page")
+    p.add_argument("--serve", action="store_true", help="then serve it with http.server until Ctrl-C")
+    p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address for --serve (default 127.0.0.1)")
+    p.set_defaults(func=_cmd_samples)
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from .report.samples import build_page, serve
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    index = build_page(args.eval_dirs, args.out, title=args.title, methods=methods, force=args.force)
+    print(f"samples page: {index} (open it in a browser, or wavesr samples ... --serve)")
+    if args.serve:
+        serve(args.out, host=args.host, port=args.port)
+    return 0
+
+
+# ------------------------------------------------------------------------------------- paper
+
+def _add_paper(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("paper", help="reproduce the paper: Table 1 by one command",
+                       description="Reproduce Table 1 of Kuleshov et al. (2017): prepare data, train the networks "
+                                   "for a budget, evaluate cubic / DNN / AudioUNet / fast on the test splits and "
+                                   "write the tables, a JSON with everything and the samples page. Resumable: a "
+                                   "rerun skips finished steps (see wavesr.paper).")
+    psub = p.add_subparsers(dest="paper_command", metavar="WHAT", required=True)
+    q = psub.add_parser("table1", help="Table 1: SNR and LSD per task and ratio")
+    q.add_argument("-o", "--out", required=True, help="output folder (data cache, runs, evaluations, tables)")
+    q.add_argument("--budget", default="quick", metavar="quick|full|FILE.json",
+                   help="quick (minutes per network on a CPU, reduced networks), full (the paper's 400 epochs, "
+                        "for a GPU) or a JSON file of Budget fields (default quick)")
+    q.add_argument("--tasks", default="single,multi,piano,music", metavar="TASK,...",
+                   help="among single, multi, piano, music (default all)")
+    q.add_argument("--ratios", metavar="R,...", help="only these ratios (default the paper's: 2,4,6; music 4)")
+    q.add_argument("--networks", metavar="NAME,...", help="networks beside cubic (default dnn,audiounet,fast)")
+    q.add_argument("--vctk", metavar="DIR", help="VCTK 0.80 / 0.92 folder: single and multi use it")
+    q.add_argument("--beethoven", metavar="DIR", help="SampleRNN Beethoven folder: piano uses it")
+    q.add_argument("--magnatagatune", metavar="DIR", help="MagnaTagATune folder: music uses it")
+    q.add_argument("--corpus", action="append", default=[], metavar="TASK=SPEC[@ROOT]",
+                   help="any corpus for a task, e.g. piano=folder@/data/piano (repeatable)")
+    q.add_argument("--device", help="override the budget's device (auto, cpu, cuda)")
+    q.add_argument("--no-shipped", dest="shipped", action="store_false",
+                   help="train every network even where a shipped model fits")
+    q.add_argument("--force-eval", action="store_true", help="restart evaluations made with other settings")
+    q.add_argument("--dry-run", action="store_true", help="print the plan (what is done, what would run) and stop")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=_cmd_paper_table1)
+
+
+def _cmd_paper_table1(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from .paper import Table1Config, load_budget, plan, run_table1
+
+    budget = load_budget(args.budget)
+    if args.device:
+        budget = dataclasses.replace(budget, device=args.device)
+    corpora = {}
+    for task, spec in (("single", "vctk-single"), ("multi", "vctk-multi")):
+        if args.vctk:
+            corpora[task] = f"{spec}@{args.vctk}"
+    if args.beethoven:
+        corpora["piano"] = f"beethoven@{args.beethoven}"
+    if args.magnatagatune:
+        corpora["music"] = f"magnatagatune@{args.magnatagatune}"
+    for pair in args.corpus:
+        task, sep, spec = pair.partition("=")
+        if not sep or not spec:
+            raise WavesrError(f"--corpus {pair!r}: expected TASK=SPEC or TASK=SPEC@ROOT")
+        corpora[task] = spec
+    cfg = Table1Config(out=args.out, budget=budget, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+                       ratios=_ratios(args.ratios) if args.ratios else None, corpora=corpora,
+                       networks=[n.strip() for n in args.networks.split(",") if n.strip()] if args.networks else None,
+                       shipped=args.shipped, force_eval=args.force_eval, progress=not args.quiet)
+    if args.dry_run:
+        print(f"plan for {args.out} ({budget.describe()}):")
+        for step in plan(cfg):
+            print("  " + step.line())
+        return 0
+    result = run_table1(cfg)
+    print((Path(result["table"])).read_text())
+    for key, path in result.items():
+        print(f"{key}: {path}")
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,506 @@
+"""The default corpora: real audio that installs from Debian packages and PyPI.
+
+The paper's data (VCTK, the Beethoven sonatas, MagnaTagATune) cannot be downloaded by wavesr;
+these corpora stand in for them and build on any Debian-like machine (see ``DATA.md``):
+
+``speech``
+    Recorded words, syllables and short phrases from four packages (tuxpaint-stamps-default,
+    klettres-data, ktuberling-data, gcin-voice): about 50 voices in 30 languages. The analogue of
+    multi-speaker VCTK: whole voices are held out for val and test (about 80/10/10 of the audio).
+``speech-single``
+    The voice with the most kept material, split by utterance (in path order: the first 85 %
+    train, the next 5 % val, the last 10 % test), like the paper's single speaker p225 (and
+    the ``vctk-single`` reader). Its items all share one group, the voice.
+``piano``
+    The solo piano works of music21's corpus, exported to MIDI with a piano program and
+    rendered by fluidsynth with a sampled piano soundfont; split by piece.
+``music``
+    Recorded game music (wesnoth-1.16-music, warzone2100-music), split by track: the
+    MagnaTagATune analogue.
+
+How a corpus is built
+---------------------
+1. Packages are unpacked into the cache without installing them (:mod:`wavesr.data.fetch`).
+2. Byte-identical copies are dropped (sha256 of the file; the copy whose path sorts first stays).
+3. Every file is decoded and measured (2 processes). A file is dropped when it cannot be
+   decoded, is silent (RMS below ``SILENCE_DB``), has a sample rate below the target rate, or
+   has a measured bandwidth (:func:`wavesr.audio.bandwidth`) below the target's Nyquist
+   frequency: a model trained on such a file as "high resolution" would learn to leave the
+   top band empty.
+4. Whole groups (voices, pieces, tracks) are assigned to splits by :func:`group_split`.
+5. The kept files are hard-linked (or copied) into ``cache_dir()/corpora/NAME/audio/`` with
+   ``manifest.json`` (a :class:`~wavesr.data.corpus.Corpus` whose ``settings`` record every
+   build setting) and ``dropped.json`` (each dropped file and why). The corpus is built in a
+   temporary sibling folder and renamed into place, so an interrupted build never looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import math
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import __version__, audio
+from ..errors import WavesrError
+from ..files import write_json
+from .corpus import MANIFEST, SPLITS, Corpus, Item, cache_dir, fraction_split, sha256_file, stable_fraction
+from .fetch import Package, fetch_deb
+
+DEFAULT_CORPORA = {
+    "speech": "recorded words and phrases, ~50 voices, 30 languages; val/test are held-out voices",
+    "speech-single": "the voice with the most wideband material, split by utterance",
+    "piano": "music21's solo piano scores rendered by fluidsynth with a sampled piano; split by piece",
+    "music": "recorded game music (Wesnoth, Warzone 2100); split by track",
+}
+SILENCE_DB = -60.0  # files quieter than this (RMS, dBFS) are dropped as silent
+HELD_OUT = {"val": 0.1, "test": 0.1}  # fractions of the audio held out by group_split
+SINGLE_HELD_OUT = {"val": 0.05, "test": 0.10}  # speech-single, by utterance (as vctk-single)
+SPLIT_KEY = "wavesr-default-v1"  # salt of the stable group order
+WORKERS = 2
+
+
+# ------------------------------------------------------------------------------- sources
+
+@dataclass
+class Candidate:
+    """A file of a package that may enter a corpus."""
+
+    path: Path  # where it lies now
+    rel: str  # where it goes under the corpus's audio/ folder
+    group: str  # voice / track
+    source: str  # package name
+    licence: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+
+
+def _files(folder: Path, pattern: str = "*") -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in audio.AUDIO_EXTENSIONS)
+
+
+def _candidate(pkg: Package, path: Path, group: str, licence: str, **meta: Any) -> Candidate:
+    origin = "/" + path.relative_to(pkg.root).as_posix()
+    return Candidate(path, f"{pkg.name}/{path.relative_to(pkg.path(_AUDIO_ROOTS[pkg.name])).as_posix()}",
+                     f"{pkg.name}/{group}", pkg.name, licence, {**meta, "origin": origin})
+
+
+def _tuxpaint(pkg: Package) -> list[Candidate]:
+    """Stamp descriptions ``*_desc_<lang>.ogg``: about one voice per language."""
+    out = []
+    for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "**/*_desc_*.ogg"):
+        lang = re.search(r"_desc_([a-z]{2,3}(?:_[A-Z]{2})?)\.", p.name)
+        if lang:
+            out.append(_candidate(pkg, p, lang.group(1), "GPL-2", language=lang.group(1)))
+    return out
+
+
+def _klettres(pkg: Package) -> list[Candidate]:
+    """Letters and syllables ``<lang>/{alpha,syllab}/*.ogg``: one voice per language folder."""
+    root = pkg.path(_AUDIO_ROOTS[pkg.name])
+    return [_candidate(pkg, p, p.parts[-3], "GPL-2+", language=p.parts[-3]) for p in _files(root, "*/*/*")]
+
+
+def _ktuberling(pkg: Package) -> list[Candidate]:
+    """Words ``sounds/<lang>/*``: one voice per language folder (the sr* folders are copies)."""
+    root = pkg.path(_AUDIO_ROOTS[pkg.name])
+    return [_candidate(pkg, p, p.parts[-2], "GPL-2+", language=p.parts[-2].split("@")[0])
+            for p in _files(root, "*/*")]
+
+
+def _gcin(pkg: Package) -> list[Candidate]:
+    """Mandarin syllables ``ogg/<syllable>/{3,5}.ogg``: two voices, 3 and 5."""
+    licences = {"3": "GPL-3 or LGPL-3", "5": "CC-BY-3.0"}
+    return [_candidate(pkg, p, p.stem, licences.get(p.stem, "GPL-3 or LGPL-3"), language="zh", syllable=p.parts[-2])
+            for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "*/*")]
+
+
+def _wesnoth(pkg: Package) -> list[Candidate]:
+    """Soundtrack of Battle for Wesnoth; a track's variants (``defeat2``, ``frantic-old``) share its group."""
+    return [_candidate(pkg, p, p.stem.removesuffix("-old").rstrip("0123456789"), "GPL-2+")
+            for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]))]
+
+
+def _warzone(pkg: Package) -> list[Candidate]:
+    """Soundtracks of Warzone 2100 (Opus, 48 kHz); ``track3_enhanced`` shares ``track3``'s group."""
+    return [_candidate(pkg, p, p.stem.removesuffix("_enhanced"), "GPL-2+", album=p.parent.name)
+            for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "**/*")]
+
+
+_AUDIO_ROOTS = {
+    "tuxpaint-stamps-default": "/usr/share/tuxpaint/stamps",
+    "klettres-data": "/usr/share/klettres",
+    "ktuberling-data": "/usr/share/ktuberling/sounds",
+    "gcin-voice": "/usr/share/gcin-voice/ogg",
+    "wesnoth-1.16-music": "/usr/share/games/wesnoth/1.16/data/core/music",
+    "warzone2100-music": "/usr/share/games/warzone2100/music",
+}
+SPEECH_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
+    "tuxpaint-stamps-default": _tuxpaint, "klettres-data": _klettres,
+    "ktuberling-data": _ktuberling, "gcin-voice": _gcin,
+}
+MUSIC_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
+    "wesnoth-1.16-music": _wesnoth, "warzone2100-music": _warzone,
+}
+
+
+# -------------------------------------------------------------------- measuring, dropping
+
+def measure(path: str | os.PathLike, min_sr: int = 0) -> dict[str, Any]:
+    """Decode ``path``: its rate, channels, duration (s), bandwidth (Hz) and RMS level (dBFS).
+
+    A file whose header rate is below ``min_sr`` is not decoded (rate, channels and duration
+    only). Returns ``{"error": message}`` instead when the file cannot be decoded.
+    """
+    try:
+        info = audio.info(path)
+        if info.samplerate < min_sr:
+            return {"sr": info.samplerate, "channels": info.channels, "duration": info.frames / info.samplerate}
+        x, sr = audio.load(path)
+    except WavesrError as e:
+        return {"error": str(e)}
+    rms = float(np.linalg.norm(x)) / math.sqrt(x.size)
+    return {"sr": sr, "channels": int(x.shape[0]), "duration": x.shape[1] / sr,
+            "bandwidth": audio.bandwidth(x, sr), "level_db": 20 * math.log10(rms + 1e-12)}
+
+
+def drop_reason(m: dict[str, Any], target_sr: int) -> str | None:
+    """Why a measured file (see :func:`measure`) cannot serve as high-resolution audio at ``target_sr``.
+
+    ``unreadable``, ``low_rate`` (sample rate below the target's), ``silent`` (RMS below
+    ``SILENCE_DB``), ``narrowband`` (bandwidth below ``target_sr / 2``), or None to keep it.
+    """
+    if "error" in m:
+        return "unreadable"
+    if m["sr"] < target_sr:
+        return "low_rate"
+    if m["level_db"] < SILENCE_DB:
+        return "silent"
+    if m["bandwidth"] < target_sr / 2:
+        return "narrowband"
+    return None
+
+
+def dedupe(candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, Candidate]]]:
+    """Drop byte-identical copies (same ``sha256``); the copy whose ``rel`` sorts first stays.
+
+    Returns the kept candidates (in their order) and ``(copy, kept original)`` pairs.
+    """
+    first: dict[str, Candidate] = {}
+    for c in sorted(candidates, key=lambda c: c.rel):
+        first.setdefault(c.sha256, c)
+    kept = [c for c in candidates if first[c.sha256] is c]
+    return kept, [(c, first[c.sha256]) for c in candidates if first[c.sha256] is not c]
+
+
+def round_robin(candidates: Sequence[Candidate], key: str = SPLIT_KEY) -> list[Candidate]:
+    """Interleave groups (in a stable pseudo-random order), so that any prefix spans many groups."""
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for c in sorted(candidates, key=lambda c: c.rel):
+        groups[c.group].append(c)
+    order = sorted(groups, key=lambda g: (stable_fraction(f"{key}/{g}"), g))
+    out = []
+    for i in range(max((len(v) for v in groups.values()), default=0)):
+        out.extend(groups[g][i] for g in order if i < len(groups[g]))
+    return out
+
+
+# ----------------------------------------------------------------------------------- splits
+
+def group_split(durations: dict[str, float], val: float = HELD_OUT["val"], test: float = HELD_OUT["test"],
+                key: str = SPLIT_KEY) -> dict[str, str]:
+    """Assign whole groups to ``train`` / ``val`` / ``test`` by duration.
+
+    Groups are visited in a stable pseudo-random order (sha1 of ``key`` and the group name). Each
+    goes to the first held-out split (test, then val) that is still below its target share of
+    the total duration and that it would not push more than 50 % past that target; every other
+    group trains. A held-out split left empty then takes the shortest training group, as long
+    as training keeps at least one. Depends only on the names and durations, so it never changes.
+
+    Parameters
+    ----------
+    durations : seconds of audio per group.
+    val, test : target fractions of the total duration.
+    """
+    total = sum(durations.values())
+    targets = {"test": test * total, "val": val * total}
+    filled = {"test": 0.0, "val": 0.0}
+    out = {}
+    for g in sorted(durations, key=lambda g: (stable_fraction(f"{key}/{g}"), g)):
+        d = durations[g]
+        split = next((s for s in ("test", "val") if filled[s] < targets[s]
+                      and filled[s] + d <= 1.5 * targets[s]), "train")
+        out[g] = split
+        if split != "train":
+            filled[split] += d
+    for s in ("test", "val"):
+        train = sorted((g for g in out if out[g] == "train"), key=lambda g: (durations[g], g))
+        if targets[s] > 0 and filled[s] == 0 and len(train) > 1:
+            out[train[0]] = s
+    return out
+
+
+# ------------------------------------------------------------------------------- public API
+
+def corpus_dir(name: str) -> Path:
+    """Where the default corpus ``name`` is cached: ``cache_dir()/corpora/NAME``."""
+    _check_name(name)
+    return cache_dir() / "corpora" / name
+
+
+def _check_name(name: str) -> None:
+    if name not in DEFAULT_CORPORA:
+        raise WavesrError(f"unknown default corpus {name!r} (choose from {', '.join(DEFAULT_CORPORA)})")
+
+
+def is_built(name: str) -> bool:
+    return (corpus_dir(name) / MANIFEST).is_file()
+
+
+def load_default(name: str) -> Corpus:
+    """The built default corpus ``name``; raises a WavesrError saying how to build it."""
+    folder = corpus_dir(name)
+    if not (folder / MANIFEST).is_file():
+        raise WavesrError(f"default corpus {name!r} is not built ({folder}): run `wavesr corpus build {name}`")
+    return Corpus.load(folder / MANIFEST)
+
+
+def build_default(name: str, target_sr: int = audio.SAMPLE_RATE, limit: int | None = None, force: bool = False,
+                  progress: bool = True, sources: Sequence[str] | None = None, chorales: bool = False) -> Corpus:
+    """Build (or return the already built) default corpus ``name``.
+
+    Parameters
+    ----------
+    name : one of :data:`DEFAULT_CORPORA`.
+    target_sr : the high-resolution rate the corpus must serve: files below this rate, or with
+        a bandwidth below ``target_sr / 2``, are dropped.
+    limit : keep at most this many files (speech, music: taken round-robin over voices /
+        tracks; piano: the first pieces), for quick builds in CI and tests.
+    force : rebuild even if the corpus is built.
+    progress : show tqdm progress bars.
+    sources : the packages to read (speech, speech-single, music); default all of them.
+    chorales : piano only: also render music21's ~400 Bach chorales with a piano (~3.5 h).
+
+    A built corpus is returned as it is when it was built with the same settings; with other
+    settings, a WavesrError asks for ``force``.
+    """
+    _check_name(name)
+    if target_sr < 2 or limit is not None and limit < 1:
+        raise WavesrError(f"target_sr must be positive and limit at least 1 (got {target_sr}, {limit})")
+    known = MUSIC_SOURCES if name == "music" else SPEECH_SOURCES if name.startswith("speech") else {}
+    if sources is not None and not known:
+        raise WavesrError(f"{name}: takes no sources (it renders music21's scores)")
+    if sources is not None and (unknown := [s for s in sources if s not in known]):
+        raise WavesrError(f"{name}: unknown source {', '.join(unknown)} (choose from {', '.join(known)})")
+    if chorales and name != "piano":
+        raise WavesrError(f"{name}: chorales applies to the piano corpus only")
+    request: dict[str, Any] = {"target_sr": int(target_sr), "limit": limit,
+                               "sources": list(sources) if sources is not None else list(known)}
+    if name == "piano":
+        request = {"target_sr": int(target_sr), "limit": limit, "chorales": bool(chorales)}
+    folder = corpus_dir(name)
+    if (folder / MANIFEST).is_file() and not force:
+        corpus = Corpus.load(folder / MANIFEST)
+        built = {k: corpus.settings.get(k) for k in request}
+        if built == request:
+            return corpus
+        diff = ", ".join(f"{k}={built[k]!r} (asked {request[k]!r})" for k in request if built[k] != request[k])
+        raise WavesrError(f"{folder}: already built with {diff}; rebuild with force=True (`--force`)")
+    start = time.time()
+    with _staging(folder) as tmp:
+        if name == "piano":
+            from .piano import build_piano  # music21 is an optional dependency
+            corpus, dropped = build_piano(tmp, **request, progress=progress)
+        else:
+            corpus, dropped = _build_from_packages(name, tmp, **request, progress=progress)
+        if not corpus.items:
+            raise WavesrError(f"{name}: no file is usable at {target_sr} Hz (dropped: {_count_dropped(dropped)})")
+        corpus.name, corpus.root, corpus.description = name, str(folder), DEFAULT_CORPORA[name]
+        corpus.settings = {"corpus": name, **request, **corpus.settings,
+                           "drop_below_hz": target_sr / 2, "silence_db": SILENCE_DB,
+                           "bandwidth": {"function": "wavesr.audio.bandwidth", **_defaults(audio.bandwidth)},
+                           "dropped": _count_dropped(dropped), "kept": len(corpus.items),
+                           "build_seconds": round(time.time() - start, 1), "wavesr_version": __version__}
+        write_json(tmp / "dropped.json", dropped)
+        corpus.save(tmp / MANIFEST)
+    return Corpus.load(folder / MANIFEST)
+
+
+def _defaults(fn: Callable) -> dict[str, Any]:
+    return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+
+
+def _count_dropped(dropped: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """``{reason: {source: files}}``."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for d in dropped:
+        out[d["reason"]][d["source"]] += 1
+    return {r: dict(sorted(c.items())) for r, c in sorted(out.items())}
+
+
+# --------------------------------------------------------------------------------- building
+
+def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | None, sources: list[str],
+                         progress: bool) -> tuple[Corpus, list[dict[str, Any]]]:
+    """speech, speech-single and music: fetch, dedupe, measure, drop, split, link."""
+    table = MUSIC_SOURCES if name == "music" else SPEECH_SOURCES
+    packages = [fetch_deb(s) for s in sources]
+    candidates = [c for pkg in packages for c in table[pkg.name](pkg)]
+    if not candidates:
+        raise WavesrError(f"{name}: no audio files found in {', '.join(sources)}")
+    for c in tqdm(candidates, desc=f"{name}: hashing", unit="file", disable=not progress):
+        c.sha256 = sha256_file(c.path)
+    unique, copies = dedupe(candidates)
+    dropped = [_dropped(c, "duplicate", duplicate_of=orig.meta["origin"]) for c, orig in copies]
+    single = name == "speech-single"
+    kept, rejected = measure_all(round_robin(unique) if limit and not single else unique, target_sr,
+                                 None if single else limit, progress, desc=f"{name}: measuring")
+    dropped += rejected
+    settings: dict[str, Any] = {"packages": [{"name": p.name, "version": p.version, "origin": p.origin}
+                                             for p in packages]}
+    if single:
+        kept, splits, settings["voice"], settings["voices_by_minutes"] = _single_voice(kept, limit)
+        settings["split"] = {"by": "utterance", **SINGLE_HELD_OUT}
+        dropped = [d for d in dropped if d["group"] == settings["voice"]]
+    else:
+        seconds: dict[str, float] = defaultdict(float)
+        for c, m in kept:
+            seconds[c.group] += m["duration"]
+        by_group = group_split(seconds)
+        splits = [by_group[c.group] for c, _ in kept]
+        settings["split"] = {"by": "voice" if name == "speech" else "track", **HELD_OUT, "key": SPLIT_KEY}
+    items = []
+    for (c, m), split in zip(tqdm(kept, desc=f"{name}: linking", unit="file", disable=not progress), splits):
+        dest = folder / "audio" / c.rel
+        link_or_copy(c.path, dest)
+        items.append(Item(path=str(dest), split=split, group=c.group, duration=round(m["duration"], 4),
+                          sr=m["sr"], channels=m["channels"], sha256=c.sha256, source=c.source, licence=c.licence,
+                          meta={**c.meta, "bandwidth": m["bandwidth"], "level_db": round(m["level_db"], 1)}))
+    return Corpus(name, str(folder), items, settings=settings), dropped
+
+
+def _single_voice(kept: list[tuple[Candidate, dict]], limit: int | None):
+    """The voice with the most kept seconds, its utterances in path order, split 85/5/10."""
+    seconds: dict[str, float] = defaultdict(float)
+    for c, m in kept:
+        seconds[c.group] += m["duration"]
+    ranking = sorted(seconds, key=lambda g: (-seconds[g], g))
+    voice = ranking[0]
+    mine = sorted(((c, m) for c, m in kept if c.group == voice), key=lambda cm: cm[0].rel)[:limit]
+    splits = fraction_split(len(mine), **SINGLE_HELD_OUT)
+    return mine, splits, voice, {g: round(seconds[g] / 60, 1) for g in ranking[:5]}
+
+
+def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | None = None, progress: bool = True,
+                desc: str = "measuring") -> tuple[list[tuple[Candidate, dict]], list[dict[str, Any]]]:
+    """Measure candidates in order (``WORKERS`` processes) until ``limit`` are kept (all without a limit).
+
+    Returns ``(candidate, measurement)`` pairs kept and the dropped files' records.
+    """
+    kept, dropped = [], []
+    paths = [str(c.path) for c in candidates]
+    with _pool(len(paths)) as imap, tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar:
+        for c, m in zip(candidates, imap(functools.partial(measure, min_sr=target_sr), paths)):
+            bar.update()
+            reason = drop_reason(m, target_sr)
+            if reason is None:
+                kept.append((c, m))
+                if limit is not None and len(kept) >= limit:
+                    break
+            else:
+                dropped.append(_dropped(c, reason, **m))
+    return kept, dropped
+
+
+@contextlib.contextmanager
+def _pool(n_tasks: int) -> Iterator[Callable]:
+    """An ordered ``imap`` over ``WORKERS`` spawned processes (in-process for a handful of tasks)."""
+    if n_tasks < 8 or WORKERS < 2:
+        yield map
+        return
+    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+        yield lambda fn, xs: pool.imap(fn, xs, chunksize=4)
+
+
+def _dropped(c: Candidate, reason: str, **info: Any) -> dict[str, Any]:
+    keep = ("sr", "duration", "bandwidth", "level_db", "error", "duplicate_of")
+    return {"path": c.meta["origin"], "source": c.source, "group": c.group, "reason": reason,
+            **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items() if k in keep}}
+
+
+def link_or_copy(src: Path, dest: Path) -> None:
+    """Hard-link ``src`` at ``dest`` (no extra disk), or copy it where links cannot be made."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+@contextlib.contextmanager
+def _staging(final: Path) -> Iterator[Path]:
+    """A temporary sibling of ``final`` that replaces it only when the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.partial-*"):
+        pid = stale.name.split("-")[-2] if stale.name.count("-") >= 2 else ""
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-{os.getpid()}-", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------------------- summary
+
+def describe(corpus: Corpus) -> str:
+    """The corpus summary, groups per split, and how many files were dropped and why."""
+    lines = [corpus.summary()]
+    for s in SPLITS:
+        groups = corpus.groups(s)
+        if groups:
+            shown = ", ".join(groups[:8]) + (f", ... ({len(groups)})" if len(groups) > 8 else "")
+            lines.append(f"  {s} groups: {shown}")
+    dropped = corpus.settings.get("dropped", {})
+    if dropped:
+        lines.append("dropped: " + "; ".join(f"{reason} {sum(by.values())} ("
+                                            + ", ".join(f"{k} {v}" for k, v in by.items()) + ")"
+                                            for reason, by in dropped.items()))
+    if "voice" in corpus.settings:
+        lines.append(f"voice: {corpus.settings['voice']}")
+    if "build_seconds" in corpus.settings:
+        lines.append(f"built in {corpus.settings['build_seconds']:.0f} s for target {corpus.settings['target_sr']} Hz"
+                     + (f", limit {corpus.settings['limit']}" if corpus.settings.get("limit") else ""))
+    return "\n".join(lines)
