@@ -25,8 +25,8 @@ install: $(BIN)/wavesr
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    fluidsynth fluid-soundfont-gm >/dev/null; \
-	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm)"; fi
+	    fluidsynth fluid-soundfont-gm chromium >/dev/null; \
+	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm chromium)"; fi
 
 corpora: install system-deps
 	$(BIN)/wavesr corpus build speech

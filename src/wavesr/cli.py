@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_corpus, _add_prepare, _add_train, _add_upsample, _add_models,
-                _add_evaluate, _add_plot, _add_samples, _add_paper):
+                _add_evaluate, _add_plot, _add_samples, _add_paper, _add_recipe):
         add(sub)
     return parser
 
@@ -40,6 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `wavesr corpus show speech | head`
         sys.stderr.close()
         return 0
+    except OSError as e:  # the system refused (permission denied, ...): the user's environment, one line
+        if args.debug:
+            raise
+        print(f"wavesr: error: {_os_error(e)}", file=sys.stderr)
+        return 1
+
+
+def _os_error(e: OSError) -> str:
+    return f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e)
 
 
 # ------------------------------------------------------------------------------------ corpus
@@ -140,12 +149,21 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .data.patches import PrepareConfig, check_output, prepare_corpus
+    import warnings
+
+    from .data.patches import PrepareConfig, check_output, load_settings, prepare_corpus
     from .data.readers import open_corpus
 
     fields = ("sr", "ratio", "method", "patch_len", "stride", "silence_db", "max_files", "seed", "workers")
     cfg = PrepareConfig(**{f: getattr(args, f) for f in fields if getattr(args, f) is not None})
-    corpus = open_corpus(args.corpus, root=args.root)
+    with warnings.catch_warnings(record=True) as caught:  # the reader's "skipped N files": listed below instead
+        warnings.simplefilter("always")
+        corpus = open_corpus(args.corpus, root=args.root)
+    skipped = corpus.settings.get("skipped") or []
+    for w in caught:
+        if not (skipped and "skipped" in str(w.message)):
+            print(f"wavesr: warning: {w.message}", file=sys.stderr)
+    _print_skipped(skipped)
     out = Path(args.out)
     if args.split == "all":
         targets = [(s, out / s) for s in ("train", "val", "test") if corpus.split(s)]
@@ -158,8 +176,17 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         check_output(folder, args.force)
     for split, folder in targets:
         prepare_corpus(corpus, split, folder, cfg, force=args.force, spec=args.corpus)
+        _print_skipped([f["detail"] for f in load_settings(folder)["skipped_files"] if f["reason"] == "unreadable"])
         print(_prepare_summary(folder))
-    return 0
+    return 0  # files that could not be read are listed and recorded in settings.json; the dataset is complete
+
+
+def _print_skipped(lines: list[str], most: int = 20) -> None:
+    """One line per file that could not be used (each names the file and the problem)."""
+    for line in lines[:most]:
+        print(f"wavesr: skipped {line}", file=sys.stderr)
+    if len(lines) > most:
+        print(f"wavesr: ... and {len(lines) - most} more (all listed in settings.json)", file=sys.stderr)
 
 
 def _prepare_summary(folder) -> str:
@@ -321,7 +348,8 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
                 inference.compare_figure([("input", src), ("cubic spline", extra[0]), (f"{model.name} x{model.ratio}", dst)],
                                          extra[1], max_hz=result.sr_out / 2, force=args.force)
                 tqdm.write(f"  compare: {extra[0]}, {extra[1]}")
-        except WavesrError as e:
+        except (WavesrError, OSError) as e:  # OSError: e.g. permission denied on a file or folder
+            e = WavesrError(_os_error(e)) if isinstance(e, OSError) else e
             msg = str(e) if str(src) in str(e) else f"{src}: {e}"
             tqdm.write(f"wavesr: skipped {msg}", file=sys.stderr)
             failed.append(str(src))
@@ -561,6 +589,36 @@ def _cmd_paper_table1(args: argparse.Namespace) -> int:
     for key, path in result.items():
         print(f"{key}: {path}")
     return 0
+
+
+# ------------------------------------------------------------------------------------ recipe
+
+def _add_recipe(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recipe", help="rebuild a shipped model from scratch (corpus, prepare, train, evaluate)",
+                       description="Run the recipe of a shipped model: build its default corpus, prepare "
+                                   "patches, train for the recipe's budget, evaluate on the held-out test "
+                                   "split against cubic and band-limited baselines; --ship puts it into the "
+                                   "package's model registry with its model card.")
+    p.add_argument("name", nargs="?", help="recipe name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the recipes")
+    p.add_argument("--work", default="runs/recipes", help="working folder (default runs/recipes)")
+    p.add_argument("--minutes", type=float, help="override the training budget")
+    p.add_argument("--ship", action="store_true", help="add the result to the package's registry")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_recipe)
+
+
+def _cmd_recipe(args: argparse.Namespace) -> None:
+    from .recipes import RECIPES, get_recipe, run_recipe
+
+    if args.list or not args.name:
+        for r in RECIPES.values():
+            print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, loss {r.loss}, {r.minutes:g} min")
+        return
+    record = run_recipe(get_recipe(args.name), args.work, args.minutes, ship=args.ship, progress=not args.quiet)
+    for method, row in record["scores"].items():
+        print(f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std {row['lsd_standard']:5.3f}"
+              f"  LSD-HF {row['lsd_hf']:5.3f}  ({row['files']} test files)")
 
 
 if __name__ == "__main__":

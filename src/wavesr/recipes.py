@@ -1,0 +1,178 @@
+"""Recipes: the one command that rebuilds each shipped model from scratch.
+
+``wavesr recipe speech-x4`` runs the whole chain with the project's own tools and records it:
+
+1. the default corpus (``wavesr corpus build``) -- built if missing;
+2. prepared patches of its train and val splits (``wavesr prepare``) -- reused when present;
+3. training (``wavesr train``) for a wall-clock budget -- resumed if interrupted;
+4. evaluation on the held-out test split (``wavesr evaluate``) beside the cubic and band-limited
+   baselines: SNR, LSD in both conventions, LSD-HF;
+5. with ``ship``: the weights (without optimizer state) go into the package's registry under
+   the recipe's name, with a model card that lists all of the above.
+
+Everything lands in ``WORK/<name>/``: ``data/``, ``run/`` (the training log), ``eval/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import WavesrError
+from .files import read_json
+
+HARDWARE = f"{platform.machine()}, CPU"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one shipped model is made."""
+
+    name: str
+    corpus: str  # a default corpus
+    content: str  # speech | piano | music
+    ratio: int
+    network: str = "fast"
+    model_config: dict[str, Any] = field(default_factory=dict)
+    loss: str = "l2+stft"
+    stft_weight: float = 1e-3
+    lr: float = 3e-4
+    batch_size: int = 16
+    minutes: float = 15.0
+    patch_len: int = 8192
+    silence_db: float = -60.0
+    eval_files: int = 300  # held-out test files scored (evenly spread over the split)
+
+    @property
+    def command(self) -> str:
+        return f"wavesr recipe {self.name}"
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    Recipe("speech-x2", "speech", "speech", 2),
+    Recipe("speech-x4", "speech", "speech", 4),
+    Recipe("speech-x6", "speech", "speech", 6),
+    Recipe("speech-x8", "speech", "speech", 8),
+    Recipe("piano-x4", "piano", "piano", 4),
+    Recipe("music-x4", "music", "music", 4),
+]}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise WavesrError(f"unknown recipe {name!r} (choose from {', '.join(RECIPES)})")
+    return RECIPES[name]
+
+
+def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float | None = None,
+               ship: bool = False, registry: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run ``recipe`` end to end; returns the evaluation summary (and ships it when ``ship``)."""
+    from .data.corpus import describe_items
+    from .data.defaults import build_default, is_built, load_default
+    from .data.patches import PrepareConfig, prepare_corpus
+    from .evaluate import EvalConfig, evaluate
+    from .train import TrainConfig, _train
+
+    if minutes is not None:
+        recipe = dataclasses.replace(recipe, minutes=minutes)
+    folder = Path(work) / recipe.name
+    corpus = load_default(recipe.corpus) if is_built(recipe.corpus) else build_default(recipe.corpus, progress=progress)
+
+    cfg = PrepareConfig(ratio=recipe.ratio, patch_len=recipe.patch_len, silence_db=recipe.silence_db)
+    data = folder / "data"
+    for split in ("train", "val"):
+        if not (data / split / "settings.json").exists():
+            prepare_corpus(corpus, split, data / split, cfg, spec=recipe.corpus, progress=progress)
+
+    run = folder / "run"
+    train_cfg = TrainConfig(data=str(data / "train"), val_data=str(data / "val"), out=str(run),
+                            model=recipe.network, model_config=dict(recipe.model_config), epochs=1000,
+                            max_minutes=recipe.minutes, batch_size=recipe.batch_size, lr=recipe.lr,
+                            loss=recipe.loss, stft_weight=recipe.stft_weight, val_files=8, val_patches=256,
+                            checkpoint_minutes=5.0)
+    started = time.monotonic()
+    if not (run / "model.pt").exists():
+        _train(train_cfg, resume=(run / "last.pt").exists(), progress=progress)
+    train_seconds = _train_seconds(run)
+
+    test = corpus.split("test")
+    summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={run / 'best.pt'}"], test, [recipe.ratio],
+                       folder / "eval", EvalConfig(max_files=recipe.eval_files, progress=progress),
+                       corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
+    scores = {row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
+              for row in summary["table"]}
+    record = {"recipe": dataclasses.asdict(recipe), "scores": scores, "train_seconds": train_seconds,
+              "hardware": HARDWARE, "corpus": {"name": corpus.name, **{s: describe_items(corpus.split(s))
+                                                                      for s in ("train", "val", "test")}},
+              "licences": sorted({i.licence for i in corpus.items if i.licence}),
+              "sources": sorted({i.source for i in corpus.items if i.source}),
+              "wall_seconds": time.monotonic() - started}
+    (folder / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")
+    if ship:
+        ship_model(recipe, run / "best.pt", record, registry)
+    return record
+
+
+def _train_seconds(run: Path) -> float:
+    lines = (run / "metrics.jsonl").read_text().splitlines() if (run / "metrics.jsonl").exists() else []
+    return max((json.loads(line).get("time", 0.0) for line in lines), default=0.0)
+
+
+def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
+    """A model card in Markdown: network, data and licences, recipe, time and hardware, scores."""
+    s = record["scores"]
+    net = next(k for k in s if k not in ("cubic", "bandlimited"))
+    c = record["corpus"]
+    lines = [
+        f"# {recipe.name}", "",
+        f"Upsamples {recipe.content} x{recipe.ratio}: {16000 / recipe.ratio:g} Hz -> 16000 Hz.", "",
+        "## Network", "",
+        f"`{recipe.network}` {json.dumps(recipe.model_config) if recipe.model_config else '(default config)'}, "
+        f"{params:,} parameters.", "",
+        "## Training data", "",
+        f"Default corpus `{c['name']}` (`wavesr corpus build {recipe.corpus}`): train "
+        f"{c['train']['seconds'] / 3600:.2f} h in {c['train']['groups']} groups; validation and test groups "
+        f"({c['val']['groups']} and {c['test']['groups']}) are never trained on.",
+        f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.", "",
+        "## Recipe", "",
+        f"`{recipe.command}` (loss {recipe.loss}, Adam lr {recipe.lr:g}, batch {recipe.batch_size} x "
+        f"{recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation).",
+        f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", "",
+        f"## Held-out scores ({s[net]['files']} test files, means over files)", "",
+        "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |", "|---|---|---|---|---|"]
+    for name in ("cubic", "bandlimited", net):
+        row = s[name]
+        lines.append(f"| {name} | {row['snr']:.2f} | {row['lsd']:.2f} | {row['lsd_standard']:.3f} | "
+                     f"{row['lsd_hf']:.3f} |")
+    lines += ["", f"LSD relative to cubic: {s[net]['lsd'] / s['cubic']['lsd']:.2f}x; "
+              f"SNR gain over cubic: {s[net]['snr'] - s['cubic']['snr']:+.2f} dB."]
+    return "\n".join(lines) + "\n"
+
+
+def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registry: str | Path | None = None) -> None:
+    """Put the weights (no optimizer state) into the registry with their card and scores."""
+    import tempfile
+
+    from .models.base import count_parameters, load_model_file, save_model
+    from .pretrained import add_model
+
+    model = load_model_file(checkpoint)
+    net = next(k for k in record["scores"] if k not in ("cubic", "bandlimited"))
+    scores = {"test_files": record["scores"][net]["files"],
+              **{f"{k}": v for k, v in record["scores"][net].items() if k != "files"},
+              **{f"cubic_{k}": v for k, v in record["scores"]["cubic"].items() if k != "files"},
+              **{f"bandlimited_{k}": v for k, v in record["scores"]["bandlimited"].items() if k != "files"}}
+    with tempfile.TemporaryDirectory() as tmp:
+        slim = Path(tmp) / "model.pt"
+        save_model(model, slim, extra={"recipe": recipe.name})
+        add_model(slim, recipe.name, recipe.content, scores=scores, recipe=recipe.command, force=True,
+                  card=model_card(recipe, record, count_parameters(model)), registry=registry)
+
+
+def load_record(work: str | Path, name: str) -> dict[str, Any]:
+    return read_json(Path(work) / name / "recipe.json")
