@@ -1,0 +1,53 @@
+"""Recipes: the registry entry and model card a recipe ships (training itself is in test_train)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import wavesr
+from wavesr.errors import WavesrError
+from wavesr.models.base import build_model, save_model
+from wavesr.recipes import RECIPES, get_recipe, model_card, ship_model
+
+
+def _record(recipe):
+    row = lambda snr, lsd: {"snr": snr, "lsd": lsd, "lsd_standard": lsd / 3, "lsd_hf": lsd / 2, "files": 7}
+    return {"scores": {"cubic": row(15.0, 8.0), "bandlimited": row(15.5, 9.0), recipe.network: row(16.0, 4.0)},
+            "train_seconds": 600.0, "hardware": "x86_64, CPU",
+            "corpus": {"name": recipe.corpus, **{s: {"files": 3, "seconds": 3600.0, "groups": 2}
+                                                 for s in ("train", "val", "test")}},
+            "licences": ["GPL-2"], "sources": ["klettres-data"]}
+
+
+def test_every_shipped_name_of_the_issue_has_a_recipe():
+    assert {"speech-x2", "speech-x4", "speech-x6", "speech-x8", "piano-x4", "music-x4"} <= set(RECIPES)
+    assert all(r.name.endswith(f"x{r.ratio}") for r in RECIPES.values())
+    with pytest.raises(WavesrError, match="unknown recipe"):
+        get_recipe("speech-x5")
+
+
+def test_model_card_lists_data_recipe_time_and_scores():
+    recipe = get_recipe("speech-x4")
+    card = model_card(recipe, _record(recipe), params=1234)
+    for text in ("wavesr recipe speech-x4", "1,234 parameters", "GPL-2", "10.0 min", "| cubic | 15.00 | 8.00",
+                 "0.50x", "+1.00 dB", "4000 Hz -> 16000 Hz"):
+        assert text in card, text
+
+
+def test_ship_model_puts_slim_weights_into_a_registry(tmp_path):
+    recipe = get_recipe("speech-x4")
+    ckpt = tmp_path / "best.pt"
+    save_model(build_model("spline", ratio=4), ckpt, extra={"training": {"optimizer": {"big": list(range(10))}}})
+    ship_model(recipe, ckpt, _record(recipe), registry=tmp_path / "reg")
+    index = json.loads((tmp_path / "reg" / "registry.json").read_text())
+    entry = index["models"]["speech-x4"]
+    assert entry["ratio"] == 4 and entry["content"] == "speech" and entry["recipe"] == "wavesr recipe speech-x4"
+    assert entry["scores"]["lsd"] == 4.0 and entry["scores"]["cubic_lsd"] == 8.0
+    assert "| cubic |" in (tmp_path / "reg" / entry["card"]).read_text()
+    shipped = torch.load(tmp_path / "reg" / entry["file"], weights_only=True)
+    assert "training" not in shipped and shipped["recipe"] == "speech-x4"  # no optimizer state shipped
+    model = wavesr.load_model("speech-x4", registry=tmp_path / "reg")
+    out, sr = model.upsample(np.zeros(400, dtype=np.float32), 4000)
+    assert sr == 16000 and out.shape == (1600,)
