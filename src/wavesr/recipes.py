@@ -27,6 +27,9 @@ from .errors import WavesrError
 from .files import read_json
 
 HARDWARE = f"{platform.machine()}, CPU"
+# the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
+FAST_MEDIUM = {"frame": 1, "stride": 4, "widths": [32, 96, 160, 256], "depth": [1, 1, 1, 4], "kernel": 3,
+               "layer_scale": 0.1}
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,12 @@ class Recipe:
     content: str  # speech | piano | music
     ratio: int
     network: str = "fast"
-    model_config: dict[str, Any] = field(default_factory=dict)
-    loss: str = "l2+stft"
+    model_config: dict[str, Any] = field(default_factory=lambda: dict(FAST_MEDIUM))
+    loss: str = "l2"
     stft_weight: float = 1e-3
     lr: float = 3e-4
     batch_size: int = 16
-    minutes: float = 15.0
+    minutes: float = 12.0
     patch_len: int = 8192
     silence_db: float = -60.0
     eval_files: int = 300  # held-out test files scored (evenly spread over the split)

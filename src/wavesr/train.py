@@ -18,6 +18,9 @@ Checkpoints are self-describing wavesr model files (``models.base.save_model``) 
 training state under ``"training"``: optimizer, step, planned total, RNG state. Resuming
 restores all of it, re-creates the epoch's sample order from the seed and skips the batches
 already seen, so a killed run resumed ends with the same weights as an uninterrupted one.
+Checkpoints are written atomically: a run killed during a write keeps its previous ``last.pt``
+(and resumes from it); the killed write's temporary ``.last.*.tmp.pt`` is deleted when the run
+resumes or restarts.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) the same code runs DistributedDataParallel (gloo on
 CPU, NCCL on GPU) with a distributed sampler; rank 0 validates, logs and writes checkpoints.
@@ -145,7 +148,8 @@ class Validator:
             pairs = [ds[int(i)] for i in take]
             self.patches = (torch.stack([p[0] for p in pairs]).numpy(), torch.stack([p[1] for p in pairs]).numpy())
         sources = sorted(s["path"] for s in ds.settings.get("sources", []) if s.get("patches", 1) > 0)
-        for path in sources[:n_files]:
+        picks = np.unique(np.linspace(0, len(sources) - 1, min(n_files, len(sources))).astype(int))
+        for path in [sources[i] for i in picks] if sources else []:  # spread over voices, not the first few
             hr, _ = audio.load(path, sr=self.sr, mono=True)
             self.files.append((path, hr, audio.degrade(hr, self.ratio, method)))
         self.baseline = self._score(lambda lr, n: audio.interpolate(lr, self.ratio, "cubic", length=n))
@@ -280,6 +284,9 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
                 (run / name).unlink(missing_ok=True)
             write_json(run / "config.json", {"train": cfg, "model": {"name": cfg.model, **dataclasses.asdict(model.config)},
                                              "data": data.settings})
+    if d.main:  # temporary files of writes a killed run left behind (never a checkpoint itself)
+        for stale in run.glob(".*.tmp.*"):
+            stale.unlink(missing_ok=True)
     _barrier(d)
 
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model

@@ -10,6 +10,7 @@ from .base import (MODELS, Upsampler, UpsamplerConfig, build_model, count_parame
 from .spline import CubicSpline, SplineConfig, cubic_upsample
 from .audiounet import AudioUNet, AudioUNetConfig, subpixel1d
 from .dnn import DNN, DNNConfig
+from .fast import FastConfig, FastNet
 
 __all__ = [
     "MODELS", "Upsampler", "UpsamplerConfig", "build_model", "count_parameters", "load_model_file",
