@@ -166,3 +166,12 @@ def test_torchrun_runs_the_same_cli_command(dataset, tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert torch.load(out / "last.pt", weights_only=True)["training"]["step"] == len(PatchDataset(dataset / "train")) // 16
+
+
+def test_wall_clock_budget_plans_fewer_steps(dataset, tmp_path):
+    cfg = _cfg(dataset, tmp_path / "budget", epochs=50, max_minutes=0.1, val_data=None)
+    start = time.monotonic()
+    run = train(cfg, progress=False)
+    state = torch.load(run / "last.pt", weights_only=True)["training"]
+    assert state["step"] == state["total"] < 50 * (len(PatchDataset(dataset / "train")) // 8)
+    assert time.monotonic() - start < 60  # a 6 s budget, with start-up, validation and checkpoints on top

@@ -331,9 +331,13 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
             session_steps += 1
             losses.append(loss.item())
             bar.update(1)
-            if not state["planned"] and session_steps == 5:
-                state["total"] = _plan_steps(cfg, state, (time.monotonic() - t_session) / 5,
-                                             time.monotonic() - t_start, d)
+            if not state["planned"] and session_steps in (5, 50):  # warm-up first, then a steadier rate
+                if session_steps == 5:
+                    t_plan = time.monotonic()
+                per_step = (time.monotonic() - (t_session if session_steps == 5 else t_plan)) / (
+                    5 if session_steps == 5 else 45)
+                state["total"] = _plan_steps(cfg, state, per_step, time.monotonic() - t_start, d,
+                                             final=session_steps == 50)
                 bar.total = int(state["total"])
             if d.main and (state["step"] % cfg.log_every == 0 or state["step"] == state["total"]):
                 rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
@@ -364,16 +368,19 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     return run, model
 
 
-def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist) -> int:
+def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist,
+                final: bool) -> int:
     """Fix the total steps from the measured speed so that the run fits ``max_minutes``.
 
-    Validation and checkpoints take time too, so the run may end somewhat past the budget.
+    A first estimate after 5 steps (start-up included) is refined after 50; the learning-rate
+    decay starts at half the total, so both come before it. Validation and checkpoints take
+    time too, so the run may end somewhat past the budget.
     """
     remaining = max(0.0, cfg.max_minutes * 60 - elapsed)
     budget = torch.tensor([state["step"] + remaining / per_step], dtype=torch.float64)
     if d.world > 1:
         dist.broadcast(budget, 0)
-    state["planned"] = True
+    state["planned"] = final
     return int(max(state["step"], min(state["total"], int(budget.item()))))
 
 

@@ -1,0 +1,134 @@
+"""Speed of every network, measured in one run and reported as ratios to the paper-size AudioUNet.
+
+For each method: parameters, multiply-accumulates per second of 16 kHz output (torch's
+FlopCounterMode, MAC = FLOP / 2), inference real-time factor (seconds of audio per second of
+compute; eval, inference mode, 1 and 2 threads, on ``--seconds`` of audio in 10 s chunks through
+``wavesr.inference.upsample_array``), and training throughput (seconds of audio per second of
+forward + backward + Adam step on batches of 16 x 8192 samples). The paper-size AudioUNet is
+slow here, so it is timed on ``--slow-seconds`` of audio; every figure is a rate, so the lengths
+do not change what is compared. Machines drift: compare ratios within one run.
+
+    python benchmarks/speed.py --seconds 600 --slow-seconds 20 --out BENCH_speed.json   (full)
+    python benchmarks/speed.py --quick                                                  (minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from wavesr import audio
+from wavesr.inference import upsample_array
+from wavesr.models.base import build_model, count_parameters
+from wavesr.recipes import FAST_MEDIUM
+
+RATIO, SR = 4, 16000
+NETWORKS = {  # label -> (name, config overrides, slow)
+    "spline (cubic)": ("spline", {}, False),
+    "dnn": ("dnn", {}, False),
+    "audiounet paper (B=8)": ("audiounet", {}, True),
+    "audiounet original (B=4)": ("audiounet", {"preset": "original"}, True),
+    "fast (medium)": ("fast", FAST_MEDIUM, False),
+}
+
+
+def speech_like(seconds: float, sr: int = SR) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 140 * (1 + 0.2 * np.sin(2 * np.pi * 0.3 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 50)) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t) ** 2)
+    return (0.2 * x / np.abs(x).max() + 0.003 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def macs_per_second(model: torch.nn.Module) -> float:
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 1, SR // RATIO * 2))
+    return counter.get_total_flops() / 2 / 2.0
+
+
+def inference_rtf(model: torch.nn.Module, lr: np.ndarray, threads: int) -> float:
+    torch.set_num_threads(threads)
+    upsample_array(model, lr[: SR // RATIO], SR // RATIO)  # warm-up
+    start = time.perf_counter()
+    upsample_array(model, lr, SR // RATIO, chunk_seconds=10.0, limiter=False)
+    return lr.size / (SR / RATIO) / (time.perf_counter() - start)
+
+
+def bandlimited_rtf(lr: np.ndarray) -> float:
+    start = time.perf_counter()
+    audio.interpolate(lr, RATIO, "bandlimited")
+    return lr.size / (SR / RATIO) / (time.perf_counter() - start)
+
+
+def train_throughput(model: torch.nn.Module, steps: int, batch: int = 16, length: int = 8192) -> float:
+    torch.set_num_threads(2)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    hr = torch.randn(batch, 1, length) * 0.1
+    lr = hr[..., ::RATIO].contiguous()
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        loss = torch.mean((model(lr) - hr) ** 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - start)
+    return batch * length / SR / float(np.median(times[1:]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=600.0, help="audio length for the fast methods")
+    ap.add_argument("--slow-seconds", type=float, default=20.0, help="audio length for AudioUNet")
+    ap.add_argument("--train-steps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="60 s / 8 s of audio, 2 training steps")
+    ap.add_argument("--out", help="write the results as JSON")
+    args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.slow_seconds, args.train_steps = 60.0, 8.0, 2
+    hr = speech_like(args.seconds)
+    lr_long = audio.degrade(hr, RATIO)
+    lr_short = lr_long[: int(args.slow_seconds * SR / RATIO)]
+    rows = []
+    for label, (name, overrides, slow) in NETWORKS.items():
+        torch.manual_seed(0)
+        model = build_model(name, ratio=RATIO, sr=SR, **overrides).eval()
+        lr = lr_short if slow else lr_long
+        row = {"method": label, "params": count_parameters(model), "mmac_per_s": macs_per_second(model) / 1e6,
+               "rtf_1thread": inference_rtf(model, lr, 1), "rtf_2threads": inference_rtf(model, lr, 2),
+               "timed_seconds": lr.size / (SR / RATIO)}
+        row["train_audio_s_per_s"] = (train_throughput(model, args.train_steps) if name != "spline" else None)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    rows.append({"method": "bandlimited (soxr)", "params": 0, "mmac_per_s": None,
+                 "rtf_1thread": bandlimited_rtf(lr_long), "rtf_2threads": None, "timed_seconds": args.seconds,
+                 "train_audio_s_per_s": None})
+    ref = next(r for r in rows if r["method"] == "audiounet paper (B=8)")
+    for r in rows:
+        r["speed_vs_paper_unet"] = r["rtf_1thread"] / ref["rtf_1thread"]
+        r["train_vs_paper_unet"] = (r["train_audio_s_per_s"] / ref["train_audio_s_per_s"]
+                                    if r["train_audio_s_per_s"] else None)
+    print("\n| method | params | MMAC per s of audio | x real time (1 thread) | (2 threads) | vs paper AudioUNet "
+          "| train s audio/s | vs paper AudioUNet |")
+    print("|---|---|---|---|---|---|---|---|")
+    fmt = lambda v, f: "-" if v is None else format(v, f)
+    for r in rows:
+        print(f"| {r['method']} | {r['params']:,} | {fmt(r['mmac_per_s'], ',.0f')} | {fmt(r['rtf_1thread'], '.1f')} "
+              f"| {fmt(r['rtf_2threads'], '.1f')} | {r['speed_vs_paper_unet']:.0f}x | "
+              f"{fmt(r['train_audio_s_per_s'], '.2f')} | {fmt(r['train_vs_paper_unet'], '.0f')}x |")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"machine": platform.platform(), "processor": platform.processor(), "threads": torch.get_num_threads(),
+                       "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
