@@ -102,7 +102,7 @@ def test_ratio_needs_a_shipped_model(env, capsys):
     assert main(["upsample", "in.wav", "--ratio", "4"]) == 1
     assert "no pretrained model for x4 speech (shipped: none yet)" in capsys.readouterr().err
     assert main(["upsample", "in.wav"]) == 1
-    assert "needs --model NAME|PATH or --ratio R" in capsys.readouterr().err
+    assert "no pretrained speech model is shipped; pass --model PATH" in capsys.readouterr().err
     assert main(["models"]) == 0
     assert "no pretrained models are shipped yet" in capsys.readouterr().out
     pretrained.add_model(env / "tiny.pt", "speech-x4", "speech", scores={"snr": 12.0, "cubic_snr": 11.0})
@@ -111,3 +111,18 @@ def test_ratio_needs_a_shipped_model(env, capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "speech-x4" in out and "x4  4000 -> 16000 Hz  speech" in out and "SNR 12.00 dB (cubic 11.00)" in out
+
+
+def test_without_model_or_ratio_the_input_rate_picks_the_shipped_model(tmp_path):
+    """`wavesr upsample in.wav -o out.wav` right after install: 8 kHz -> x2, 4 kHz -> x4, 16 kHz out."""
+    from wavesr.cli import main as cli_main
+
+    t = np.arange(8000) / 8000
+    for rate, ratio in ((8000, 2), (4000, 4), (11025, 2)):
+        src = tmp_path / f"in{rate}.wav"
+        n = int(rate * 0.5)
+        sf.write(src, (0.3 * np.sin(2 * np.pi * 300 * np.arange(n) / rate)).astype(np.float32), rate)
+        out = tmp_path / f"out{rate}.wav"
+        assert cli_main(["upsample", str(src), "-o", str(out), "-q"]) == 0
+        info = sf.info(out)
+        assert info.samplerate == 16000 and info.frames == round(n * 16000 / rate), (rate, ratio)

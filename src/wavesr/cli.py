@@ -309,7 +309,12 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_upsample(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
+
+    # oneDNN keeps ~1 MB of compiled kernels per input shape, up to 1,024 of them: every file of a
+    # batch has its own length, so a long batch would grow by ~1 GB. Keep 32 (set before the first conv).
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "32")
 
     from tqdm import tqdm
 
@@ -317,18 +322,25 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
     from .files import check_writable
     from .models import build_model
 
-    if args.model is None and args.ratio is None:
-        shipped = ", ".join(m.name for m in pretrained.available_models()) or "none shipped yet"
-        raise WavesrError(f"upsample needs --model NAME|PATH or --ratio R (shipped models: {shipped})")
-    name = args.model or pretrained.pick_model(args.ratio, args.content).name
-    model = pretrained.load_model(name, device=args.device)
     jobs = inference.plan_outputs(args.inputs, args.out, f".{args.format}" if args.format else None)
+    models: dict[str, object] = {}
+
+    def model_for(src: Path):
+        """--model, else --ratio, else the shipped model for this file's rate (8 kHz -> x2, 4 kHz -> x4, ...)."""
+        name = args.model or pretrained.pick_model(args.ratio or pretrained.ratio_for_rate(
+            inference.file_rate(src), args.content), args.content).name
+        if name not in models:
+            models[name] = pretrained.load_model(name, device=args.device)
+        return models[name]
+
+    if args.model or args.ratio:
+        model = model_for(Path(args.inputs[0]))
     if not jobs:
         raise WavesrError(f"no audio files in {', '.join(args.inputs)}")
     options = dict(target_sr=args.target_sr, progress=not args.quiet, limiter=args.limiter, subtype=args.subtype,
                    force=args.force)
     options.update({k: getattr(args, k) for k in ("chunk_seconds", "overlap_seconds") if getattr(args, k) is not None})
-    cubic = build_model("spline", ratio=model.ratio, sr=model.sr) if args.compare else None
+
     failed: list[str] = []
     written: dict[Path, Path] = {}
     for src, dst in tqdm(jobs, desc="files", unit="file", disable=args.quiet or len(jobs) < 2):
@@ -338,17 +350,21 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
             extra = inference.companion_paths(dst) if args.compare else ()
             for path in extra:  # refuse before any work
                 check_writable(path, args.force)
+            model = model_for(src)
             result = inference.upsample_file(model, src, dst, **options)
             written[dst.resolve()] = src
             tqdm.write(result.summary())
             for note in result.notes[1:]:
                 tqdm.write(f"  {note}")
-            if cubic is not None:
+            if args.compare:
+                cubic = build_model("spline", ratio=model.ratio, sr=model.sr)
                 inference.upsample_file(cubic, src, extra[0], **options)
                 inference.compare_figure([("input", src), ("cubic spline", extra[0]), (f"{model.name} x{model.ratio}", dst)],
                                          extra[1], max_hz=result.sr_out / 2, force=args.force)
                 tqdm.write(f"  compare: {extra[0]}, {extra[1]}")
         except (WavesrError, OSError) as e:  # OSError: e.g. permission denied on a file or folder
+            if args.debug:
+                raise
             e = WavesrError(_os_error(e)) if isinstance(e, OSError) else e
             msg = str(e) if str(src) in str(e) else f"{src}: {e}"
             tqdm.write(f"wavesr: skipped {msg}", file=sys.stderr)

@@ -39,7 +39,12 @@ than 0.25 s) differs by at most 1.4e-5 (RMS 2e-7) with the default 10 s chunks a
 
 Memory is bounded by one chunk plus one overlap, whatever the length of the input:
 :func:`upsample_file` reads blocks from the input file and writes output blocks to a temporary
-file that is renamed at the end (a 20-minute file takes the same peak memory as a 2-minute one).
+file that is renamed at the end (a 20-minute file takes the same peak memory as a 2-minute one;
+a 2-hour file at 4 kHz: 325 MB peak RSS, torch included, benchmarks/load_test.py). On CPU, oneDNN
+caches compiled kernels per input shape (~1 MB each, 1,024 by default), and every file of a batch
+has its own length: ``wavesr upsample`` sets ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=32`` (1,000 short
+files: 510 MB peak instead of 870 MB); Python callers upsampling many files can set it before the
+first convolution.
 
 Clipping
 --------
@@ -56,6 +61,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import os
 import time
 from dataclasses import dataclass, field
@@ -74,9 +80,10 @@ from .models.base import Upsampler
 
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
-BLOCK_FRAMES = 1 << 16  # frames read from the input file at a time
+BLOCK_FRAMES = audio.READ_FRAMES  # frames read from the input file at a time (as audio.load reads)
 QUALITY = "VHQ"  # soxr quality, as audio.resample
 LIMIT_KNEE = 0.95  # the soft limiter is the identity below this magnitude
+DC_NOTE = 0.05  # a channel mean above this (-26 dBFS) is reported in the notes
 DEEP_SUBTYPES = ("PCM_24", "PCM_32", "FLOAT", "DOUBLE")  # input subtypes an output keeps (WAV)
 
 
@@ -183,10 +190,11 @@ class Stream:
     def __init__(self, model: Upsampler, sr_in: float, channels: int, chunk_seconds: float | None = CHUNK_SECONDS,
                  overlap_seconds: float = OVERLAP_SECONDS, target_sr: int | None = None,
                  device: torch.device | None = None, limiter: bool = True, name: str = "input") -> None:
-        if not sr_in or sr_in <= 0:
-            raise WavesrError(f"{name}: sample rate must be positive, got {sr_in}")
-        if target_sr is not None and target_sr <= 0:
-            raise WavesrError(f"target sample rate must be positive, got {target_sr}")
+        if isinstance(sr_in, bool) or not isinstance(sr_in, numbers.Real) or not 1 <= sr_in < math.inf:
+            raise WavesrError(f"{name}: sample rate must be a finite number of Hz >= 1, got {sr_in!r}")
+        if target_sr is not None and (isinstance(target_sr, bool) or not isinstance(target_sr, numbers.Integral)
+                                      or target_sr < 1):
+            raise WavesrError(f"target sample rate must be a positive whole number of Hz, got {target_sr!r}")
         self.model, self.device, self.name, self.limiter = model, device or _model_device(model), name, limiter
         self.sr_in, self.channels, self.r = sr_in, channels, model.ratio
         self.sr_out = int(target_sr or model.sr)
@@ -201,15 +209,17 @@ class Stream:
         self.tail: np.ndarray | None = None  # previous chunk's output over the coming overlap
         self.n_in = self.n_hr = self.n_out = self.chunks = 0
         self.peak, self.n_over, self.n_knee = 0.0, 0, 0
+        self.peak_in, self.sum_in = 0.0, np.zeros(channels)  # for the notes on the input's level
         self.bar: Any = None  # a tqdm bar to advance per chunk
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Feed ``[channels, n]`` input samples; return the output samples now final."""
         block = np.asarray(block, dtype=np.float32)
-        if not np.all(np.isfinite(block)):
-            bad = int(np.argmin(np.all(np.isfinite(block), axis=0)))
-            raise WavesrError(f"{self.name}: non-finite sample (NaN or Inf) at {(self.n_in + bad) / self.sr_in:.3f} s")
+        audio.check_finite(block, self.sr_in, self.name, offset=self.n_in)
         self.n_in += block.shape[1]
+        if block.size:
+            self.peak_in = max(self.peak_in, float(np.abs(block).max()))
+            self.sum_in += block.sum(axis=1, dtype=np.float64)
         lr = self.to_lr.resample_chunk(np.ascontiguousarray(block.T)).T if self.to_lr else block
         self.buffer = np.concatenate([self.buffer, lr], axis=1)
         out = []
@@ -226,6 +236,8 @@ class Stream:
         if self.to_lr:
             tail = self.to_lr.resample_chunk(np.zeros((0, self.channels), np.float32), last=True)
             self.buffer = np.concatenate([self.buffer, tail.T], axis=1)
+        if self.n_in == 0:
+            raise WavesrError(f"{self.name}: contains no samples (none could be decoded)")
         total_hr = round(self.n_in * self.model.sr / self.sr_in)
         total_out = round(self.n_in * self.sr_out / self.sr_in)
         if total_out < 1 or total_hr < 1:
@@ -306,6 +318,14 @@ class Stream:
         if self.to_out:
             chain.append(f"resampled to {self.sr_out} Hz")
         notes = [" -> ".join(chain)]
+        if self.n_in and self.peak_in == 0:
+            notes.append("the input is silent (all samples zero): the output is silence")
+        elif self.peak_in > 1.0:
+            notes.append(f"input peak {self.peak_in:.3f} is over full scale (a float file): kept as it is, "
+                         "only the output is limited")
+        dc = np.abs(self.sum_in).max() / self.n_in if self.n_in else 0.0
+        if dc > DC_NOTE:
+            notes.append(f"the input has a DC offset (a channel's mean is {dc:.3f}): kept as it is")
         if self.sr_in > m.sr_lowres:
             notes.append(f"input content above {_hz(m.sr_lowres / 2)} Hz was discarded and regenerated by the network")
         elif self.sr_in < m.sr_lowres:
@@ -354,7 +374,11 @@ def upsample_array(model: Upsampler, audio_in: np.ndarray, sr: float, *, target_
     out_sr : ``target_sr`` or ``model.sr``.
     notes : what was done, one line each.
     """
-    x = np.asarray(audio_in, dtype=np.float32)
+    x = np.asarray(audio_in)
+    if x.dtype.kind not in "fb":
+        hint = f"; divide by {2 ** (8 * x.dtype.itemsize - 1)} for full scale 1.0" if x.dtype.kind in "iu" else ""
+        raise WavesrError(f"audio must be a float array (full scale 1.0), got dtype {x.dtype}{hint}")
+    x = x.astype(np.float32)
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
@@ -435,6 +459,11 @@ def output_subtype(out_path: str | os.PathLike, input_subtype: str | None, subty
     return subtype
 
 
+def file_rate(path: str | os.PathLike) -> int:
+    """The sample rate in a file's header (a clear WavesrError when it is not audio)."""
+    return int(audio.info(path).samplerate)
+
+
 def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
                   force: bool = False, subtype: str | None = None, target_sr: int | None = None,
                   chunk_seconds: float | None = CHUNK_SECONDS, overlap_seconds: float = OVERLAP_SECONDS,
@@ -445,6 +474,11 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
     The input is read in blocks of ``BLOCK_FRAMES``, resampled and upsampled chunk by chunk and
     written block by block into a temporary file beside ``out_path``, renamed onto it at the end
     (nothing is left behind on failure). Memory stays bounded whatever the input's length.
+    A process killed outright (SIGKILL, power loss) cannot remove its temporary file: a stale
+    ``.<stem>.XXXXXXXX.tmp.wav`` may remain beside ``out_path``. It never has the destination's
+    name, folder scans skip it (hidden) and a rerun writes a new one; it can be deleted at will.
+    A truncated input is upsampled as far as libsndfile decodes it, with a note
+    (:func:`wavesr.audio.truncation`); a write that fails (full disk) is one WavesrError line.
     Refuses to replace ``out_path`` unless ``force``. ``subtype``: see :func:`output_subtype`.
     Other parameters as :func:`upsample_array`.
     """
@@ -462,18 +496,26 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
     with _eval_on(model, device) as dev:
         stream = Stream(model, info.samplerate, info.channels, chunk_seconds, overlap_seconds, target_sr,
                         dev, limiter, name=str(in_path))
-        with atomic_path(out_path, force=force) as tmp, \
-                _bar(progress, stream.expected_chunks(info.frames), in_path.name) as stream.bar, \
-                sf.SoundFile(str(tmp), "w", stream.sr_out, info.channels, subtype,
-                             format=out_path.suffix[1:].upper()) as out:
-            for block in _read_blocks(in_path):
-                out.write(stream.push(block).T)
-            out.write(stream.finish().T)
+        try:
+            with atomic_path(out_path, force=force) as tmp, \
+                    _bar(progress, stream.expected_chunks(info.frames), in_path.name) as stream.bar, \
+                    sf.SoundFile(str(tmp), "w", stream.sr_out, info.channels, subtype,
+                                 format=out_path.suffix[1:].upper()) as out:
+                for block in _read_blocks(in_path):
+                    out.write(stream.push(block).T)
+                out.write(stream.finish().T)
+                out.close()  # inside the atomic block: a failed final flush (a full disk) is a failed write
+        except sf.LibsndfileError as e:  # reading errors are WavesrErrors already: this is the output
+            raise audio.write_error(out_path, e) from None
+    notes = stream.notes(subtype)
+    truncated = audio.truncation(info, stream.n_in)
+    if truncated:
+        notes.insert(1, truncated)
     return UpsampleResult(
         input=str(in_path), output=str(out_path), sr_in=info.samplerate, sr_out=stream.sr_out,
         channels=info.channels, frames_in=stream.n_in, frames_out=stream.n_out,
         seconds=stream.n_in / info.samplerate, elapsed=time.perf_counter() - start, subtype=subtype,
-        peak=stream.peak, samples_over=stream.n_over, notes=stream.notes(subtype))
+        peak=stream.peak, samples_over=stream.n_over, notes=notes)
 
 
 OUTPUT_TAGS = (".sr", ".cubic")  # stems of files wavesr writes; folder scans skip them
@@ -530,7 +572,7 @@ def _read_blocks(path: Path) -> Iterator[np.ndarray]:
                     return
                 yield block.T
     except (sf.LibsndfileError, RuntimeError) as e:
-        raise WavesrError(f"{path}: cannot decode audio ({audio._sndfile_reason(e)})") from None
+        raise audio.decode_error(path, e) from None
 
 
 class _eval_on:

@@ -137,6 +137,21 @@ def pick_model(ratio: int, content: str = "speech", sr: int | None = None,
                       f"pass --model PATH with a checkpoint or a training run folder")
 
 
+def ratio_for_rate(sr_in: float, content: str = "speech", registry: str | os.PathLike | None = None) -> int:
+    """The shipped ratio for an input at ``sr_in``: the smallest whose low rate is not above it.
+
+    8 kHz (or more) -> x2, 4 kHz -> x4, 2.7 kHz -> x6, 2 kHz -> x8 for 16 kHz models; inputs
+    below every low rate get the largest ratio. The input is then resampled to that low rate.
+    """
+    fits = sorted({m.ratio for m in available_models(registry) if m.content == content})
+    if not fits:
+        raise WavesrError(f"no pretrained {content} model is shipped; pass --model PATH")
+    for r in fits:
+        if 16000 / r <= sr_in * (1 + 1e-6):
+            return r
+    return fits[-1]
+
+
 def verify(info: ModelInfo) -> Path:
     """Check the model file against the registry's sha256; return its path."""
     from ..data.corpus import sha256_file
