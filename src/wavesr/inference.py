@@ -116,9 +116,12 @@ def _hz(rate: float) -> str:
 def _alignment(model: Upsampler) -> int:
     """High-rate stride grid chunk starts must sit on for chunked == whole processing.
 
-    AudioUNet pads to and strides over multiples of ``2^(blocks + 1)`` (``.multiple``); the DNN's
-    STFT frames are ``hop`` apart; the spline is shift invariant (1).
+    AudioUNet pads to and strides over multiples of ``2^(blocks + 1)`` (``.multiple``); FastNet
+    strides over ``hop_multiple`` low-rate samples; the DNN's STFT frames are ``hop`` apart; the
+    spline is shift invariant (1).
     """
+    if getattr(model, "hop_multiple", None):
+        return int(model.hop_multiple) * model.ratio
     return int(getattr(model, "multiple", None) or getattr(model.config, "hop", 1) or 1)
 
 
