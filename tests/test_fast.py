@@ -15,6 +15,15 @@ RATIOS = (2, 3, 4, 6, 8)
 TINY = dict(widths=[8, 12, 16], depth=[1, 1, 2])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks gain nothing from threads; one keeps these tests quick on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny(ratio: int = 4, **overrides) -> FastNet:
     torch.manual_seed(0)
     return build_model("fast", ratio=ratio, **{**TINY, **overrides})

@@ -16,6 +16,7 @@ Conventions
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +33,19 @@ DEGRADE_METHODS = ("decimate", "subsample", "sinc")
 INTERPOLATE_METHODS = ("cubic", "bandlimited")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16"}
+READ_FRAMES = 1 << 16  # frames per read, in load and in inference's streaming reads alike
 
 
 # ----------------------------------------------------------------------------------------- I/O
 
 def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> tuple[np.ndarray, int]:
     """Read any file libsndfile decodes (WAV of any depth, FLAC, Ogg Vorbis/Opus, MP3, ...).
+
+    Every frame libsndfile decodes is used. A file shorter than its header declares (a truncated
+    WAV, AIFF or MP3) gives the frames present, as :func:`wavesr.inference.upsample_file` does
+    (which says so in a note, see :func:`truncation`); a file that cannot be decoded to its end
+    (a truncated FLAC: "decoder lost sync") raises. Empty files, files with no samples and files
+    with NaN or infinite samples raise a :class:`WavesrError` naming the file and the problem.
 
     Parameters
     ----------
@@ -47,21 +55,27 @@ def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> 
 
     Returns
     -------
-    audio : float32 ``[channels, time]`` (``[time]`` when ``mono``), full scale = 1.0.
+    audio : float32 ``[channels, time]`` (``[time]`` when ``mono``), full scale = 1.0, finite.
     sr : its sample rate.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise WavesrError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise WavesrError(f"{path}: empty file")
-    try:
-        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise WavesrError(f"{path}: cannot decode audio ({_sndfile_reason(e)})") from None
+    path = _check_file(path)
+    try:  # in blocks, as upsample reads (the same samples even from a damaged stream), to the end
+        with sf.SoundFile(str(path)) as f:  # no seek to 0: from where libsndfile opens the file
+            file_sr, n, extra = f.samplerate, 0, []
+            data = np.empty((max(f.frames, 0), f.channels), np.float32)
+            while len(block := f.read(READ_FRAMES, dtype="float32", always_2d=True)):
+                k = min(len(block), len(data) - n)
+                data[n:n + k] = block[:k]
+                n += k
+                if k < len(block):  # more frames than the header's count (e.g. a headerless .au)
+                    extra.append(block[k:])
+        data = np.concatenate([data[:n], *extra]) if extra else data[:n]
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, MemoryError) as e:
+        raise decode_error(path, e) from None
     audio = np.ascontiguousarray(data.T)
     if audio.shape[-1] == 0:
         raise WavesrError(f"{path}: contains no samples")
+    check_finite(audio, file_sr, str(path))
     if mono:
         audio = audio.mean(axis=0)
     if sr is not None and sr != file_sr:
@@ -70,17 +84,91 @@ def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> 
     return audio, int(file_sr)
 
 
+def _check_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise WavesrError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+    if path.stat().st_size == 0:
+        raise WavesrError(f"{path}: empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise WavesrError(f"{path}: cannot be read (permission denied)")
+    return path
+
+
+def check_finite(audio: np.ndarray, sr: float, name: str, offset: int = 0) -> None:
+    """Raise a WavesrError naming ``name`` and the time of the first NaN or infinite sample.
+
+    ``audio`` is ``[channels, time]``; ``offset`` is the index of its first frame in the file.
+    """
+    finite = np.isfinite(audio)
+    if not finite.all():
+        first = int(np.argmin(finite.all(axis=0)))
+        raise WavesrError(f"{name}: non-finite sample (NaN or Inf) at {(offset + first) / sr:.3f} s")
+
+
+def decode_error(path: str | os.PathLike, e: Exception, what: str = "cannot decode audio") -> WavesrError:
+    """A libsndfile failure as one line naming the file (and the extension when it is not audio)."""
+    path = Path(path)
+    reason = _sndfile_reason(e)
+    if path.suffix.lower() not in AUDIO_EXTENSIONS:
+        return WavesrError(f"{path}: unsupported format {path.suffix or '(no extension)'} ({reason}); "
+                           f"wavesr reads {' '.join(AUDIO_EXTENSIONS)}")
+    return WavesrError(f"{path}: {what} ({reason}): damaged, truncated or not audio")
+
+
 def _sndfile_reason(e: Exception) -> str:
+    """libsndfile's reason without its "Error opening 'PATH': " prefix."""
+    if isinstance(e, MemoryError):
+        return "its header declares more samples than fit in memory"
     text = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-    return text.replace(": ", " ", 1) if text.startswith("Error opening") else text
+    if text.startswith("Error opening") and "': " in text:
+        text = text.split("': ", 1)[1]
+    if "does not exist or is not a regular file" in text:  # libsndfile's mpg123 reader on bad MP3 data
+        text = "no valid MPEG audio stream"
+    return text.strip().rstrip(".") or type(e).__name__
 
 
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information (rate, channels, frames, format) without decoding the samples."""
+    path = _check_file(path)
     try:
         return sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise WavesrError(f"{path}: cannot read audio header ({_sndfile_reason(e)})") from None
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise decode_error(path, e, "cannot read audio header") from None
+
+
+_DECLARED = re.compile(r"^\s*(?:data|SSND|Data Size)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def truncation(info: sf._SoundFileInfo, frames_read: int | None = None) -> str | None:
+    """A note when a file holds fewer frames than its header declares, else ``None``.
+
+    Two signs, both of a truncated file (an interrupted copy or recording): libsndfile's log of
+    a WAV / AIFF / AU header whose data size exceeds the bytes present ("data : N (should be
+    M)"; a WAV written as a stream with an unknown length looks the same), or fewer frames
+    decoded (``frames_read``) than the header's count (a truncated MP3). The frames present are
+    used either way (see :func:`load`).
+    """
+    m = _DECLARED.search(info.extra_info or "")
+    if m and int(m[1]) > int(m[2]):
+        return (f"the header declares {int(m[1])} bytes of samples but the file holds {int(m[2])} "
+                f"(truncated, or written as a stream): the {info.frames} frames present were used")
+    if frames_read is not None and frames_read < info.frames:
+        return (f"the file ended after {frames_read} of the {info.frames} frames its header declares "
+                f"(truncated?): the {frames_read} frames present were used")
+    return None
+
+
+def write_error(path: str | os.PathLike, e: Exception) -> WavesrError:
+    """A failed libsndfile write (a full disk, a file-size limit) as one line naming the file.
+
+    libsndfile reports only "System error"; the system's reason is the errno of its last call.
+    """
+    reason = _sndfile_reason(e)
+    errno = getattr(getattr(sf, "_ffi", None), "errno", 0)
+    if isinstance(e, sf.LibsndfileError) and errno:
+        reason = os.strerror(errno)
+    return WavesrError(f"{path}: write failed ({reason}); nothing was written")
 
 
 def save(path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | None = None,
@@ -97,8 +185,11 @@ def save(path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | Non
         raise WavesrError(f"{path}: output must be .wav or .flac")
     audio = np.asarray(audio, dtype=np.float32)
     frames = audio.T if audio.ndim == 2 else audio
-    with atomic_path(path, force=force) as tmp:
-        sf.write(str(tmp), frames, int(sr), subtype=subtype or SUBTYPES[ext], format=ext[1:].upper())
+    try:
+        with atomic_path(path, force=force) as tmp:
+            sf.write(str(tmp), frames, int(sr), subtype=subtype or SUBTYPES[ext], format=ext[1:].upper())
+    except sf.LibsndfileError as e:
+        raise write_error(path, e) from None
     return path
 
 
@@ -109,9 +200,14 @@ def clip_fraction(audio: np.ndarray) -> float:
 
 
 def find_audio(root: str | os.PathLike) -> list[Path]:
-    """All audio files under ``root`` (recursive, sorted, by extension)."""
+    """All audio files under ``root`` (recursive, sorted, by extension).
+
+    Hidden names below ``root`` (starting with ``.``) are skipped: the temporary files of
+    interrupted atomic writes (``.name.XXXX.tmp.wav``) and macOS's ``._name.wav`` metadata.
+    """
     root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 # ------------------------------------------------------------------------------ resampling

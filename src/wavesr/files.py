@@ -41,7 +41,9 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as e:
-        raise WavesrError(f"{path}: cannot write here ({e.strerror or e})") from None
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker else (e.strerror or str(e))
+        raise WavesrError(f"{path}: cannot write here ({reason})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     umask = os.umask(0)

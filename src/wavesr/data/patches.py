@@ -227,6 +227,22 @@ def prepare(items: list[Item], out_dir: str | os.PathLike, cfg: PrepareConfig,
     if not selected:
         raise WavesrError(f"{out}: no files to prepare")
     partial = out.with_name(out.name + ".partial")
+    try:
+        _build(items, selected, partial, out, cfg, corpus_info, progress)
+    except OSError as e:  # a full disk, a folder that cannot be written: nothing half-built is kept
+        shutil.rmtree(partial, ignore_errors=True)
+        blocker = next((q for q in out.parents if q.exists() and not q.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker else e.strerror or str(e)
+        raise WavesrError(f"{out}: cannot write the dataset ({reason}); nothing was kept") from None
+    except WavesrError:  # e.g. settings.json on a full disk
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return out
+
+
+def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cfg: PrepareConfig,
+           corpus_info: dict[str, Any], progress: bool) -> None:
+    """:func:`prepare`'s work: write the dataset into ``partial``, then rename it to ``out``."""
     if partial.exists():  # left by an interrupted run: start again
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
@@ -293,7 +309,6 @@ def prepare(items: list[Item], out_dir: str | os.PathLike, cfg: PrepareConfig,
     }
     write_json(partial / SETTINGS, settings)
     _publish(partial, out)
-    return out
 
 
 def _publish(partial: Path, out: Path) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,7 +231,12 @@ def save_model(model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] 
     }
     path = Path(path)
     with atomic_path(path, force=force) as tmp:
-        torch.save(checkpoint, tmp)
+        try:
+            torch.save(checkpoint, tmp)
+        except RuntimeError as e:  # torch's writer reports a full disk as "unexpected pos ..."
+            free = shutil.disk_usage(tmp.parent).free
+            reason = f"the disk is full, {free} bytes free" if free < 1 << 20 else " ".join(str(e).split())[:120]
+            raise WavesrError(f"{path}: write failed ({reason}); the previous file, if any, is kept") from None
     return path
 
 
