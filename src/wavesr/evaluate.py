@@ -261,21 +261,10 @@ def spread(files: Sequence[EvalFile], n: int | None) -> list[EvalFile]:
 
 
 def load_reference(path: str, sr: int, max_seconds: float | None = None) -> np.ndarray:
-    """``[time]`` mono float32 at ``sr`` (as :func:`audio.load`); with ``max_seconds`` only the
-    start of the file is decoded, resampled and cut to exactly ``max_seconds * sr`` samples."""
-    if max_seconds is None:
-        return audio.load(path, sr=sr, mono=True)[0]
-    import soundfile as sf
-
-    head = audio.info(path)
-    try:
-        x = sf.read(path, frames=math.ceil((max_seconds + 0.05) * head.samplerate), dtype="float32",
-                    always_2d=True)[0].mean(axis=1)
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise WavesrError(f"{path}: cannot decode audio ({e})") from None
-    if x.size == 0:
-        raise WavesrError(f"{path}: contains no samples")
-    return audio.resample(x, head.samplerate, sr)[:round(max_seconds * sr)]
+    """``[time]`` mono float32 at ``sr`` through :func:`audio.load` (its checks and notes); with
+    ``max_seconds`` cut to at most ``max_seconds * sr`` samples."""
+    x = audio.load(path, sr=sr, mono=True)[0]
+    return x if max_seconds is None else x[:round(max_seconds * sr)]
 
 
 def files_sha256(files: Sequence[EvalFile]) -> str:
