@@ -107,7 +107,8 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
 
     test = corpus.split("test")
     summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={run / 'best.pt'}"], test, [recipe.ratio],
-                       folder / "eval", EvalConfig(max_files=recipe.eval_files, progress=progress),
+                       folder / "eval", EvalConfig(max_files=recipe.eval_files, progress=progress,
+                                                             pesq=False, stoi=False),
                        corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
     scores = {row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
               for row in summary["table"]}
