@@ -40,5 +40,10 @@ run: install corpora
 test: install corpora
 	$(BIN)/python -m pytest -q
 
+# the quick benchmarks (minutes): speed of every network, then the load test; see BENCHMARKS.md
+bench: install
+	$(BIN)/python benchmarks/speed.py --quick --out runs/bench_speed_quick.json
+	$(BIN)/python benchmarks/load_test.py
+
 clean:
 	rm -rf $(VENV) $(DATA) runs

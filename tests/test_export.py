@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import wavesr
 from wavesr.errors import WavesrError
 from wavesr.export import export_model, load_exported, min_length
 from wavesr.models import build_model
@@ -114,3 +115,15 @@ def test_a_trace_that_does_not_generalise_is_refused_and_not_written(tmp_path):
     with pytest.raises(WavesrError, match="does not reproduce"):
         export_model(LengthDependent(), tmp_path / "bad.pt", example_len=2000)
     assert not list(tmp_path.iterdir())
+
+
+def test_cli_export_of_a_shipped_model(tmp_path):
+    from wavesr.cli import main
+
+    out = tmp_path / "speech-x4.ts"
+    assert main(["export", "speech-x4", str(out)]) == 0
+    exported = load_exported(out)
+    x = np.random.default_rng(0).standard_normal((1, 1, 3000)).astype(np.float32)
+    reference = wavesr.load_model("speech-x4")(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(np.asarray(exported(x)), reference, atol=1e-5)
+    assert main(["export", "speech-x4", str(out)]) == 1  # refuses to overwrite without --force

@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_corpus, _add_prepare, _add_train, _add_upsample, _add_models,
-                _add_evaluate, _add_plot, _add_samples, _add_paper, _add_recipe):
+                _add_evaluate, _add_plot, _add_samples, _add_paper, _add_recipe, _add_export):
         add(sub)
     return parser
 
@@ -174,11 +174,17 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         targets = [(args.split, out)]
     for _, folder in targets:  # refuse before any work is done
         check_output(folder, args.force)
+    unreadable = len(skipped)
     for split, folder in targets:
         prepare_corpus(corpus, split, folder, cfg, force=args.force, spec=args.corpus)
-        _print_skipped([f["detail"] for f in load_settings(folder)["skipped_files"] if f["reason"] == "unreadable"])
+        bad = [f["detail"] for f in load_settings(folder)["skipped_files"] if f["reason"] == "unreadable"]
+        _print_skipped(bad)
+        unreadable += len(bad)
         print(_prepare_summary(folder))
-    return 0  # files that could not be read are listed and recorded in settings.json; the dataset is complete
+    if unreadable:  # the datasets are complete without them, but the user must know: exit 1
+        print(f"wavesr: {unreadable} files could not be read (listed above and in settings.json)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _print_skipped(lines: list[str], most: int = 20) -> None:
@@ -635,6 +641,29 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
     for method, row in record["scores"].items():
         print(f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std {row['lsd_standard']:5.3f}"
               f"  LSD-HF {row['lsd_hf']:5.3f}  ({row['files']} test files)")
+
+
+# ------------------------------------------------------------------------------------ export
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a network to TorchScript or ONNX (checked against the model)",
+                       description="Export a shipped model, checkpoint or run folder to TorchScript or ONNX "
+                                   "with a dynamic time axis; the file is checked against the eager model "
+                                   "before it is kept.")
+    p.add_argument("model", metavar="NAME|PATH")
+    p.add_argument("out", metavar="OUT", help="output file (.pt / .ts for TorchScript, .onnx for ONNX)")
+    p.add_argument("--format", choices=("torchscript", "onnx"), help="default: from OUT's extension")
+    p.add_argument("-f", "--force", action="store_true")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from .export import export_model
+    from .pretrained import load_model
+
+    fmt = args.format or ("onnx" if args.out.lower().endswith(".onnx") else "torchscript")
+    path = export_model(load_model(args.model), args.out, format=fmt, force=args.force)
+    print(f"{path}: {fmt} export of {args.model} (settings in {path}.json)")
 
 
 if __name__ == "__main__":
