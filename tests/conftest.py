@@ -9,6 +9,27 @@ def tone(freqs, sr: int = 16000, seconds: float = 1.0, amp: float = 0.3) -> np.n
     return (amp * sum(np.sin(2 * np.pi * f * t) for f in np.atleast_1d(freqs)) / len(np.atleast_1d(freqs))).astype(np.float32)
 
 
+def voice(rng: np.random.Generator, seconds: float = 1.5, sr: int = 16000) -> np.ndarray:
+    """A harmonic 'voice' with a wandering pitch and a syllable-like envelope."""
+    t = np.arange(int(sr * seconds)) / sr
+    f0 = rng.uniform(100, 250) * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 40))
+    x = x * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2) + 0.01 * rng.standard_normal(t.size)
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny networks gain nothing from threads; one keeps their tests quick on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

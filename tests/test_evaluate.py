@@ -19,17 +19,9 @@ from wavesr.evaluate import EvalConfig, evaluate, read_rows, resolve_method
 from wavesr.inference import upsample_array
 from wavesr.models import build_model, save_model
 
+from conftest import voice
+
 HAVE_PESQ = importlib.util.find_spec("pesq") is not None and importlib.util.find_spec("pystoi") is not None
-
-
-def voice(rng, seconds=1.5, sr=16000):
-    """A harmonic 'voice' with a wandering pitch and a syllable-like envelope."""
-    t = np.arange(int(sr * seconds)) / sr
-    f0 = rng.uniform(100, 250) * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    x = sum(np.sin(k * phase) / k for k in range(1, 40))
-    x = x * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2) + 0.01 * rng.standard_normal(t.size)
-    return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
 @pytest.fixture(scope="module")

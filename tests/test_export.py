@@ -19,13 +19,7 @@ needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="ONNX export needs the opt
 FORMATS = ["torchscript", pytest.param("onnx", marks=needs_onnx)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks gain nothing from threads; one keeps these tests quick on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny networks run fastest on one thread
 
 
 def network(name: str, ratio: int) -> torch.nn.Module:

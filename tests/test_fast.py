@@ -15,13 +15,7 @@ RATIOS = (2, 3, 4, 6, 8)
 TINY = dict(widths=[8, 12, 16], depth=[1, 1, 2])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks gain nothing from threads; one keeps these tests quick on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny networks run fastest on one thread
 
 
 def tiny(ratio: int = 4, **overrides) -> FastNet:

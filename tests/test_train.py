@@ -21,17 +21,9 @@ from wavesr.errors import WavesrError
 from wavesr.models.base import load_model_file
 from wavesr.train import TrainConfig, _train, learning_rate, train
 
+from conftest import voice
+
 TINY = {"blocks": 2, "width": 0.0625}
-
-
-def _voice(rng, seconds=2.0, sr=16000):
-    """A harmonic 'voice' with a wandering pitch and a syllable-like envelope."""
-    t = np.arange(int(sr * seconds)) / sr
-    f0 = rng.uniform(100, 250) * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    x = sum(np.sin(k * phase) / k for k in range(1, 40))
-    x = x * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2) + 0.01 * rng.standard_normal(t.size)
-    return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +35,7 @@ def dataset(tmp_path_factory):
         for i in range(n):
             path = root / "audio" / f"{split}{i}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, _voice(rng), 16000)
+            sf.write(path, voice(rng, seconds=2.0), 16000)
             items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
     cfg = PrepareConfig(sr=16000, ratio=4, patch_len=1024, stride=512, workers=0)
     for split in ("train", "val"):
