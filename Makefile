@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 RATIO  ?= 4
 
-.PHONY: install system-deps corpora run test bench clean
+.PHONY: install system-deps corpus-speech corpora run test bench clean
 
 $(BIN)/wavesr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +28,33 @@ system-deps:
 	    fluidsynth fluid-soundfont-gm chromium >/dev/null; \
 	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm chromium)"; fi
 
-corpora: install system-deps
-	$(BIN)/wavesr corpus build speech
-	$(BIN)/wavesr corpus build speech-single
-	$(BIN)/wavesr corpus build piano
-	$(BIN)/wavesr corpus build music --limit 6
+# build each default corpus unless one is already built (any settings: `wavesr corpus build NAME --force` rebuilds)
+corpus-speech: install
+	$(BIN)/wavesr corpus show speech >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech
 
-run: install corpora
-	$(BIN)/wavesr prepare speech --split all -o $(DATA)/speech-x$(RATIO) --ratio $(RATIO)
+corpora: install system-deps corpus-speech
+	$(BIN)/wavesr corpus show speech-single >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech-single
+	$(BIN)/wavesr corpus show piano >/dev/null 2>&1 || $(BIN)/wavesr corpus build piano
+	$(BIN)/wavesr corpus show music >/dev/null 2>&1 || $(BIN)/wavesr corpus build music --limit 6
+
+MINUTES ?= 5
+RUN    := runs/fast-speech-x$(RATIO)
+
+# the main job on the default data: corpus -> patches -> a short training run -> held-out evaluation
+# of that run, the shipped model and the baselines (with figures and audio) -> the samples page
+run: install corpus-speech $(DATA)/speech-x$(RATIO)/train/settings.json $(RUN)/model.pt
+	$(BIN)/wavesr evaluate cubic bandlimited speech-x$(RATIO) mine=$(RUN)/best.pt --corpus speech --split test \
+	    --ratios $(RATIO) --max-files 100 --figures 3 --save-audio 4 --no-pesq --no-stoi -o runs/eval-speech-x$(RATIO)
+	$(BIN)/wavesr samples runs/eval-speech-x$(RATIO) -o runs/samples-speech-x$(RATIO) --force
+	@echo "samples page: runs/samples-speech-x$(RATIO)/index.html"
+
+$(DATA)/speech-x$(RATIO)/train/settings.json:
+	$(BIN)/wavesr prepare speech --split all -o $(DATA)/speech-x$(RATIO) --ratio $(RATIO) --silence-db -60
+
+$(RUN)/model.pt:
+	if [ -f $(RUN)/last.pt ]; then $(BIN)/wavesr train --resume $(RUN); else \
+	  $(BIN)/wavesr train $(DATA)/speech-x$(RATIO)/train --val $(DATA)/speech-x$(RATIO)/val -o $(RUN) \
+	    --model fast --max-minutes $(MINUTES) --epochs 100 --val-files 16; fi
 
 test: install corpora
 	$(BIN)/python -m pytest -q

@@ -264,7 +264,8 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     steps_per_epoch = len(sampler) // cfg.batch_size
     if steps_per_epoch == 0:
         raise WavesrError(f"{cfg.data}: {len(data)} patches is fewer than one batch of {cfg.batch_size} per process")
-    state = {"step": 0, "total": min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf), "best": math.inf,
+    cap = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)  # the most steps the run may take
+    state = {"step": 0, "total": cap, "best": math.inf,
              "planned": cfg.max_minutes is None, "elapsed": 0.0}
 
     if resume:
@@ -337,7 +338,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
                 per_step = (time.monotonic() - (t_session if session_steps == 5 else t_plan)) / (
                     5 if session_steps == 5 else 45)
                 state["total"] = _plan_steps(cfg, state, per_step, time.monotonic() - t_start, d,
-                                             final=session_steps == 50)
+                                             cap, final=session_steps == 50)
                 bar.total = int(state["total"])
             if d.main and (state["step"] % cfg.log_every == 0 or state["step"] == state["total"]):
                 rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
@@ -369,7 +370,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
 
 
 def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist,
-                final: bool) -> int:
+                cap: float, final: bool) -> int:
     """Fix the total steps from the measured speed so that the run fits ``max_minutes``.
 
     A first estimate after 5 steps (start-up included) is refined after 50; the learning-rate
@@ -381,7 +382,7 @@ def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapse
     if d.world > 1:
         dist.broadcast(budget, 0)
     state["planned"] = final
-    return int(max(state["step"], min(state["total"], int(budget.item()))))
+    return int(max(state["step"], min(cap, int(budget.item()))))
 
 
 def _end_of_epoch(run: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
