@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WavesrError
-from .files import read_json
 
 HARDWARE = f"{platform.machine()}, CPU"
 # the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
@@ -179,6 +178,3 @@ def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registr
         add_model(slim, recipe.name, recipe.content, scores=scores, recipe=recipe.command, force=True,
                   card=model_card(recipe, record, count_parameters(model)), registry=registry)
 
-
-def load_record(work: str | Path, name: str) -> dict[str, Any]:
-    return read_json(Path(work) / name / "recipe.json")

@@ -49,7 +49,7 @@ from .data.patches import PatchDataset
 from .errors import WavesrError
 from .files import read_json, write_json
 from .losses import LOSSES, loss_fn
-from .models.base import build_model, load_model_file, save_model
+from .models.base import build_model, save_model
 
 
 @dataclass
@@ -413,7 +413,3 @@ def _describe(row: dict[str, Any]) -> str:
             parts.append(f"{label} {v[key]:.2f} (cubic {v['cubic_' + key]:.2f})")
     return " ".join(parts)
 
-
-def load_run_model(run: str | os.PathLike, which: str = "best") -> torch.nn.Module:
-    """The ``best``, ``last`` or final (``model``) weights of a run folder."""
-    return load_model_file(Path(run) / f"{which}.pt")
