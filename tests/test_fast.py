@@ -98,9 +98,10 @@ def test_context_bounds_the_receptive_field():
     assert reach > model.context / 4  # the bound is not wildly loose
 
 
-def test_chunks_aligned_to_hop_multiple_reproduce_the_whole_signal():
+@pytest.mark.parametrize("skip", ["cubic", "sinc"])
+def test_chunks_aligned_to_hop_multiple_reproduce_the_whole_signal(skip):
     """Chunked inference with ``context`` overlap, chunk starts at multiples of ``hop_multiple``."""
-    model = randomise_head(tiny()).eval()
+    model = randomise_head(tiny(skip=skip)).eval()
     n, hop, ctx, r = 6000, model.hop_multiple, model.context, model.ratio
     x = torch.randn(1, 1, n)
     with torch.no_grad():
@@ -148,3 +149,54 @@ def test_save_and_load_give_identical_outputs(tmp_path):
     x = torch.randn(2, 1, 333)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
+
+
+# ------------------------------------------------------------------ the band-limited skip
+
+@pytest.mark.parametrize("ratio", [2, 3, 4, 6, 8])
+def test_sinc_kernel_keeps_input_samples_and_constants(ratio):
+    from wavesr.models.sinc import HALF_WIDTH, sinc_kernel
+
+    h = sinc_kernel(ratio)
+    assert h.shape == (2 * HALF_WIDTH * ratio + 1,)
+    for phase in range(ratio):
+        assert abs(h[phase::ratio].sum() - 1) < 1e-12
+    centre = HALF_WIDTH * ratio
+    taps = h[centre % ratio::ratio]  # the phase at the input's own samples: a unit impulse
+    assert taps[centre // ratio] == pytest.approx(1.0) and np.abs(np.delete(taps, centre // ratio)).max() < 1e-12
+
+
+@pytest.mark.parametrize("ratio", [2, 4, 8])
+def test_untrained_sinc_skip_is_band_limited_interpolation(rng, ratio):
+    """An untrained ``skip="sinc"`` network returns the windowed-sinc interpolation, which agrees with
+    soxr's band-limited resampling away from the ends and is closer to the truth than the spline."""
+    sr, n = 16000, 16000
+    t = np.arange(n) / sr
+    hr = sum(np.sin(2 * np.pi * f * t + p) / (1 + k) for k, (f, p) in
+             enumerate(zip(rng.uniform(50, sr / (2 * ratio) * 0.7, 12), rng.uniform(0, 6, 12))))
+    lr = audio.degrade(hr, ratio)
+    model = tiny(ratio, skip="sinc").eval()
+    with torch.no_grad():
+        y = model(torch.from_numpy(lr.astype(np.float32))[None, None])[0, 0].numpy().astype(np.float64)
+    inner = slice(2000, n - 2000)
+    soxr = audio.interpolate(lr, ratio, "bandlimited")
+    cubic = audio.interpolate(lr, ratio, "cubic")
+
+    def snr(ref, est):
+        return 10 * np.log10(np.sum(ref[inner] ** 2) / np.sum((ref[inner] - est[inner]) ** 2))
+
+    assert snr(soxr, y) > 60
+    assert snr(hr, y) > snr(hr, cubic) + 3
+
+
+def test_sinc_skip_is_checked_and_saved(tmp_path):
+    with pytest.raises(WavesrError, match="skip"):
+        FastConfig(skip="linear")
+    model = randomise_head(tiny(skip="sinc")).eval()
+    save_model(model, tmp_path / "m.pt")
+    loaded = load_model_file(tmp_path / "m.pt")
+    assert loaded.config.skip == "sinc"
+    x = torch.randn(1, 1, 900)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert build_model("fast").config.skip == "cubic"  # checkpoints without the field keep the spline

@@ -29,6 +29,7 @@ HARDWARE = f"{platform.machine()}, CPU"
 # the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
 FAST_MEDIUM = {"frame": 1, "stride": 4, "widths": [32, 96, 160, 256], "depth": [1, 1, 1, 4], "kernel": 3,
                "layer_scale": 0.1}
+FAST_MEDIUM_SINC = {**FAST_MEDIUM, "skip": "sinc"}  # the same network adding to band-limited interpolation
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,9 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
-    # the shipped speech models were trained with l2 (lower LSD, SNR within 0.15 dB of cubic); rmse gives
-    # +0.2 dB SNR over cubic but LSD 0.62x instead of 0.52x at x4 (BENCHMARKS.md)
-    Recipe("speech-x2", "speech", "speech", 2, loss="l2", minutes=12.0),
-    Recipe("speech-x4", "speech", "speech", 4, loss="l2", minutes=12.0),
-    Recipe("speech-x6", "speech", "speech", 6, loss="l2"),
-    Recipe("speech-x8", "speech", "speech", 8, loss="l2"),
+    # speech: l2 (lower LSD than rmse, BENCHMARKS.md) from a band-limited skip (+0.2-0.3 dB SNR over the spline)
+    *(Recipe(f"speech-x{r}", "speech", "speech", r, model_config=FAST_MEDIUM_SINC, loss="l2", minutes=15.0)
+      for r in (2, 4, 6, 8)),
     Recipe("piano-x4", "piano", "piano", 4),
     Recipe("music-x4", "music", "music", 4),
 ]}

@@ -81,9 +81,12 @@ from torch import Tensor, nn
 from ..errors import WavesrError
 from .audiounet import subpixel1d
 from .base import Upsampler, UpsamplerConfig, register
+from .sinc import HALF_WIDTH as SINC_HALF_WIDTH
+from .sinc import SincUpsampler
 from .spline import KERNEL_HALF_WIDTH, CubicSplineUpsampler
 
 LEAKY_SLOPE = 0.2
+SKIPS = ("cubic", "sinc")
 
 
 @dataclass
@@ -102,6 +105,7 @@ class FastConfig(UpsamplerConfig):
     depth: list[int] = field(default_factory=lambda: [1, 1, 1, 4])
     kernel: int = 3  # kernel of the residual blocks (odd)
     layer_scale: float = 0.1  # initial gain of every residual branch
+    skip: str = "cubic"  # the interpolation the output adds to: cubic (spline) or sinc (band-limited)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "small": {"widths": [24, 64, 128, 192], "depth": [1, 1, 1, 3]},
@@ -123,6 +127,8 @@ class FastConfig(UpsamplerConfig):
             raise WavesrError(f"fast: kernel must be odd and positive, got {self.kernel}")
         if self.layer_scale <= 0:
             raise WavesrError(f"fast: layer_scale must be positive, got {self.layer_scale}")
+        if self.skip not in SKIPS:
+            raise WavesrError(f"fast: skip must be one of {', '.join(SKIPS)}, got {self.skip!r}")
 
 
 def _strided(c_in: int, c_out: int, stride: int) -> nn.Conv1d:
@@ -168,7 +174,7 @@ class FastNet(Upsampler):
         super().__init__(config or FastConfig())
         cfg = self.config
         w, s, levels = cfg.widths, cfg.stride, len(cfg.widths)
-        self.cubic = CubicSplineUpsampler(cfg.ratio)
+        self.skip = CubicSplineUpsampler(cfg.ratio) if cfg.skip == "cubic" else SincUpsampler(cfg.ratio)
         self.embed = _strided(1, w[0], cfg.frame)
         self.encoder = nn.ModuleList()
         for i in range(levels):
@@ -181,7 +187,7 @@ class FastNet(Upsampler):
         for m in self.modules():
             if isinstance(m, nn.Conv1d):
                 nn.init.kaiming_normal_(m.weight, a=LEAKY_SLOPE)
-        nn.init.zeros_(self.head.weight)  # an untrained network is the cubic spline
+        nn.init.zeros_(self.head.weight)  # an untrained network is its skip interpolation
 
     @property
     def hop_multiple(self) -> int:
@@ -205,7 +211,7 @@ class FastNet(Upsampler):
         for _ in self.decoder:
             size //= cfg.stride
             reach += size * (cfg.stride + cfg.kernel - 1)  # one deeper step, then the decoder block
-        reach += 2 * size + KERNEL_HALF_WIDTH  # the head's kernel, the spline's
+        reach += 2 * size + max(KERNEL_HALF_WIDTH, SINC_HALF_WIDTH)  # the head's kernel, the skip's
         return -(-reach // self.hop_multiple) * self.hop_multiple
 
     def forward(self, lr: Tensor) -> Tensor:
@@ -224,4 +230,4 @@ class FastNet(Upsampler):
             h = self.decoder[i](self.up[i](h) + skips[i])  # [b, w_i, T / (frame * stride^i)]
         y = self.head(F.leaky_relu(h, LEAKY_SLOPE))  # [b, frame * r, T / frame]
         y = subpixel1d(y, self.config.frame * self.ratio)  # [b, 1, T * r]
-        return self.cubic(lr) + y[..., :t * self.ratio]
+        return self.skip(lr) + y[..., :t * self.ratio]
