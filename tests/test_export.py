@@ -26,8 +26,9 @@ def network(name: str, ratio: int) -> torch.nn.Module:
     torch.manual_seed(0)
     if name == "audiounet":
         model = build_model("audiounet", ratio=ratio, blocks=3, filters=[8, 16, 16], kernel_sizes=[9, 5, 3])
-    elif name == "fast":
-        model = build_model("fast", ratio=ratio, widths=[8, 12, 16], depth=[1, 1, 2])
+    elif name in ("fast", "fast-sinc"):
+        model = build_model("fast", ratio=ratio, widths=[8, 12, 16], depth=[1, 1, 2],
+                            skip="sinc" if name == "fast-sinc" else "cubic")
         torch.nn.init.normal_(model.head.weight, std=0.3)  # not the bare spline
     else:
         model = build_model(name, ratio=ratio)
@@ -36,12 +37,12 @@ def network(name: str, ratio: int) -> torch.nn.Module:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("ratio", [2, 4])
-@pytest.mark.parametrize("name", ["spline", "audiounet", "fast"])
+@pytest.mark.parametrize("name", ["spline", "audiounet", "fast", "fast-sinc"])
 def test_export_matches_the_eager_model_on_another_length(tmp_path, name, ratio, fmt):
     model = network(name, ratio)
     path = export_model(model, tmp_path / f"{name}.{fmt}", fmt, example_len=700)
     exported = load_exported(path)
-    assert exported.format == fmt and exported.ratio == ratio and exported.info["model"] == name
+    assert exported.format == fmt and exported.ratio == ratio and exported.info["model"] == name.split("-")[0]
     for n in (1234, min_length(model)):  # neither the example's length
         x = 0.1 * torch.randn(3, 1, n)
         with torch.no_grad():
