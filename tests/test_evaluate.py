@@ -187,3 +187,24 @@ def test_a_changed_checkpoint_is_evaluated_again(setup, tmp_path):
     assert first["table"][0]["snr"] != second["table"][0]["snr"]
     assert second["settings"]["methods"][0]["sha256"] != first["settings"]["methods"][0]["sha256"]
     assert len(read_rows(out / "rows" / "net-x4.jsonl")) == 1 and saved.read_bytes() != old_audio
+
+
+def test_corpus_groups_get_their_own_means(setup, tmp_path):
+    """Files from several voices: per-file rows name the group, and each group has its means."""
+    import dataclasses
+
+    _, items, info, _ = setup
+    grouped = [dataclasses.replace(it, group="voice-a" if i == 0 else "voice-b") for i, it in enumerate(items)]
+    summary = evaluate(["cubic"], grouped, [4], tmp_path / "g", EvalConfig(progress=False, pesq=False, stoi=False),
+                       corpus_info=info)
+    rows = {r["group"]: r for r in summary["by_group"]}
+    assert set(rows) == {"voice-a", "voice-b"} and rows["voice-a"]["files"] == 1 and rows["voice-b"]["files"] == 2
+    with open(tmp_path / "g" / "per_file.csv") as f:
+        per_file = list(csv.DictReader(f))
+    b = [float(r["snr"]) for r in per_file if r["group"] == "voice-b"]
+    assert rows["voice-b"]["snr"] == pytest.approx(np.mean(b))
+    assert "## By group" in (tmp_path / "g" / "summary.md").read_text()
+    # one group (or plain files): no such table
+    plain = evaluate(["cubic"], [it.path for it in items], [4], tmp_path / "p",
+                     EvalConfig(progress=False, pesq=False, stoi=False))
+    assert plain["by_group"] == [] and "## By group" not in (tmp_path / "p" / "summary.md").read_text()

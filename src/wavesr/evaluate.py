@@ -237,6 +237,7 @@ class EvalFile:
 
     key: str
     path: str
+    group: str = ""  # the corpus item's group (voice, piece, track); "" for plain files
 
 
 def eval_files(items: Iterable[Item | str | os.PathLike], root: str | os.PathLike | None = None) -> list[EvalFile]:
@@ -251,7 +252,7 @@ def eval_files(items: Iterable[Item | str | os.PathLike], root: str | os.PathLik
         key = path.as_posix()
         if base is not None and path.resolve().is_relative_to(base):
             key = path.resolve().relative_to(base).as_posix()
-        out.append(EvalFile(key, str(path)))
+        out.append(EvalFile(key, str(path), it.group if isinstance(it, Item) else ""))
     keys = [f.key for f in out]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
@@ -589,11 +590,19 @@ def write_summary(out: Path, files: list[EvalFile], tasks: list[_Task], settings
         rows = [t.rows[k] for k in keys if k in t.rows]
         table.append({"ratio": t.ratio, "method": t.method.label, "kind": t.method.kind,
                       "complete": len(rows) == len(keys), **aggregate(rows)})
-    summary = {"settings": to_jsonable(settings), "table": table}
+    groups = {f.key: f.group for f in files}
+    by_group = []  # held-out voices / pieces / tracks one by one, when the files come from several
+    if len({g for g in groups.values() if g}) > 1:
+        for t in tasks:
+            for group in sorted({g for g in groups.values() if g}):
+                rows = [t.rows[k] for k in keys if k in t.rows and groups[k] == group]
+                if rows:
+                    by_group.append({"ratio": t.ratio, "method": t.method.label, "group": group, **aggregate(rows)})
+    summary = {"settings": to_jsonable(settings), "table": table, "by_group": by_group}
     write_json(out / "summary.json", summary)
     write_csv(out / "summary.csv", table)
-    per_file = [{"ratio": t.ratio, "method": t.method.label, **{k: finite_or_none(v) for k, v in t.rows[key].items()
-                                                               if k != "notes"}}
+    per_file = [{"ratio": t.ratio, "method": t.method.label, "group": groups[key],
+                 **{k: finite_or_none(v) for k, v in t.rows[key].items() if k != "notes"}}
                 for t in tasks for key in keys if key in t.rows]
     write_csv(out / "per_file.csv", per_file)
     with atomic_path(out / "summary.md", force=True) as tmp:

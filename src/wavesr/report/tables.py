@@ -78,6 +78,14 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         cells = [_fmt(row.get(k), 3 if k == "stoi" else 2) for k in present]
         files = f"{row['files']}" + ("" if row["complete"] else " (incomplete)")
         lines.append(f"| x{row['ratio']} | {row['method']} | {files} | " + " | ".join(cells) + " |")
+    if summary.get("by_group"):
+        lines += ["", "## By group", "", "Each voice / piece / track of the files on its own (means over its files).", "",
+                  "| ratio | group | method | files | " + " | ".join(METRIC_LABELS[k] for k in present) + " |",
+                  "|---|---|---|---:|" + "---:|" * len(present)]
+        for row in sorted(summary["by_group"], key=lambda r: (r["ratio"], r["group"])):
+            cells = [_fmt(row.get(k), 3 if k == "stoi" else 2) for k in present]
+            lines.append(f"| x{row['ratio']} | {row['group']} | {row['method']} | {row['files']} | "
+                         + " | ".join(cells) + " |")
     lines += ["", "## Settings", "",
               f"- rate: {s['protocol']['sr']} Hz; low resolution: `audio.degrade(hr, r, \"{s['degradation']['method']}\")`"
               + (f"; first {s['protocol']['max_seconds']} s of each file" if s['protocol']['max_seconds'] else ""),
