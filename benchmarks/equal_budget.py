@@ -3,7 +3,8 @@
 Architectures are compared fairly only at equal cost: each network below is trained with
 ``wavesr train`` for ``--minutes`` of wall-clock time on one CPU thread (the same prepared
 patches, batch, learning rate and schedule; each network's own objective, as ``--loss auto``
-picks it: l2 for AudioUNet and FastNet here, Li et al.'s log-power-spectrum loss for the DNN),
+picks it: l2 for AudioUNet and FastNet here, Li et al.'s log-power-spectrum loss for the DNN;
+one more FastNet row with the per-example RMSE of the shipped speech models),
 then every checkpoint is scored with ``wavesr evaluate`` beside the cubic spline and band-limited
 interpolation on the same held-out test files (voices never trained on).
 
@@ -34,13 +35,14 @@ from wavesr.train import TrainConfig, _train
 
 NETWORKS = {  # label -> (network, config overrides, loss)
     "fast (medium, sinc skip)": ("fast", FAST_MEDIUM_SINC, "l2"),
+    "fast (medium, sinc skip, rmse)": ("fast", FAST_MEDIUM_SINC, "rmse"),  # the shipped speech models' recipe
     "fast (small)": ("fast", {"preset": "small", "skip": "sinc"}, "l2"),
     "audiounet paper (B=8)": ("audiounet", {}, "l2"),
     "audiounet original (B=4)": ("audiounet", {"preset": "original"}, "l2"),
     "audiounet reduced (B=4, 1/8 width)": ("audiounet", {"blocks": 4, "width": 0.125}, "l2"),
     "dnn (Li et al.)": ("dnn", {}, "lps"),
 }
-SLUGS = {label: label.split(" (")[0] + "-" + str(i) for i, label in enumerate(NETWORKS)}
+SLUGS = {label: label.split(" (")[0] + "-" + str(i) for i, label in enumerate(NETWORKS)}  # run folders, columns
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Table 1 protocol: the plan of a full run, and one cell end to end with a budget of seconds."""
 
+import dataclasses
 import json
 import re
 import time
@@ -14,7 +15,7 @@ from wavesr import pretrained
 from wavesr.cli import main as cli
 from wavesr.errors import WavesrError
 from wavesr.models import build_model, save_model
-from wavesr.paper import BUDGETS, PAPER_TABLE1, Budget, Table1Config, load_budget, plan, run_table1
+from wavesr.paper import BUDGETS, PAPER_TABLE1, Budget, Table1Config, load_budget, plan, run_table1, write_tables
 
 from test_evaluate import voice
 
@@ -97,6 +98,8 @@ def test_shipped_model_replaces_training_where_it_fits(tmp_path, monkeypatch):
     assert kinds == {"single": "train", "multi": "shipped"}  # single speaker is another task
     data = next(s for s in plan(cfg) if s.kind == "data" and s.task == "multi")
     assert data.done and "not needed" in data.detail
+    md, _ = write_tables(dataclasses.replace(cfg, tasks=["multi"]), plan(dataclasses.replace(cfg, tasks=["multi"])))
+    assert "multi x4 audiounet: † the shipped model speech-x4-test" in md.read_text()  # the table says so
     own = Table1Config(out=str(tmp_path / "t1"), tasks=["multi"], ratios=[4], networks=["audiounet"],
                        corpora={"multi": "vctk-multi@/data/VCTK"})
     assert [s.kind for s in plan(own) if s.network] == ["train"]  # the user's data: train on it

@@ -280,3 +280,39 @@ def test_every_player_loads_in_a_real_browser(page, tmp_path):
         browser.close()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def flac_page(evaluation):
+    root, out, _ = evaluation
+    index = build_page([out], root / "page-flac", max_samples=1, flac=True)
+    parser = _Links()
+    parser.feed(index.read_text())
+    return index, parser
+
+
+def test_flac_page_holds_the_same_audio_and_fewer_samples(page, flac_page):
+    from urllib.parse import unquote
+
+    (index, links), (findex, flinks) = page, flac_page
+    assert flinks.sections == links.sections
+    assert len(flinks.samples) == len(links.sections)  # one sample per section
+    audio_refs = [r for r in flinks.refs if r.endswith((".wav", ".flac"))]
+    assert audio_refs and all(r.endswith(".flac") for r in audio_refs)
+    for ref in flinks.samples[0]:  # lossless: the same samples as the WAV page's first sample
+        wav = index.parent / unquote(ref).replace(".flac", ".wav")
+        a, _ = sf.read(findex.parent / unquote(ref))
+        b, _ = sf.read(wav)
+        assert np.array_equal(a, b), ref
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_flac_players_load_in_a_real_browser(flac_page, tmp_path):
+    index, links = flac_page
+    browser = Chromium(CHROMIUM, tmp_path / "profile")
+    try:
+        players = _load(browser, index.resolve().as_uri())
+        assert len(players) == sum(len(s) for s in links.samples)
+        assert all(p["error"] is None and p["duration"] and abs(p["duration"] - 1.0) < 0.01 for p in players), players
+    finally:
+        browser.close()

@@ -525,6 +525,8 @@ def _add_samples(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, metavar="PAGE_DIR", help="folder of the page (index.html)")
     p.add_argument("--title", default="Audio super-resolution samples")
     p.add_argument("--methods", metavar="LABEL,...", help="only these methods' players and scores (default all)")
+    p.add_argument("--max-samples", type=int, metavar="N", help="at most N samples per section (default all saved)")
+    p.add_argument("--flac", action="store_true", help="store the audio as FLAC (lossless, about half the size)")
     p.add_argument("-f", "--force", action="store_true", help="rebuild an existing page")
     p.add_argument("--serve", action="store_true", help="then serve it with http.server until Ctrl-C")
     p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
@@ -536,7 +538,10 @@ def _cmd_samples(args: argparse.Namespace) -> int:
     from .report.samples import build_page, serve
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
-    index = build_page(args.eval_dirs, args.out, title=args.title, methods=methods, force=args.force)
+    if args.max_samples is not None and args.max_samples < 1:
+        raise WavesrError(f"--max-samples must be at least 1, got {args.max_samples}")
+    index = build_page(args.eval_dirs, args.out, title=args.title, methods=methods, force=args.force,
+                       max_samples=args.max_samples, flac=args.flac)
     print(f"samples page: {index} (open it in a browser, or wavesr samples ... --serve)")
     if args.serve:
         serve(args.out, host=args.host, port=args.port)

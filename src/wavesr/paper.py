@@ -413,7 +413,8 @@ def _cell_scores(eval_dir: Path) -> dict[str, dict[str, Any]]:
 
 def _table(cells: list[dict[str, Any]], columns: list[str], lsd_key: str, reduced: set[str],
            digits: int = 1) -> list[str]:
-    """Rows task x ratio, column pairs SNR / LSD per method (``*`` marks reduced networks)."""
+    """Rows task x ratio, column pairs SNR / LSD per method (``*`` marks reduced networks, ``†`` a cell
+    where a shipped model replaced training)."""
     names = [DISPLAY.get(c, c) + ("*" if c in reduced else "") for c in columns]
     head = "| Task | Ratio | " + " | ".join(f"{n} SNR | {n} LSD" for n in names) + " | test files |"
     lines = [head, "|---|---|" + "---:|---:|" * len(columns) + "---:|"]
@@ -424,8 +425,9 @@ def _table(cells: list[dict[str, Any]], columns: list[str], lsd_key: str, reduce
         values = []
         for c in columns:
             s = cell["scores"].get(c)
+            mark = "†" if cell["networks"].get(c, {}).get("kind") == "shipped" else ""
             values += ["n/a", "n/a"] if not s or s.get("snr") is None else \
-                [f"{s['snr']:.{digits}f}", f"{s[lsd_key]:.{digits}f}" if s.get(lsd_key) is not None else "n/a"]
+                [f"{s['snr']:.{digits}f}{mark}", f"{s[lsd_key]:.{digits}f}" if s.get(lsd_key) is not None else "n/a"]
         n = max((s.get("files", 0) for s in cell["scores"].values()), default=0)
         lines.append(f"| {name} | r = {cell['ratio']} | " + " | ".join(values) + f" | {n} |")
     return lines
@@ -464,12 +466,18 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
                       "data": data, "networks": sources, "scores": scores,
                       "paper": {k: {"snr": v[0], "lsd": v[1]} for k, v in PAPER_TABLE1.get((task.name, r), {}).items()}})
         notes += [f"{task.name} x{r} {n}: n/a ({s['detail']})" for n, s in sources.items() if s["kind"] == "n/a"]
+        for n, s in sources.items():
+            if s["kind"] == "shipped":
+                params = scores.get(n, {}).get("method_info", {}).get("params")
+                size = f", {params:,} parameters" if params else ""
+                notes.append(f"{task.name} x{r} {n}: † the shipped model {s['path']} ({s['detail']}{size}; its own "
+                             f"recipe, `wavesr recipe {s['path']}`) instead of a {b.name}-budget run")
     reduced = {n for n in nets if b.reduced and b.networks.get(n)}
     sizes = {}
     for cell in cells:
         for label, s in cell["scores"].items():
             info = s.get("method_info", {})
-            if info.get("params"):
+            if info.get("params") and cell["networks"].get(label, {}).get("kind") != "shipped":
                 sizes.setdefault(label, (info["params"], info.get("config", {})))
     lines = [f"# Table 1 reproduced with wavesr ({b.name} budget)", "",
              "SNR (dB) and LSD of each method on held-out test files; means over files of per-file values "
@@ -482,7 +490,7 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
              "## Table 1 of the paper (VCTK, Beethoven sonatas, MagnaTagATune)", "",
              *_paper_table(columns, [(c["task"], c["ratio"]) for c in cells]), "", "## Settings", "",
              f"- {b.describe()}; device {b.device}."]
-    for label, (params, config) in sizes.items():
+    for label, (params, config) in sizes.items():  # the first trained instance of each
         mark = " (*reduced: smaller than the paper's network)" if label in reduced else ""
         overrides = b.networks.get(label, {})
         lines.append(f"- {DISPLAY.get(label, label)}: {params:,} parameters"

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import quote
 
+import soundfile as sf
+
 from .. import audio
 from ..errors import WavesrError
 from ..evaluate import slug
@@ -121,21 +123,32 @@ def plan_sections(eval_dirs: Sequence[str | os.PathLike], methods: Sequence[str]
     return sections
 
 
-def _copy_sample(sample: dict[str, Any], media: Path) -> dict[str, str]:
+def _copy_audio(src: Path, dst_dir: Path, name: str, flac: bool) -> str:
+    """Copy a WAV into the page (or re-encode it as FLAC: lossless, about half the size); its new name."""
+    if not flac:
+        shutil.copyfile(src, dst_dir / name)
+        return name
+    name = str(Path(name).with_suffix(".flac"))
+    subtype = sf.info(str(src)).subtype
+    x, sr = audio.load(src)
+    audio.save(dst_dir / name, x, sr, subtype=subtype if subtype in ("PCM_16", "PCM_24") else "PCM_24")
+    return name
+
+
+def _copy_sample(sample: dict[str, Any], media: Path, flac: bool = False) -> dict[str, str]:
     """Copy one sample's files under ``media``; return page-relative paths by role."""
     src = Path(sample["source"]) / sample["folder"]
     media.mkdir(parents=True, exist_ok=True)
-    files = {"hr": "hr.wav", "lr": "lr.wav", "figure": "spectrogram" + Path(sample["figure"]).suffix}
-    shutil.copyfile(src / sample["audio"]["high resolution"], media / files["hr"])
-    shutil.copyfile(src / sample["audio"]["low resolution"], media / files["lr"])
+    files = {"hr": _copy_audio(src / sample["audio"]["high resolution"], media, "hr.wav", flac),
+             "lr": _copy_audio(src / sample["audio"]["low resolution"], media, "lr.wav", flac),
+             "figure": "spectrogram" + Path(sample["figure"]).suffix}
     shutil.copyfile((src / sample["figure"]).resolve(), media / files["figure"])
     if sample["lr_sr"] < MIN_BROWSER_RATE:
         lr, _ = audio.load(media / files["lr"])
-        audio.save(media / "lr-play.wav", audio.resample(lr, sample["lr_sr_exact"], sample["sr"]), sample["sr"])
-        files["lr_play"] = "lr-play.wav"
+        files["lr_play"] = "lr-play" + Path(files["lr"]).suffix
+        audio.save(media / files["lr_play"], audio.resample(lr, sample["lr_sr_exact"], sample["sr"]), sample["sr"])
     for label, info in sample["methods"].items():
-        shutil.copyfile(src / info["audio"], media / info["audio"])
-        files[label] = info["audio"]
+        files[label] = _copy_audio(src / info["audio"], media, info["audio"], flac)
     return files
 
 
@@ -191,10 +204,13 @@ def _means_html(rows: list[dict[str, Any]]) -> str:
 
 def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
                title: str = "Audio super-resolution samples", intro: str | None = None,
-               methods: Sequence[str] | None = None, force: bool = False) -> Path:
+               methods: Sequence[str] | None = None, force: bool = False, max_samples: int | None = None,
+               flac: bool = False) -> Path:
     """Build the samples page from evaluation folders; return the path of ``index.html``.
 
-    ``methods`` limits the players and scores to these method labels (default: all).
+    ``methods`` limits the players and scores to these method labels (default: all);
+    ``max_samples`` the samples per section (default: every saved one); ``flac`` stores the audio
+    as FLAC (lossless, about half the size of the WAVs; every current browser plays it).
     Refuses to replace ``out_dir`` unless ``force``, and never replaces a folder that is not a
     samples page.
     """
@@ -214,9 +230,9 @@ def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         for section in sections:
             interesting = section.anchor == "interesting"
             blocks = []
-            for number, sample in enumerate(section.samples, 1):
+            for number, sample in enumerate(section.samples[:max_samples], 1):
                 base = f"media/{section.anchor}/{number:02d}-{slug(Path(sample['file']).stem)}"
-                files = _copy_sample(sample, partial / base)
+                files = _copy_sample(sample, partial / base, flac)
                 blocks.append(_sample_html(sample, number, files, base, interesting))
             body.append(f'<section id="{_e(section.anchor)}"><h2>{_e(section.title)}</h2><p>{_e(section.text)}</p>'
                         + _means_html(section.means) + "\n".join(blocks) + "</section>")
