@@ -21,7 +21,7 @@ Architecture (``medium`` preset, ``r`` = ratio; rates for r = 4, i.e. 4 kHz in, 
     level i = L-2 .. 0
         up      conv(w_i+1 -> 4 w_i, k 1) -> subpixel(4), + skip_i, one residual block
     head    conv(32 -> frame * r, k 3) -> subpixel(frame * r)             [b, 1, T * r]
-    output  cubic_upsample(lr) + head, cropped to time_lr * r
+    output  skip(lr) + head, cropped to time_lr * r      skip: the cubic spline, or band-limited (sinc)
 
     residual block:  h + g * conv_k(act(h)),  g a learnable per-channel gain starting at 0.1
 
@@ -52,7 +52,12 @@ Design choices
   strided layers at another phase: a trained medium network's output then differs at ~31 dB
   SNR (the high-frequency part it cannot predict changes with the phase), so a chunker must
   align chunk starts to ``hop_multiple``.
-- **The head starts at zero**, so an untrained network returns exactly the cubic spline.
+- **The head starts at zero**, so an untrained network returns exactly its skip interpolation.
+- **Which interpolation to add to** (``skip``): the cubic spline (AudioUNet's choice, the default,
+  and what the first shipped models used) or windowed-sinc band-limited interpolation
+  (:mod:`wavesr.models.sinc`), which is 0.2-0.4 dB SNR closer to the original than the spline
+  on held-out speech; with it the network only has to add what lies above the low-resolution
+  band. The shipped speech models use ``sinc``.
 - **Its own training objective**: ``default_loss = "rmse"`` (per-example RMSE, the original
   code's), chosen by ``wavesr train --loss auto``. Trained on the default speech corpus at
   r = 4 for the same 3,474 steps (batch 16, Adam 3e-4, ~10 min on one CPU thread), scored on
