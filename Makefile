@@ -60,10 +60,12 @@ test: install corpora
 	$(BIN)/python -m pytest -q
 
 # the quick benchmarks (under 20 minutes): speed of every network, every network trained for the same
-# minute on speech x4 and scored on held-out voices, then the load test; see BENCHMARKS.md for the full ones
+# minute on speech x4 and scored on held-out voices (the paper-size AudioUNets, minutes per step here, only
+# in the full run), then the load test; see BENCHMARKS.md for the full ones
 bench: install corpus-speech
 	$(BIN)/python benchmarks/speed.py --quick --out runs/bench_speed_quick.json
-	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/equal_budget.py --minutes 1 --eval-files 30 --out runs/equal-budget-quick
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/equal_budget.py --minutes 1 --eval-files 30 --out runs/equal-budget-quick \
+	    --networks "fast (m,fast (s,audiounet r,dnn"
 	$(BIN)/python benchmarks/load_test.py
 
 clean:
