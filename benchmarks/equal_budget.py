@@ -29,7 +29,8 @@ import torch
 from wavesr.data.defaults import build_default, is_built, load_default
 from wavesr.data.patches import PrepareConfig, prepare_corpus
 from wavesr.evaluate import EvalConfig, evaluate
-from wavesr.models.base import count_parameters, load_model_file
+from wavesr.errors import WavesrError
+from wavesr.models.base import build_model, count_parameters, load_model_file
 from wavesr.recipes import FAST_MEDIUM_SINC
 from wavesr.train import TrainConfig, _train
 
@@ -71,8 +72,14 @@ def main() -> None:
     chosen = {k: v for k, v in NETWORKS.items()
               if not args.networks or any(k.startswith(w) for w in args.networks.split(","))}
 
-    runs = {}
+    runs, skipped = {}, {}
     for label, (network, overrides, loss) in chosen.items():
+        try:
+            build_model(network, ratio=args.ratio, **overrides)
+        except WavesrError as e:  # e.g. the DNN's frames need r = 2, 4 or 8
+            skipped[label] = str(e)
+            print(f"{label}: n/a ({e})", flush=True)
+            continue
         run = out / "runs" / SLUGS[label]
         cfg = TrainConfig(data=str(data / "train"), val_data=str(data / "val"), out=str(run), model=network,
                           model_config=dict(overrides), epochs=1000, max_minutes=args.minutes,
@@ -101,7 +108,8 @@ def main() -> None:
                      **{k: s[k] for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}})
     base = {m: scores[m] for m in ("cubic", "bandlimited")}
     report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {torch.get_num_threads()} "
-              f"thread(s), torch {torch.__version__}", "args": vars(args), "baselines": base, "networks": rows}
+              f"thread(s), torch {torch.__version__}", "args": vars(args), "baselines": base, "networks": rows,
+              "not_applicable": skipped}
     (out / "equal_budget.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
 
     c = base["cubic"]
@@ -117,6 +125,7 @@ def main() -> None:
         lines.append(f"| {r['network']} | {r['params']:,} | {r['steps']} | {r['audio_seconds']:.0f} | {r['snr']:.2f} | "
                      f"{r['snr'] - c['snr']:+.2f} | {r['lsd']:.2f} | {r['lsd'] / c['lsd']:.2f}x | "
                      f"{r['lsd_standard']:.2f} | {r['lsd_hf']:.2f} |")
+    lines += [f"| {label} | n/a ({why}) |||||||||" for label, why in skipped.items()]
     (out / "equal_budget.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
