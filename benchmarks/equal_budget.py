@@ -115,17 +115,19 @@ def main() -> None:
     c = base["cubic"]
     lines = [f"Held-out {args.corpus} x{args.ratio}, {c['files']} test files, {args.minutes:g} min of training each "
              f"({report['machine']}, {report['date']}).", "",
-             "| network | parameters | steps | audio seen (s) | SNR (dB) | vs cubic | LSD | x cubic | LSD-std | LSD-HF |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| network | parameters | steps | audio seen (s) | training s audio/s | SNR (dB) | vs cubic | LSD | x cubic "
+             "| LSD-std | LSD-HF |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in ("cubic", "bandlimited"):
         b = base[name]
-        lines.append(f"| {name} | 0 | - | - | {b['snr']:.2f} | {b['snr'] - c['snr']:+.2f} | {b['lsd']:.2f} | "
+        lines.append(f"| {name} | 0 | - | - | - | {b['snr']:.2f} | {b['snr'] - c['snr']:+.2f} | {b['lsd']:.2f} | "
                      f"{b['lsd'] / c['lsd']:.2f}x | {b['lsd_standard']:.2f} | {b['lsd_hf']:.2f} |")
     for r in rows:
-        lines.append(f"| {r['network']} | {r['params']:,} | {r['steps']} | {r['audio_seconds']:.0f} | {r['snr']:.2f} | "
+        lines.append(f"| {r['network']} | {r['params']:,} | {r['steps']} | {r['audio_seconds']:.0f} | "
+                     f"{r['audio_seconds'] / r['train_seconds']:.2f} | {r['snr']:.2f} | "
                      f"{r['snr'] - c['snr']:+.2f} | {r['lsd']:.2f} | {r['lsd'] / c['lsd']:.2f}x | "
                      f"{r['lsd_standard']:.2f} | {r['lsd_hf']:.2f} |")
-    lines += [f"| {label} | n/a ({why}) |||||||||" for label, why in skipped.items()]
+    lines += [f"| {label} | n/a ({why}) ||||||||||" for label, why in skipped.items()]
     (out / "equal_budget.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
