@@ -42,7 +42,6 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import platform
 import re
