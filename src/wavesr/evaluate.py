@@ -590,10 +590,11 @@ def write_summary(out: Path, files: list[EvalFile], tasks: list[_Task], settings
         table.append({"ratio": t.ratio, "method": t.method.label, "kind": t.method.kind,
                       "complete": len(rows) == len(keys), **aggregate(rows)})
     groups = {f.key: f.group for f in files}
+    names = sorted({g for g in groups.values() if g})
     by_group = []  # held-out voices / pieces / tracks one by one, when the files come from several
-    if len({g for g in groups.values() if g}) > 1:
+    if len(names) > 1:
         for t in tasks:
-            for group in sorted({g for g in groups.values() if g}):
+            for group in names:
                 rows = [t.rows[k] for k in keys if k in t.rows and groups[k] == group]
                 if rows:
                     by_group.append({"ratio": t.ratio, "method": t.method.label, "group": group, **aggregate(rows)})
