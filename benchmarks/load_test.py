@@ -39,15 +39,22 @@ RATES = [4000, 8000, 11025, 16000, 22050, 44100, 48000, 7999]
 SUBTYPES = [("wav", "PCM_16"), ("wav", "PCM_24"), ("wav", "FLOAT"), ("flac", "PCM_16")]
 
 
-def run(cmd: list[str]) -> dict:
+# A child's ru_maxrss counts the pages it shares with its parent until it execs, so a large parent
+# (a benchmark holding torch models) would inflate it: a bare interpreter (python -S, ~10 MB) in
+# between starts the command and reports the command's own peak on its last line.
+MEASURE = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); _, status, usage = os.wait4(p.pid, 0); "
+           "print('peak', os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run ``cmd``; its wall time, peak RSS (MB), exit status and the tail of its output."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = proc.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"seconds": round(time.perf_counter() - start, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "returncode": proc.returncode, "tail": out[-800:]}
+    proc = subprocess.run([sys.executable, "-S", "-c", MEASURE, *cmd], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, env=env)
+    out, _, last = proc.stdout.decode(errors="replace").rstrip("\n").rpartition("\n")
+    _, returncode, maxrss = last.split()
+    return {"seconds": round(time.perf_counter() - start, 1), "peak_rss_mb": round(int(maxrss) / 1024, 1),
+            "returncode": int(returncode), "tail": out[-800:]}
 
 
 def make_long(path: Path, seconds: float, sr: int = 4000) -> int:

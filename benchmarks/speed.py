@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from wavesr.models.base import build_model, count_parameters, save_model
 from wavesr.recipes import FAST_MEDIUM, FAST_MEDIUM_SINC
 
 sys.path.insert(0, str(Path(__file__).parent))
-from load_test import make_long  # noqa: E402  (this folder)
+from load_test import make_long, run  # noqa: E402  (this folder)
 
 RATIO, SR = 4, 16000
 NETWORKS = {  # label -> (name, config overrides, slow)
@@ -99,13 +98,6 @@ def train_throughput(model: torch.nn.Module, steps: int, batch: int = 16, length
     return batch * length / SR / float(np.median(times[1:]))
 
 
-# Started from this (large) process, a child's ru_maxrss would include the pages it shares with its
-# parent before exec; a bare interpreter in between (python -S, ~10 MB) starts and measures the CLI.
-MEASURE = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
-           "stderr=subprocess.DEVNULL); _, status, usage = os.wait4(p.pid, 0); "
-           "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
-
-
 def upsample_peak_rss(model: torch.nn.Module, seconds: float, folder: Path) -> float:
     """Peak RSS (MB) of ``wavesr upsample`` on one thread: a ``seconds``-long 4 kHz file through ``model``."""
     source = folder / f"long-{seconds:g}.wav"
@@ -113,13 +105,12 @@ def upsample_peak_rss(model: torch.nn.Module, seconds: float, folder: Path) -> f
         make_long(source, seconds, SR // RATIO)
     checkpoint = folder / "model.pt"
     save_model(model, checkpoint, force=True)
-    cli = [str(Path(sys.executable).with_name("wavesr")), "upsample", str(source), "-o", str(folder / "out.wav"),
-           "--model", str(checkpoint), "--force", "-q"]
-    out = subprocess.run([sys.executable, "-S", "-c", MEASURE, *cli], capture_output=True, text=True,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout.split()
-    if len(out) != 2 or out[0] != "0":
-        raise RuntimeError(f"wavesr upsample failed on {source} with {checkpoint}")
-    return int(out[1]) / 1024
+    result = run([str(Path(sys.executable).with_name("wavesr")), "upsample", str(source), "-o",
+                  str(folder / "out.wav"), "--model", str(checkpoint), "--force", "-q"],
+                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if result["returncode"] != 0:
+        raise RuntimeError(f"wavesr upsample failed: {result['tail']}")
+    return result["peak_rss_mb"]
 
 
 def main() -> None:
