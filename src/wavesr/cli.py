@@ -231,9 +231,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--decay", choices=("linear-second-half", "none"), default=d.decay)
-    p.add_argument("--loss", default=d.loss, help="auto (the network's own), l2 (paper), rmse (original code), l2+stft, lps (DNN)")
+    p.add_argument("--loss", default=d.loss, help="auto (the network's own), l2 (paper), rmse (original code), l2+stft, rmse+logspec, lps (DNN)")
     p.add_argument("--stft-weight", type=float, default=d.stft_weight)
     p.add_argument("--grad-clip", type=float)
+    p.add_argument("--brightness-db", type=float, default=d.brightness_db,
+                   help="augment: a random high shelf of up to +-DB on every training patch (default off)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=d.precision)
@@ -275,7 +277,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
             data=args.data, out=args.out, val_data=args.val_data, model=args.model,
             model_config=_parse_overrides(args.set), epochs=args.epochs, max_steps=args.max_steps,
             max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr, decay=args.decay,
-            loss=args.loss, stft_weight=args.stft_weight, grad_clip=args.grad_clip, seed=args.seed,
+            loss=args.loss, stft_weight=args.stft_weight, grad_clip=args.grad_clip,
+            brightness_db=args.brightness_db, seed=args.seed,
             device=args.device, precision=args.precision, workers=args.workers, val_files=args.val_files,
             val_patches=args.val_patches, checkpoint_minutes=args.checkpoint_minutes,
             checkpoint_steps=args.checkpoint_steps, log_every=args.log_every)

@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import audio, metrics
+from .data.augment import BrightnessAugment
 from .data.patches import PatchDataset
 from .errors import WavesrError
 from .files import read_json, write_json
@@ -70,6 +71,7 @@ class TrainConfig:
     loss: str = "auto"  # the network's own (l2 for AudioUNet, lps for the DNN) or one of wavesr.losses.LOSSES
     stft_weight: float = 1e-3
     grad_clip: float | None = None
+    brightness_db: float = 0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
@@ -260,6 +262,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     if loss_name == "lps" and d.world > 1:
         raise WavesrError("--loss lps does not run under DistributedDataParallel; train the DNN on one process")
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    augmented = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
     sampler = DistributedSampler(data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
     if steps_per_epoch == 0:
@@ -303,9 +306,11 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     while state["step"] < state["total"]:
         epoch, first = divmod(state["step"], steps_per_epoch)
         sampler.set_epoch(epoch)
+        if augmented is not data:
+            augmented.set_epoch(epoch)
         order = list(sampler)
         batches = [order[i * cfg.batch_size:(i + 1) * cfg.batch_size] for i in range(first, steps_per_epoch)]
-        loader = DataLoader(data, batch_sampler=batches, num_workers=cfg.workers,
+        loader = DataLoader(augmented, batch_sampler=batches, num_workers=cfg.workers,
                             generator=torch.Generator().manual_seed(cfg.seed), persistent_workers=False)
         t_log, losses = time.monotonic(), []
         for lr_batch, hr_batch in loader:

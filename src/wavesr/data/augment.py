@@ -1,0 +1,76 @@
+"""Training-time augmentation of prepared patches: a random spectral tilt ("brightness").
+
+Voices and microphones differ most in how much energy they carry at high frequencies. A network
+trained on a few dozen voices learns their average brightness and adds it to every voice, which
+costs SNR on dull ones. :class:`BrightnessAugment` gives each training patch a random high shelf
+(a smooth boost or cut above a random corner frequency) and rebuilds its low-resolution input with
+the dataset's own degradation, so the network has to read the brightness from its input instead
+of assuming it. The shelf is applied in the frequency domain with zero phase.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import audio
+from .patches import PatchDataset
+
+
+def shelf_gain(n: int, sr: float, corner_hz: float, gain_db: float, width_oct: float = 1.0) -> np.ndarray:
+    """Linear amplitude gains of the ``n // 2 + 1`` rfft bins of an ``n``-sample signal.
+
+    The gain in dB is ``gain_db * sigmoid(4 * log2(f / corner_hz) / width_oct)``: 0 dB well below
+    the corner, ``gain_db`` well above it, half of it at the corner.
+    """
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    octaves = np.log2(np.maximum(freqs, 1e-3) / corner_hz)
+    db = gain_db / (1.0 + np.exp(-4.0 * octaves / width_oct))
+    return 10.0 ** (db / 20.0)
+
+
+def tilt(x: np.ndarray, sr: float, corner_hz: float, gain_db: float) -> np.ndarray:
+    """``x`` ``[time]`` through a zero-phase high shelf (:func:`shelf_gain`), same dtype."""
+    spectrum = np.fft.rfft(np.asarray(x, dtype=np.float64))
+    y = np.fft.irfft(spectrum * shelf_gain(x.shape[-1], sr, corner_hz, gain_db), n=x.shape[-1])
+    return y.astype(x.dtype, copy=False)
+
+
+class BrightnessAugment(torch.utils.data.Dataset):
+    """``data`` with a random high shelf on every patch (see the module docstring).
+
+    Patch ``i`` of epoch ``e`` gets a gain uniform in ``[-max_db, +max_db]`` dB above a corner
+    log-uniform between half and four times the low-resolution Nyquist frequency (at most 0.9 x
+    the high-resolution one); its input is ``audio.degrade`` of the shelved patch, by the method
+    the dataset was prepared with. The draw depends only on ``(seed, e, i)``, so DataLoader
+    workers, DDP ranks and a resumed run see the same augmentation.
+    """
+
+    def __init__(self, data: PatchDataset, max_db: float, seed: int = 0):
+        if not max_db > 0:
+            raise ValueError(f"max_db must be positive, got {max_db}")
+        self.data, self.max_db, self.seed, self.epoch = data, float(max_db), int(seed), 0
+        self.method = data.settings.get("method", "decimate")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def draw(self, i: int) -> tuple[float, float]:
+        """``(corner_hz, gain_db)`` of patch ``i`` in the current epoch."""
+        rng = np.random.default_rng([self.seed, self.epoch, int(i) % len(self)])
+        nyquist_lr = self.data.sr / (2 * self.data.ratio)
+        corner = min(nyquist_lr * 2.0 ** rng.uniform(-1.0, 2.0), 0.9 * self.data.sr / 2)
+        return float(corner), float(rng.uniform(-self.max_db, self.max_db))
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        _, hr = self.data[i]
+        corner, gain = self.draw(i)
+        shelved = tilt(hr[0].numpy(), self.data.sr, corner, gain)
+        lr = audio.degrade(shelved, self.data.ratio, self.method)
+        return torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32))[None], torch.from_numpy(shelved)[None]
+
+    def __repr__(self) -> str:
+        return f"BrightnessAugment({self.data!r}, max_db={self.max_db}, seed={self.seed})"

@@ -1,0 +1,103 @@
+"""The rmse+logspec objective and the brightness augmentation of training patches."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from wavesr import audio, metrics
+from wavesr.data.augment import BrightnessAugment, shelf_gain, tilt
+from wavesr.data.corpus import Item
+from wavesr.data.patches import PatchDataset, PrepareConfig, prepare
+from wavesr.losses import log_spectral_loss, loss_fn, rmse_per_example
+from wavesr.train import TrainConfig, train
+
+from conftest import voice
+
+
+def test_log_spectral_loss_is_the_metric_stft(rng):
+    """Same STFT as metrics.stft_power (centred, reflect, periodic Hann, 2048 / 512) and its floor."""
+    y = voice(rng, seconds=1.0).astype(np.float32)
+    x = (y + 0.01 * rng.standard_normal(y.size)).astype(np.float32)
+    expected = np.mean(np.abs(np.log(metrics.stft_power(x) + 1e-8) - np.log(metrics.stft_power(y) + 1e-8)))
+    got = log_spectral_loss(torch.from_numpy(x)[None, None], torch.from_numpy(y)[None, None]).item()
+    assert got == pytest.approx(expected, rel=1e-3)
+    assert log_spectral_loss(torch.from_numpy(y)[None, None], torch.from_numpy(y)[None, None]).item() == 0.0
+
+
+def test_log_spectral_loss_sees_what_rmse_ignores(rng):
+    """Removing a faint high band barely changes the RMSE but costs a lot of log-spectral distance."""
+    y = voice(rng, seconds=1.0)
+    faint = tilt(y, 16000, 4000, -40.0)  # the top of the spectrum 40 dB down
+    t = torch.from_numpy(y.astype(np.float32))[None, None]
+    f = torch.from_numpy(faint.astype(np.float32))[None, None]
+    z = torch.zeros_like(t)
+    assert rmse_per_example(f, t).item() < 0.5 * rmse_per_example(z, t).item()
+    assert log_spectral_loss(f, t).item() > 1.0
+
+
+def test_rmse_logspec_adds_the_weighted_term(rng):
+    y = torch.from_numpy(voice(rng, seconds=0.5).astype(np.float32))[None, None]
+    p = y + 0.01 * torch.randn_like(y)
+    total = loss_fn("rmse+logspec", p, y, stft_weight=1e-2)
+    assert total.item() == pytest.approx((rmse_per_example(p, y).mean() + 1e-2 * log_spectral_loss(p, y)).item())
+    short = torch.randn(2, 1, 700)  # shorter than one 2048-point frame: a smaller FFT, still finite
+    assert torch.isfinite(log_spectral_loss(short, short * 0.5))
+
+
+def test_shelf_gain_and_tilt():
+    g = shelf_gain(8192, 16000, 2000, -12.0)
+    freqs = np.fft.rfftfreq(8192, 1 / 16000)
+    db = 20 * np.log10(g)
+    assert abs(db[freqs < 250]).max() < 0.05 and abs(db[freqs > 7000] + 12.0).max() < 0.2
+    assert db[np.argmin(abs(freqs - 2000))] == pytest.approx(-6.0, abs=0.05)
+    x = np.random.default_rng(1).standard_normal(4096).astype(np.float32)
+    np.testing.assert_allclose(tilt(x, 16000, 2000, 0.0), x, atol=1e-6)
+    assert tilt(x, 16000, 2000, 6.0).dtype == np.float32
+
+
+@pytest.fixture(scope="module")
+def patches(tmp_path_factory):
+    root = tmp_path_factory.mktemp("augment")
+    rng = np.random.default_rng(0)
+    items = []
+    for split, n in (("train", 3), ("val", 1)):
+        for i in range(n):
+            path = root / f"{split}{i}.wav"
+            sf.write(path, voice(rng, seconds=2.0), 16000)
+            items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
+    cfg = PrepareConfig(sr=16000, ratio=4, patch_len=1024, stride=512, workers=0)
+    for split in ("train", "val"):
+        prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
+    return root
+
+
+def test_brightness_augment_rebuilds_the_input_and_is_reproducible(patches):
+    data = PatchDataset(patches / "train")
+    aug = BrightnessAugment(data, 12.0, seed=5)
+    lr, hr = aug[3]
+    assert lr.shape == data[3][0].shape and hr.shape == data[3][1].shape
+    np.testing.assert_array_equal(lr[0].numpy(), audio.degrade(hr[0].numpy(), data.ratio, "decimate"))
+    corner, gain = aug.draw(3)
+    np.testing.assert_allclose(hr[0].numpy(), tilt(data[3][1][0].numpy(), 16000, corner, gain), atol=1e-6)
+    assert 1000 <= corner <= 0.9 * 8000 and -12 <= gain <= 12
+    again = BrightnessAugment(data, 12.0, seed=5)
+    torch.testing.assert_close(again[3][1], hr)  # a function of (seed, epoch, index) only
+    draws = {aug.draw(i) for i in range(len(aug))}
+    aug.set_epoch(1)
+    assert len(draws) == len(aug) and aug.draw(3) != (corner, gain)
+
+
+def test_training_with_brightness_and_logspec_runs(patches, tmp_path):
+    cfg = TrainConfig(data=str(patches / "train"), val_data=str(patches / "val"), out=str(tmp_path / "run"),
+                      model="fast", model_config={"widths": [8, 8, 8, 8], "skip": "sinc"}, epochs=1,
+                      batch_size=4, lr=1e-3, loss="rmse+logspec", stft_weight=1e-5, brightness_db=9.0,
+                      val_files=1, val_patches=8)
+    run = train(cfg, progress=False)
+    stored = json.loads((run / "config.json").read_text())["train"]
+    assert stored["brightness_db"] == 9.0 and stored["loss"] == "rmse+logspec"
+    losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
+              if "loss" in json.loads(line)]
+    assert losses and all(np.isfinite(losses))
