@@ -64,8 +64,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     *(Recipe(f"speech-x{r}", "speech", "speech", r, model_config=FAST_MEDIUM_SINC, loss="rmse+logspec",
              stft_weight=3e-5, minutes=20.0)
       for r in (2, 4, 6, 8)),
-    Recipe("piano-x4", "piano", "piano", 4),
-    Recipe("music-x4", "music", "music", 4),
+    Recipe("piano-x4", "piano", "piano", 4, model_config=FAST_MEDIUM_SINC, loss="rmse+logspec", stft_weight=3e-5),
+    Recipe("music-x4", "music", "music", 4, model_config=FAST_MEDIUM_SINC, loss="rmse+logspec", stft_weight=3e-5),
 ]}
 
 
