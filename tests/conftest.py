@@ -33,3 +33,25 @@ def one_thread():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def prepare_voices(root, counts=(("train", 4), ("val", 2)), seconds: float = 2.0):
+    """Real WAV files of :func:`voice` under ``root`` per split, prepared as x4 patches of 1024
+    samples (stride 512) in ``root/<split>``; returns ``root``."""
+    import soundfile as sf
+
+    from wavesr.data.corpus import Item
+    from wavesr.data.patches import PrepareConfig, prepare
+
+    rng = np.random.default_rng(0)
+    items = []
+    for split, n in counts:
+        for i in range(n):
+            path = root / "audio" / f"{split}{i}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, voice(rng, seconds=seconds), 16000)
+            items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
+    cfg = PrepareConfig(sr=16000, ratio=4, patch_len=1024, stride=512, workers=0)
+    for split, _ in counts:
+        prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
+    return root

@@ -4,17 +4,15 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from wavesr import audio, metrics
 from wavesr.data.augment import BrightnessAugment, shelf_gain, tilt
-from wavesr.data.corpus import Item
-from wavesr.data.patches import PatchDataset, PrepareConfig, prepare
+from wavesr.data.patches import PatchDataset
 from wavesr.losses import log_spectral_loss, loss_fn, rmse_per_example
 from wavesr.train import TrainConfig, train
 
-from conftest import voice
+from conftest import prepare_voices, voice
 
 
 def test_log_spectral_loss_is_the_metric_stft(rng):
@@ -60,18 +58,7 @@ def test_shelf_gain_and_tilt():
 
 @pytest.fixture(scope="module")
 def patches(tmp_path_factory):
-    root = tmp_path_factory.mktemp("augment")
-    rng = np.random.default_rng(0)
-    items = []
-    for split, n in (("train", 3), ("val", 1)):
-        for i in range(n):
-            path = root / f"{split}{i}.wav"
-            sf.write(path, voice(rng, seconds=2.0), 16000)
-            items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
-    cfg = PrepareConfig(sr=16000, ratio=4, patch_len=1024, stride=512, workers=0)
-    for split in ("train", "val"):
-        prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
-    return root
+    return prepare_voices(tmp_path_factory.mktemp("augment"), (("train", 3), ("val", 1)))
 
 
 def test_brightness_augment_rebuilds_the_input_and_is_reproducible(patches):

@@ -10,37 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 import torch.multiprocessing as mp
 
 from wavesr.cli import main as cli
-from wavesr.data.corpus import Corpus, Item
-from wavesr.data.patches import PatchDataset, PrepareConfig, prepare
+from wavesr.data.patches import PatchDataset
 from wavesr.errors import WavesrError
 from wavesr.models.base import load_model_file
 from wavesr.train import TrainConfig, _train, learning_rate, train
 
-from conftest import voice
+from conftest import prepare_voices
 
 TINY = {"blocks": 2, "width": 0.0625}
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train_data")
-    rng = np.random.default_rng(0)
-    items = []
-    for split, n in (("train", 4), ("val", 2)):
-        for i in range(n):
-            path = root / "audio" / f"{split}{i}.wav"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, voice(rng, seconds=2.0), 16000)
-            items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
-    cfg = PrepareConfig(sr=16000, ratio=4, patch_len=1024, stride=512, workers=0)
-    for split in ("train", "val"):
-        prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
-    return root
+    return prepare_voices(tmp_path_factory.mktemp("train_data"))
 
 
 def _cfg(dataset, out, **kw):
