@@ -32,10 +32,17 @@ def rmse_per_example(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(torch.mean((pred - target) ** 2 + 1e-6, dim=tuple(range(1, pred.ndim))))
 
 
-def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+def _power(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """``|STFT|^2`` of ``[..., time]`` (centred Hann frames) as ``re^2 + im^2``: unlike ``abs()``,
+    its gradient stays finite where a bin is zero or subnormal (a network's output fading into
+    digital silence), which would otherwise turn the weights into NaN."""
     window = torch.hann_window(n_fft, device=x.device, dtype=x.dtype)
     spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop, window=window, return_complex=True)
-    return spec.abs().clamp_min(1e-7)
+    return torch.view_as_real(spec).pow(2).sum(-1)
+
+
+def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    return _power(x, n_fft, hop).clamp_min(1e-14).sqrt()
 
 
 def multi_resolution_stft_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -55,9 +62,7 @@ def log_spectral_loss(pred: torch.Tensor, target: torch.Tensor, n_fft: int = 204
     """Mean ``|ln(|P|^2 + eps) - ln(|Y|^2 + eps)|`` over the bins of a centred Hann STFT."""
     pred, target = pred.float().reshape(-1, pred.shape[-1]), target.float().reshape(-1, target.shape[-1])
     n_fft = min(n_fft, 1 << (pred.shape[-1].bit_length() - 1))  # short patches: the largest power of 2
-    window = torch.hann_window(n_fft, device=pred.device)
-    p, y = (torch.stft(x, n_fft, min(hop, n_fft // 4), window=window, return_complex=True).abs() ** 2
-            for x in (pred, target))
+    p, y = (_power(x, n_fft, min(hop, n_fft // 4)) for x in (pred, target))
     return torch.mean(torch.abs(torch.log(p + eps) - torch.log(y + eps)))
 
 
