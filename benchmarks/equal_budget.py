@@ -4,7 +4,8 @@ Architectures are compared fairly only at equal cost: each network below is trai
 ``wavesr train`` for ``--minutes`` of wall-clock time on one CPU thread (the same prepared
 patches, batch, learning rate and schedule; each network's own objective, as ``--loss auto``
 picks it: l2 for AudioUNet and FastNet here, Li et al.'s log-power-spectrum loss for the DNN;
-one more FastNet row with the per-example RMSE of the shipped speech models),
+two more FastNet rows: the per-example RMSE of the second-pass shipped models, and RMSE plus the
+log-spectral term of the shipped models),
 then every checkpoint is scored with ``wavesr evaluate`` beside the cubic spline and band-limited
 interpolation on the same held-out test files (voices never trained on).
 
@@ -19,6 +20,7 @@ Reruns resume: finished runs and evaluated files are kept.
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import platform
 import time
@@ -31,18 +33,20 @@ from wavesr.data.patches import PrepareConfig, prepare_corpus
 from wavesr.evaluate import EvalConfig, evaluate
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, count_parameters, load_model_file
-from wavesr.recipes import FAST_MEDIUM_SINC
+from wavesr.recipes import FAST_MEDIUM_SINC, RECIPES
 from wavesr.train import TrainConfig, _train
 
 NETWORKS = {  # label -> (network, config overrides, loss)
     "fast (medium, sinc skip)": ("fast", FAST_MEDIUM_SINC, "l2"),
-    "fast (medium, sinc skip, rmse)": ("fast", FAST_MEDIUM_SINC, "rmse"),  # the shipped speech models' recipe
+    "fast (medium, sinc skip, rmse)": ("fast", FAST_MEDIUM_SINC, "rmse"),  # the second-pass shipped models'
     "fast (small)": ("fast", {"preset": "small", "skip": "sinc"}, "l2"),
     "audiounet paper (B=8)": ("audiounet", {}, "l2"),
     "audiounet original (B=4)": ("audiounet", {"preset": "original"}, "l2"),
     "audiounet reduced (B=4, 1/8 width)": ("audiounet", {"blocks": 4, "width": 0.125}, "l2"),
     "dnn (Li et al.)": ("dnn", {}, "lps"),
+    "fast (medium, sinc skip, rmse+logspec)": ("fast", FAST_MEDIUM_SINC, "rmse+logspec"),  # the shipped models'
 }
+SPECTRAL_WEIGHT = RECIPES["speech-x4"].stft_weight  # of the spectral term, as the shipped recipes
 SLUGS = {label: label.split(" (")[0] + "-" + str(i) for i, label in enumerate(NETWORKS)}  # run folders, columns
 
 
@@ -56,7 +60,7 @@ def main() -> None:
     ap.add_argument("--patch-len", type=int, default=8192)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--networks", help="comma-separated labels' first words (default all)")
+    ap.add_argument("--networks", help="comma-separated labels' first words, or whole labels (default all)")
     ap.add_argument("--data", help="prepared patches with train/ and val/ (default OUT/data, prepared if missing)")
     ap.add_argument("--out", default="runs/equal-budget")
     args = ap.parse_args()
@@ -70,7 +74,7 @@ def main() -> None:
             prepare_corpus(corpus, split, data / split, PrepareConfig(ratio=args.ratio, patch_len=args.patch_len,
                                                                       silence_db=-60.0), spec=args.corpus)
     chosen = {k: v for k, v in NETWORKS.items()
-              if not args.networks or any(k.startswith(w) for w in args.networks.split(","))}
+              if not args.networks or any(k.startswith(w) for w in re.split(r",(?![^(]*\))", args.networks))}
 
     runs, skipped = {}, {}
     for label, (network, overrides, loss) in chosen.items():
@@ -83,7 +87,8 @@ def main() -> None:
         run = out / "runs" / SLUGS[label]
         cfg = TrainConfig(data=str(data / "train"), val_data=str(data / "val"), out=str(run), model=network,
                           model_config=dict(overrides), epochs=1000, max_minutes=args.minutes,
-                          batch_size=args.batch_size, lr=args.lr, loss=loss, val_files=2, val_patches=32,
+                          batch_size=args.batch_size, lr=args.lr, loss=loss, stft_weight=SPECTRAL_WEIGHT,
+                          val_files=2, val_patches=32,
                           checkpoint_minutes=5.0)
         if not (run / "model.pt").exists():
             print(f"training {label} for {args.minutes:g} min", flush=True)
