@@ -20,9 +20,9 @@ Reruns resume: finished runs and evaluated files are kept.
 from __future__ import annotations
 
 import argparse
-import re
 import json
 import platform
+import re
 import time
 from pathlib import Path
 

@@ -41,9 +41,12 @@ class Recipe:
     content: str  # speech | piano | music
     ratio: int
     network: str = "fast"
-    model_config: dict[str, Any] = field(default_factory=lambda: dict(FAST_MEDIUM))
-    loss: str = "rmse"  # per-example RMSE (the original code's): better file SNR than l2 (see models/fast.py)
-    stft_weight: float = 1e-3  # weight of the spectral term of l2+stft / rmse+logspec
+    model_config: dict[str, Any] = field(default_factory=lambda: dict(FAST_MEDIUM_SINC))
+    # per-example RMSE plus a small log-spectral term. l2 lowers the LSD but adds high frequencies to
+    # held-out voices that have few (speech x4, 15 min: -0.88 dB SNR vs cubic at 0.47x LSD); the weight
+    # 3e-5 was chosen on the validation voices (BENCHMARKS.md)
+    loss: str = "rmse+logspec"
+    stft_weight: float = 3e-5  # weight of the spectral term of l2+stft / rmse+logspec
     brightness_db: float = 0.0  # training augmentation: random high shelf of up to +-this many dB
     lr: float = 3e-4
     batch_size: int = 16
@@ -58,14 +61,9 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
-    # speech: per-example RMSE plus a small log-spectral term, from a band-limited skip. l2 lowers the LSD
-    # but adds high frequencies to held-out voices that have few (x4, 15 min: -0.88 dB SNR vs cubic at
-    # 0.47x LSD); the weight 3e-5 was chosen on the validation voices (BENCHMARKS.md)
-    *(Recipe(f"speech-x{r}", "speech", "speech", r, model_config=FAST_MEDIUM_SINC, loss="rmse+logspec",
-             stft_weight=3e-5, minutes=20.0)
-      for r in (2, 4, 6, 8)),
-    Recipe("piano-x4", "piano", "piano", 4, model_config=FAST_MEDIUM_SINC, loss="rmse+logspec", stft_weight=3e-5),
-    Recipe("music-x4", "music", "music", 4, model_config=FAST_MEDIUM_SINC, loss="rmse+logspec", stft_weight=3e-5),
+    *(Recipe(f"speech-x{r}", "speech", "speech", r, minutes=20.0) for r in (2, 4, 6, 8)),
+    Recipe("piano-x4", "piano", "piano", 4),
+    Recipe("music-x4", "music", "music", 4),
 ]}
 
 
@@ -136,6 +134,8 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
     s = record["scores"]
     net = next(k for k in s if k not in ("cubic", "bandlimited"))
     c = record["corpus"]
+    spectral = f" (spectral weight {recipe.stft_weight:g})" if recipe.loss in ("l2+stft", "rmse+logspec") else ""
+    brightness = f", brightness augmentation +-{recipe.brightness_db:g} dB" if recipe.brightness_db else ""
     lines = [
         f"# {recipe.name}", "",
         f"Upsamples {recipe.content} x{recipe.ratio}: {16000 / recipe.ratio:g} Hz -> 16000 Hz.", "",
@@ -148,10 +148,8 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
         f"({c['val']['groups']} and {c['test']['groups']}) are never trained on.",
         f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.", "",
         "## Recipe", "",
-        f"`{recipe.command}` (loss {recipe.loss}"
-        f"{f' (spectral weight {recipe.stft_weight:g})' if recipe.loss in ('l2+stft', 'rmse+logspec') else ''}"
-        f"{f', brightness augmentation +-{recipe.brightness_db:g} dB' if recipe.brightness_db else ''}, Adam lr {recipe.lr:g}, batch {recipe.batch_size} x "
-        f"{recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation).",
+        f"`{recipe.command}` (loss {recipe.loss}{spectral}{brightness}, Adam lr {recipe.lr:g}, "
+        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation).",
         f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", "",
         f"## Held-out scores ({s[net]['files']} test files, means over files)", "",
         "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |", "|---|---|---|---|---|"]

@@ -57,7 +57,7 @@ Design choices
   and what the first shipped models used) or windowed-sinc band-limited interpolation
   (:mod:`wavesr.models.sinc`), which is 0.2-0.4 dB SNR closer to the original than the spline
   on held-out speech; with it the network only has to add what lies above the low-resolution
-  band. The shipped speech models use ``sinc``.
+  band. The shipped models use ``sinc``.
 - **Its own training objective**: ``default_loss = "rmse"`` (per-example RMSE, the original
   code's), chosen by ``wavesr train --loss auto``. Trained on the default speech corpus at
   r = 4 for the same 3,474 steps (batch 16, Adam 3e-4, ~10 min on one CPU thread), scored on
