@@ -17,7 +17,7 @@ from wavesr.cli import main as cli
 from wavesr.data.patches import PatchDataset
 from wavesr.errors import WavesrError
 from wavesr.models.base import load_model_file
-from wavesr.train import TrainConfig, _train, learning_rate, train
+from wavesr.train import TrainConfig, WeightAverage, _train, learning_rate, train
 
 from conftest import prepare_voices
 
@@ -67,8 +67,10 @@ def test_tiny_network_learns(dataset, tmp_path):
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path):
-    kw = dict(epochs=3, checkpoint_steps=2, log_every=1)
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path, ema):
+    """With ``ema`` the moving average is restored too: the compared weights are the average's."""
+    kw = dict(epochs=3, checkpoint_steps=2, log_every=1, ema=ema)
     full = _train(_cfg(dataset, tmp_path / "full", **kw), progress=False)[1]
     cfg = _cfg(dataset, tmp_path / "killed", **kw)
     script = ("import sys, json; from wavesr.train import TrainConfig, train; "
@@ -91,6 +93,36 @@ def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path):
     _, resumed = _train(TrainConfig(data="", out=str(tmp_path / "killed")), resume=True, progress=False)
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_weight_average_follows_the_weights_with_a_ramped_decay():
+    net = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    avg = WeightAverage(net, decay=0.99)
+    with torch.no_grad():
+        net.weight.fill_(3.0)
+    avg.update(net, step=0)  # decay min(0.99, 1 / 10): mostly the new weights
+    torch.testing.assert_close(avg.model.weight, torch.full((1, 2), 0.1 * 1.0 + 0.9 * 3.0))
+    for step in range(1, 2000):
+        avg.update(net, step)
+    torch.testing.assert_close(avg.model.weight, torch.full((1, 2), 3.0))
+    assert not avg.model.weight.requires_grad
+
+
+def test_ema_run_validates_and_ships_the_average(dataset, tmp_path):
+    run, final = _train(_cfg(dataset, tmp_path / "run", ema=0.9), progress=False)
+    last = torch.load(run / "last.pt", weights_only=True)
+    shipped = load_model_file(run / "model.pt").state_dict()
+    for name, value in final.state_dict().items():
+        torch.testing.assert_close(shipped[name], value, msg=name)
+        torch.testing.assert_close(last["training"]["ema"][name], value, msg=name)
+    assert any(not torch.equal(last["state_dict"][k], v) for k, v in shipped.items())  # raw != average
+    _, resumed = _train(TrainConfig(data="", out=str(run)), resume=True, progress=False)  # finished: no steps
+    for name, value in resumed.state_dict().items():  # the average comes back from last.pt, not the raw weights
+        torch.testing.assert_close(value, last["training"]["ema"][name], msg=name)
+    with pytest.raises(WavesrError, match="--ema must be in"):
+        train(_cfg(dataset, tmp_path / "bad", ema=1.0), progress=False)
 
 
 def _ddp_worker(rank, world, port, cfg_json, out_dir):

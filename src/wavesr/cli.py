@@ -234,6 +234,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", default=d.loss, help="auto (the network's own), l2 (paper), rmse (original code), l2+stft, rmse+logspec, lps (DNN)")
     p.add_argument("--stft-weight", type=float, default=d.stft_weight)
     p.add_argument("--grad-clip", type=float)
+    p.add_argument("--ema", type=float, default=d.ema,
+                   help="validate and keep a moving average of the weights with this decay, e.g. 0.999 (default off)")
     p.add_argument("--brightness-db", type=float, default=d.brightness_db,
                    help="augment: a random high shelf of up to +-DB on every training patch (default off)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -277,7 +279,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
             data=args.data, out=args.out, val_data=args.val_data, model=args.model,
             model_config=_parse_overrides(args.set), epochs=args.epochs, max_steps=args.max_steps,
             max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr, decay=args.decay,
-            loss=args.loss, stft_weight=args.stft_weight, grad_clip=args.grad_clip,
+            loss=args.loss, stft_weight=args.stft_weight, grad_clip=args.grad_clip, ema=args.ema,
             brightness_db=args.brightness_db, seed=args.seed,
             device=args.device, precision=args.precision, workers=args.workers, val_files=args.val_files,
             val_patches=args.val_patches, checkpoint_minutes=args.checkpoint_minutes,

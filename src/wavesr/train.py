@@ -15,7 +15,10 @@ A run folder holds everything about a run::
     RUN/metrics.csv     validation rows, flat
 
 Checkpoints are self-describing wavesr model files (``models.base.save_model``) with the
-training state under ``"training"``: optimizer, step, planned total, RNG state. Resuming
+training state under ``"training"``: optimizer, step, planned total, RNG state, and with
+``ema`` > 0 the moving average of the weights. That average (``ema_k = d ema_k-1 + (1 - d) w_k``,
+``d`` ramped up as ``min(ema, (1 + k) / (10 + k))``) is what is validated and what ``best.pt``
+and ``model.pt`` hold; ``last.pt`` holds the raw weights the optimizer works on. Resuming
 restores all of it, re-creates the epoch's sample order from the seed and skips the batches
 already seen, so a killed run resumed ends with the same weights as an uninterrupted one.
 Checkpoints are written atomically: a run killed during a write keeps its previous ``last.pt``
@@ -71,6 +74,7 @@ class TrainConfig:
     loss: str = "auto"  # the network's own (l2 for AudioUNet, lps for the DNN) or one of wavesr.losses.LOSSES
     stft_weight: float = 1e-3
     grad_clip: float | None = None
+    ema: float = 0.0  # > 0: keep an exponential moving average of the weights with this decay (e.g. 0.999)
     brightness_db: float = 0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -106,6 +110,24 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+class WeightAverage:
+    """Exponential moving average of a network's weights (buffers are copied as they are)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        import copy
+
+        self.decay = decay
+        self.model = copy.deepcopy(model).requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for avg, new in zip(self.model.parameters(), model.parameters()):
+            avg.lerp_(new.detach(), 1.0 - d)
+        for avg, new in zip(self.model.buffers(), model.buffers()):
+            avg.copy_(new)
 
 
 @dataclass
@@ -189,11 +211,13 @@ class Validator:
 # ------------------------------------------------------------------------------ the loop
 
 def _save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any],
-          cfg: TrainConfig) -> None:
+          cfg: TrainConfig, ema: WeightAverage | None = None) -> None:
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     training = {**state, "optimizer": optimizer.state_dict(), "rng": rng, "config": dataclasses.asdict(cfg)}
+    if ema is not None:
+        training["ema"] = ema.model.state_dict()
     save_model(model, path, extra={"training": training}, force=True)
 
 
@@ -243,6 +267,8 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
         cfg = TrainConfig(**read_json(run / "config.json")["train"])
     elif (run / "last.pt").exists() and not force:
         raise WavesrError(f"{run}: already holds a training run (use --resume to continue or --force to restart)")
+    if not 0.0 <= cfg.ema < 1.0:
+        raise WavesrError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {cfg.ema}")
     if cfg.loss not in ("auto", "lps", *LOSSES):
         raise WavesrError(f"unknown loss {cfg.loss!r} (choose from auto, lps, {', '.join(LOSSES)})")
 
@@ -256,6 +282,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
     model = build_model(cfg.model, ratio=data.ratio, sr=data.sr, **cfg.model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    ema = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss
     if loss_name == "lps" and not hasattr(model, "lps_loss"):
         raise WavesrError(f"--loss lps is the DNN baseline's objective; {cfg.model} has none")
@@ -277,6 +304,8 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
         training = ckpt["training"]
         optimizer.load_state_dict(training["optimizer"])
         state = {k: training[k] for k in state}
+        if ema is not None:
+            ema.model.load_state_dict(training["ema"])
         torch.set_rng_state(training["rng"]["torch"])
         if "cuda" in training["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(training["rng"]["cuda"])
@@ -333,6 +362,8 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             scaler.step(optimizer)
             scaler.update()
+            if ema is not None:
+                ema.update(model, state["step"])
             state["step"] += 1
             session_steps += 1
             losses.append(loss.item())
@@ -356,22 +387,23 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
             due = (cfg.checkpoint_steps and state["step"] % cfg.checkpoint_steps == 0) or \
                 (time.monotonic() - last_save) / 60 >= cfg.checkpoint_minutes
             if end_of_epoch:
-                _end_of_epoch(run, cfg, model, optimizer, state, validator, device, d, writer, t_start, epoch)
+                _end_of_epoch(run, cfg, model, optimizer, state, validator, device, d, writer, t_start, epoch, ema)
                 last_save = time.monotonic()
             elif due:
                 state["elapsed"] = time.monotonic() - t_start
                 if d.main:
-                    _save(run / "last.pt", model, optimizer, state, cfg)
+                    _save(run / "last.pt", model, optimizer, state, cfg, ema)
                 last_save = time.monotonic()
             if state["step"] >= state["total"]:
                 break
     bar.close()
+    final = ema.model if ema is not None else model
     if d.main:
-        save_model(model, run / "model.pt", extra={"train_config": dataclasses.asdict(cfg)}, force=True)
+        save_model(final, run / "model.pt", extra={"train_config": dataclasses.asdict(cfg)}, force=True)
         if writer is not None:
             writer.close()
     _barrier(d)
-    return run, model
+    return run, final
 
 
 def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist,
@@ -392,20 +424,20 @@ def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapse
 
 def _end_of_epoch(run: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                   state: dict[str, Any], validator: Validator | None, device: torch.device, d: _Dist,
-                  writer: Any, t_start: float, epoch: int) -> None:
+                  writer: Any, t_start: float, epoch: int, ema: WeightAverage | None = None) -> None:
     state["elapsed"] = time.monotonic() - t_start
     if d.main:
         row: dict[str, Any] = {"step": state["step"], "epoch": epoch + 1, "time": state["elapsed"]}
         if validator is not None and validator.enabled:
-            scores = validator(model, device)
+            scores = validator(ema.model if ema is not None else model, device)
             row["val"] = {**scores, **{f"cubic_{k}": v for k, v in validator.baseline.items()}}
             key = "file_lsd" if "file_lsd" in scores else "patch_l2"
             if scores[key] < state["best"]:
                 state["best"] = scores[key]
-                _save(run / "best.pt", model, optimizer, state, cfg)
+                _save(run / "best.pt", ema.model if ema is not None else model, optimizer, state, cfg)
             tqdm.write(_describe(row))
         _log(run, row, writer)
-        _save(run / "last.pt", model, optimizer, state, cfg)
+        _save(run / "last.pt", model, optimizer, state, cfg, ema)
     _barrier(d)
 
 
