@@ -1,5 +1,6 @@
 """Recipes: the registry entry and model card a recipe ships (training itself is in test_train)."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,8 @@ import torch
 import wavesr
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, save_model
-from wavesr.recipes import RECIPES, get_recipe, model_card, ship_model
+from wavesr.recipes import RECIPES, _check_run, get_recipe, model_card, ship_model
+from wavesr.train import TrainConfig
 
 
 def _record(recipe):
@@ -34,6 +36,20 @@ def test_model_card_lists_data_recipe_time_and_scores():
     for text in ("wavesr recipe speech-x4", "1,234 parameters", "GPL-2", "10.0 min", "| cubic | 15.00 | 8.00",
                  "0.50x", "+1.00 dB", "4000 Hz -> 16000 Hz"):
         assert text in card, text
+    assert "ships the checkpoint with the lowest LSD" in card
+    x6 = get_recipe("speech-x6")
+    assert "ships the final weights" in model_card(x6, _record(x6), params=1234)
+
+
+def test_a_work_folder_trained_otherwise_is_refused(tmp_path):
+    cfg = TrainConfig(data="d/train", out=str(tmp_path), stft_weight=3e-5, max_minutes=20.0)
+    _check_run(tmp_path, cfg)  # nothing trained there yet
+    stored = dataclasses.asdict(cfg)
+    stored.pop("ema")  # written before the option existed: its default is assumed
+    (tmp_path / "config.json").write_text(json.dumps({"train": stored}))
+    _check_run(tmp_path, cfg)
+    with pytest.raises(WavesrError, match=r"other settings than the recipe's \(max_minutes, stft_weight\)"):
+        _check_run(tmp_path, dataclasses.replace(cfg, stft_weight=1e-4, max_minutes=40.0))
 
 
 def test_ship_model_puts_slim_weights_into_a_registry(tmp_path):

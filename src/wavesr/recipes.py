@@ -48,6 +48,8 @@ class Recipe:
     loss: str = "rmse+logspec"
     stft_weight: float = 3e-5  # weight of the spectral term of l2+stft / rmse+logspec
     brightness_db: float = 0.0  # training augmentation: random high shelf of up to +-this many dB
+    ema: float = 0.0  # moving average of the weights (train.TrainConfig.ema)
+    weights: str = "best"  # which weights of the run ship: best (lowest LSD on its 8 validation files) or final
     lr: float = 3e-4
     batch_size: int = 16
     minutes: float = 13.0
@@ -60,11 +62,19 @@ class Recipe:
         return f"wavesr recipe {self.name}"
 
 
+# x6 and x8: a larger spectral weight, twice the budget and the final weights, chosen on the
+# validation voices (BENCHMARKS.md, "Choices made on validation")
+LONG_SPECTRAL = {"stft_weight": 1e-4, "minutes": 40.0, "weights": "final"}
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
-    *(Recipe(f"speech-x{r}", "speech", "speech", r, minutes=20.0) for r in (2, 4, 6, 8)),
+    *(Recipe(f"speech-x{r}", "speech", "speech", r, minutes=20.0) for r in (2, 4)),
+    *(Recipe(f"speech-x{r}", "speech", "speech", r, **LONG_SPECTRAL) for r in (6, 8)),
     Recipe("piano-x4", "piano", "piano", 4),
     Recipe("music-x4", "music", "music", 4),
 ]}
+
+
+WEIGHTS = {"best": "best.pt", "final": "model.pt"}
 
 
 def get_recipe(name: str) -> Recipe:
@@ -98,15 +108,17 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
                             model=recipe.network, model_config=dict(recipe.model_config), epochs=1000,
                             max_minutes=recipe.minutes, batch_size=recipe.batch_size, lr=recipe.lr,
                             loss=recipe.loss, stft_weight=recipe.stft_weight,
-                            brightness_db=recipe.brightness_db, val_files=8, val_patches=256,
+                            brightness_db=recipe.brightness_db, ema=recipe.ema, val_files=8, val_patches=256,
                             checkpoint_minutes=5.0)
+    _check_run(run, train_cfg)
     started = time.monotonic()
     if not (run / "model.pt").exists():
         _train(train_cfg, resume=(run / "last.pt").exists(), progress=progress)
     train_seconds = _train_seconds(run)
 
     test = corpus.split("test")
-    summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={run / 'best.pt'}"], test, [recipe.ratio],
+    weights = run / WEIGHTS[recipe.weights]
+    summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], test, [recipe.ratio],
                        folder / "eval", EvalConfig(max_files=recipe.eval_files, progress=progress,
                                                              pesq=False, stoi=False),
                        corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
@@ -120,8 +132,22 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
               "wall_seconds": time.monotonic() - started}
     (folder / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")
     if ship:
-        ship_model(recipe, run / "best.pt", record, registry)
+        ship_model(recipe, weights, record, registry)
     return record
+
+
+def _check_run(run: Path, cfg: Any) -> None:
+    """Refuse a work folder whose run was trained with other settings than the recipe's."""
+    from .files import read_json
+    from .train import TrainConfig
+
+    if not (run / "config.json").exists():
+        return
+    stored = dataclasses.asdict(TrainConfig(**read_json(run / "config.json")["train"]))
+    diff = sorted(k for k, v in dataclasses.asdict(cfg).items() if stored.get(k) != v)
+    if diff:
+        raise WavesrError(f"{run}: trained with other settings than the recipe's ({', '.join(diff)}); "
+                          "use another --work folder")
 
 
 def _train_seconds(run: Path) -> float:
@@ -136,6 +162,9 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
     c = record["corpus"]
     spectral = f" (spectral weight {recipe.stft_weight:g})" if recipe.loss in ("l2+stft", "rmse+logspec") else ""
     brightness = f", brightness augmentation +-{recipe.brightness_db:g} dB" if recipe.brightness_db else ""
+    ema = f", weight average {recipe.ema:g}" if recipe.ema else ""
+    weights = ("the final weights" if recipe.weights == "final"
+               else "the checkpoint with the lowest LSD on 8 validation files")
     lines = [
         f"# {recipe.name}", "",
         f"Upsamples {recipe.content} x{recipe.ratio}: {16000 / recipe.ratio:g} Hz -> 16000 Hz.", "",
@@ -148,8 +177,9 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
         f"({c['val']['groups']} and {c['test']['groups']}) are never trained on.",
         f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.", "",
         "## Recipe", "",
-        f"`{recipe.command}` (loss {recipe.loss}{spectral}{brightness}, Adam lr {recipe.lr:g}, "
-        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation).",
+        f"`{recipe.command}` (loss {recipe.loss}{spectral}{brightness}{ema}, Adam lr {recipe.lr:g}, "
+        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation); "
+        f"ships {weights}.",
         f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", "",
         f"## Held-out scores ({s[net]['files']} test files, means over files)", "",
         "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |", "|---|---|---|---|---|"]
