@@ -67,3 +67,13 @@ def test_ship_model_puts_slim_weights_into_a_registry(tmp_path):
     model = wavesr.load_model("speech-x4", registry=tmp_path / "reg")
     out, sr = model.upsample(np.zeros(400, dtype=np.float32), 4000)
     assert sr == 16000 and out.shape == (1600,)
+
+
+def test_recipe_list_names_the_settings_and_the_shipped_weights(capsys):
+    from wavesr.cli import main as cli
+
+    assert cli(["recipe", "--list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert set(lines) == set(RECIPES)
+    assert "weight 0.0001" in lines["speech-x6"] and "40 min" in lines["speech-x6"]
+    assert lines["speech-x6"].endswith("ships model.pt (final)")

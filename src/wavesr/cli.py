@@ -641,11 +641,14 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_recipe(args: argparse.Namespace) -> None:
-    from .recipes import RECIPES, get_recipe, run_recipe
+    from .recipes import RECIPES, WEIGHTS, get_recipe, run_recipe
 
     if args.list or not args.name:
         for r in RECIPES.values():
-            print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, loss {r.loss}, {r.minutes:g} min")
+            spectral = f" (weight {r.stft_weight:g})" if r.loss in ("l2+stft", "rmse+logspec") else ""
+            ema = f", weight average {r.ema:g}" if r.ema else ""
+            print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, loss {r.loss}{spectral}{ema}, "
+                  f"{r.minutes:g} min, ships {WEIGHTS[r.weights]} ({r.weights})")
         return
     record = run_recipe(get_recipe(args.name), args.work, args.minutes, ship=args.ship, progress=not args.quiet)
     for method, row in record["scores"].items():
