@@ -10,7 +10,7 @@ import torch
 import wavesr
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, save_model
-from wavesr.recipes import RECIPES, _check_run, get_recipe, model_card, ship_model
+from wavesr.recipes import RECIPES, WEIGHTS, _check_run, get_recipe, model_card, ship_model
 from wavesr.train import TrainConfig
 
 
@@ -36,9 +36,13 @@ def test_model_card_lists_data_recipe_time_and_scores():
     for text in ("wavesr recipe speech-x4", "1,234 parameters", "GPL-2", "10.0 min", "| cubic | 15.00 | 8.00",
                  "0.50x", "+1.00 dB", "4000 Hz -> 16000 Hz"):
         assert text in card, text
-    assert "ships the checkpoint with the lowest LSD" in card
+    assert "weight average 0.999" in card and "ships the final weights (not their average)" in card
+    piano = get_recipe("piano-x4")
+    assert "ships the checkpoint with the lowest LSD" in model_card(piano, _record(piano), params=1234)
     x6 = get_recipe("speech-x6")
-    assert "ships the final weights" in model_card(x6, _record(x6), params=1234)
+    assert "ships the final weights." in model_card(x6, _record(x6), params=1234)
+    for recipe in RECIPES.values():  # every recipe names weights a run has
+        assert recipe.weights in WEIGHTS and (recipe.weights != "raw" or recipe.ema)
 
 
 def test_a_work_folder_trained_otherwise_is_refused(tmp_path):

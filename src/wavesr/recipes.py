@@ -49,7 +49,9 @@ class Recipe:
     stft_weight: float = 3e-5  # weight of the spectral term of l2+stft / rmse+logspec
     brightness_db: float = 0.0  # training augmentation: random high shelf of up to +-this many dB
     ema: float = 0.0  # moving average of the weights (train.TrainConfig.ema)
-    weights: str = "best"  # which weights of the run ship: best (lowest LSD on its 8 validation files) or final
+    # which weights of the run ship (WEIGHTS): best (lowest LSD on its 8 validation files), final (model.pt:
+    # the weight average when ema > 0) or raw (last.pt: the optimizer's own weights at the end)
+    weights: str = "best"
     lr: float = 3e-4
     batch_size: int = 16
     minutes: float = 13.0
@@ -62,19 +64,21 @@ class Recipe:
         return f"wavesr recipe {self.name}"
 
 
-# x6 and x8: a larger spectral weight, twice the budget and the final weights, chosen on the
-# validation voices (BENCHMARKS.md, "Choices made on validation")
+# chosen on the validation voices (BENCHMARKS.md, "Fourth pass"): x6 and x8 a larger spectral weight,
+# twice the budget and the final weights; x4 twice the budget, trained with a weight average that
+# scored no better than the raw final weights, which ship
 LONG_SPECTRAL = {"stft_weight": 1e-4, "minutes": 40.0, "weights": "final"}
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
-    *(Recipe(f"speech-x{r}", "speech", "speech", r, minutes=20.0) for r in (2, 4)),
+    Recipe("speech-x2", "speech", "speech", 2, minutes=20.0),
+    Recipe("speech-x4", "speech", "speech", 4, minutes=40.0, ema=0.999, weights="raw"),
     *(Recipe(f"speech-x{r}", "speech", "speech", r, **LONG_SPECTRAL) for r in (6, 8)),
     Recipe("piano-x4", "piano", "piano", 4),
     Recipe("music-x4", "music", "music", 4),
 ]}
 
 
-WEIGHTS = {"best": "best.pt", "final": "model.pt"}
+WEIGHTS = {"best": "best.pt", "final": "model.pt", "raw": "last.pt"}
 
 
 def get_recipe(name: str) -> Recipe:
@@ -163,8 +167,9 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
     spectral = f" (spectral weight {recipe.stft_weight:g})" if recipe.loss in ("l2+stft", "rmse+logspec") else ""
     brightness = f", brightness augmentation +-{recipe.brightness_db:g} dB" if recipe.brightness_db else ""
     ema = f", weight average {recipe.ema:g}" if recipe.ema else ""
-    weights = ("the final weights" if recipe.weights == "final"
-               else "the checkpoint with the lowest LSD on 8 validation files")
+    weights = {"best": "the checkpoint with the lowest LSD on 8 validation files",
+               "final": "the final weights" + (" (their average)" if recipe.ema else ""),
+               "raw": "the final weights (not their average)"}[recipe.weights]
     lines = [
         f"# {recipe.name}", "",
         f"Upsamples {recipe.content} x{recipe.ratio}: {16000 / recipe.ratio:g} Hz -> 16000 Hz.", "",
