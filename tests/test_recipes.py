@@ -10,7 +10,7 @@ import torch
 import wavesr
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, save_model
-from wavesr.recipes import RECIPES, WEIGHTS, _check_run, get_recipe, model_card, ship_model
+from wavesr.recipes import RECIPES, WEIGHTS, _check_run, get_recipe, model_card, ship_model, vary
 from wavesr.train import TrainConfig
 
 
@@ -81,3 +81,24 @@ def test_recipe_list_names_the_settings_and_the_shipped_weights(capsys):
     assert set(lines) == set(RECIPES)
     assert "weight 0.0001" in lines["speech-x6"] and "40 min" in lines["speech-x6"]
     assert lines["speech-x6"].endswith("ships model.pt (final)")
+
+
+def test_a_candidate_varies_training_settings_only_and_is_not_shipped():
+    x4 = get_recipe("speech-x4")
+    cand = vary(x4, {"stft_weight": 1e-4, "minutes": 40, "weights": "final", "ema": "0"})
+    assert (cand.stft_weight, cand.minutes, cand.weights, cand.ema) == (1e-4, 40.0, "final", 0.0)
+    assert cand.name == x4.name and cand.corpus == x4.corpus and x4.stft_weight == 3e-5  # the recipe stays
+    for bad, match in (({"patch_len": 4096}, "not a training setting"), ({"lr": "fast"}, "expected a float"),
+                       ({"weights": "middle"}, "choose from best, final, raw")):
+        with pytest.raises(WavesrError, match=match):
+            vary(x4, bad)
+
+
+def test_recipe_cli_refuses_to_ship_a_candidate_or_an_untested_run(tmp_path, capsys):
+    from wavesr.cli import main as cli
+
+    assert cli(["recipe", "speech-x4", "--set", "stft_weight=1e-4", "--ship", "--work", str(tmp_path)]) == 1
+    assert cli(["recipe", "speech-x4", "--no-test", "--ship", "--work", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "ships a recipe as it stands" in err and "--ship needs the test evaluation" in err
+    assert not any(tmp_path.iterdir())  # refused before any work

@@ -635,13 +635,19 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the recipes")
     p.add_argument("--work", default="runs/recipes", help="working folder (default runs/recipes)")
     p.add_argument("--minutes", type=float, help="override the training budget")
-    p.add_argument("--ship", action="store_true", help="add the result to the package's registry")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a candidate: change a training setting (loss, stft_weight, brightness_db, ema, weights, "
+                        "lr, batch_size, minutes); use its own --work folder and compare it on the validation split")
+    p.add_argument("--no-test", action="store_true",
+                   help="stop after training: no look at the test split yet (choose on validation first)")
+    p.add_argument("--ship", action="store_true",
+                   help="add the result to the package's registry (the recipe as it stands, no --set)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_recipe)
 
 
 def _cmd_recipe(args: argparse.Namespace) -> None:
-    from .recipes import RECIPES, WEIGHTS, get_recipe, run_recipe
+    from .recipes import RECIPES, WEIGHTS, get_recipe, run_recipe, vary
 
     if args.list or not args.name:
         for r in RECIPES.values():
@@ -650,7 +656,15 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
             print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, loss {r.loss}{spectral}{ema}, "
                   f"{r.minutes:g} min, ships {WEIGHTS[r.weights]} ({r.weights})")
         return
-    record = run_recipe(get_recipe(args.name), args.work, args.minutes, ship=args.ship, progress=not args.quiet)
+    if args.ship and args.set:
+        raise WavesrError("--ship ships a recipe as it stands; change the recipe itself to ship a candidate")
+    recipe = vary(get_recipe(args.name), _parse_overrides(args.set))
+    record = run_recipe(recipe, args.work, args.minutes, ship=args.ship, progress=not args.quiet,
+                        test=not args.no_test)
+    if args.no_test:
+        print(f"trained: {record['run']}; it would ship {record['weights']}. Score it on the validation split: "
+              f"wavesr evaluate cubic {record['weights']} --corpus {recipe.corpus} --split val --ratios {recipe.ratio}")
+        return
     for method, row in record["scores"].items():
         print(f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std {row['lsd_standard']:5.3f}"
               f"  LSD-HF {row['lsd_hf']:5.3f}  ({row['files']} test files)")

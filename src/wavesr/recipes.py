@@ -81,15 +81,41 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
 WEIGHTS = {"best": "best.pt", "final": "model.pt", "raw": "last.pt"}
 
 
+TRAINING_FIELDS = ("loss", "stft_weight", "brightness_db", "ema", "weights", "lr", "batch_size", "minutes")
+
+
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise WavesrError(f"unknown recipe {name!r} (choose from {', '.join(RECIPES)})")
     return RECIPES[name]
 
 
+def vary(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
+    """``recipe`` with some of its training settings changed (a candidate to compare on validation)."""
+    changed = {}
+    for key, value in overrides.items():
+        if key not in TRAINING_FIELDS:
+            raise WavesrError(f"--set {key}: not a training setting of a recipe (choose from {', '.join(TRAINING_FIELDS)})")
+        kind = type(getattr(recipe, key))
+        try:
+            changed[key] = kind(value)
+        except (TypeError, ValueError):
+            raise WavesrError(f"--set {key}={value!r}: expected a {kind.__name__}") from None
+    if changed.get("weights", recipe.weights) not in WEIGHTS:
+        raise WavesrError(f"--set weights={changed['weights']!r}: choose from {', '.join(WEIGHTS)}")
+    return dataclasses.replace(recipe, **changed)
+
+
 def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float | None = None,
-               ship: bool = False, registry: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run ``recipe`` end to end; returns the evaluation summary (and ships it when ``ship``)."""
+               ship: bool = False, registry: str | Path | None = None, progress: bool = True,
+               test: bool = True) -> dict[str, Any]:
+    """Run ``recipe`` end to end; returns the evaluation summary (and ships it when ``ship``).
+
+    With ``test=False`` it stops after training (a candidate to be compared on the validation
+    split first) and returns ``{"run": RUN, "weights": the checkpoint it would ship}``.
+    """
+    if ship and not test:
+        raise WavesrError("--ship needs the test evaluation (leave out --no-test)")
     from .data.corpus import describe_items
     from .data.defaults import build_default, is_built, load_default
     from .data.patches import PrepareConfig, prepare_corpus
@@ -119,10 +145,11 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     if not (run / "model.pt").exists():
         _train(train_cfg, resume=(run / "last.pt").exists(), progress=progress)
     train_seconds = _train_seconds(run)
-
-    test = corpus.split("test")
     weights = run / WEIGHTS[recipe.weights]
-    summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], test, [recipe.ratio],
+    if not test:
+        return {"run": str(run), "weights": str(weights)}
+
+    summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], corpus.split("test"), [recipe.ratio],
                        folder / "eval", EvalConfig(max_files=recipe.eval_files, progress=progress,
                                                              pesq=False, stoi=False),
                        corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
