@@ -651,10 +651,8 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
 
     if args.list or not args.name:
         for r in RECIPES.values():
-            spectral = f" (weight {r.stft_weight:g})" if r.loss in ("l2+stft", "rmse+logspec") else ""
-            ema = f", weight average {r.ema:g}" if r.ema else ""
-            print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, loss {r.loss}{spectral}{ema}, "
-                  f"{r.minutes:g} min, ships {WEIGHTS[r.weights]} ({r.weights})")
+            print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, {r.objective}, {r.minutes:g} min, "
+                  f"ships {WEIGHTS[r.weights]} ({r.weights})")
         return
     if args.ship and args.set:
         raise WavesrError("--ship ships a recipe as it stands; change the recipe itself to ship a candidate")

@@ -60,6 +60,14 @@ class Recipe:
     eval_files: int = 300  # held-out test files scored (evenly spread over the split)
 
     @property
+    def objective(self) -> str:
+        """The loss and what shapes training beside it, in words (listings and model cards)."""
+        spectral = f" (spectral weight {self.stft_weight:g})" if self.loss in ("l2+stft", "rmse+logspec") else ""
+        brightness = f", brightness augmentation +-{self.brightness_db:g} dB" if self.brightness_db else ""
+        ema = f", weight average {self.ema:g}" if self.ema else ""
+        return f"loss {self.loss}{spectral}{brightness}{ema}"
+
+    @property
     def command(self) -> str:
         return f"wavesr recipe {self.name}"
 
@@ -191,9 +199,6 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
     s = record["scores"]
     net = next(k for k in s if k not in ("cubic", "bandlimited"))
     c = record["corpus"]
-    spectral = f" (spectral weight {recipe.stft_weight:g})" if recipe.loss in ("l2+stft", "rmse+logspec") else ""
-    brightness = f", brightness augmentation +-{recipe.brightness_db:g} dB" if recipe.brightness_db else ""
-    ema = f", weight average {recipe.ema:g}" if recipe.ema else ""
     weights = {"best": "the checkpoint with the lowest LSD on 8 validation files",
                "final": "the final weights" + (" (their average)" if recipe.ema else ""),
                "raw": "the final weights (not their average)"}[recipe.weights]
@@ -209,7 +214,7 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
         f"({c['val']['groups']} and {c['test']['groups']}) are never trained on.",
         f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.", "",
         "## Recipe", "",
-        f"`{recipe.command}` (loss {recipe.loss}{spectral}{brightness}{ema}, Adam lr {recipe.lr:g}, "
+        f"`{recipe.command}` ({recipe.objective}, Adam lr {recipe.lr:g}, "
         f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation); "
         f"ships {weights}.",
         f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", "",

@@ -31,6 +31,7 @@ CPU, NCCL on GPU) with a distributed sampler; rank 0 validates, logs and writes 
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import json
@@ -116,8 +117,6 @@ class WeightAverage:
     """Exponential moving average of a network's weights (buffers are copied as they are)."""
 
     def __init__(self, model: torch.nn.Module, decay: float) -> None:
-        import copy
-
         self.decay = decay
         self.model = copy.deepcopy(model).requires_grad_(False)
 
@@ -429,12 +428,13 @@ def _end_of_epoch(run: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer
     if d.main:
         row: dict[str, Any] = {"step": state["step"], "epoch": epoch + 1, "time": state["elapsed"]}
         if validator is not None and validator.enabled:
-            scores = validator(ema.model if ema is not None else model, device)
+            evaluated = ema.model if ema is not None else model  # the weights best.pt and model.pt hold
+            scores = validator(evaluated, device)
             row["val"] = {**scores, **{f"cubic_{k}": v for k, v in validator.baseline.items()}}
             key = "file_lsd" if "file_lsd" in scores else "patch_l2"
             if scores[key] < state["best"]:
                 state["best"] = scores[key]
-                _save(run / "best.pt", ema.model if ema is not None else model, optimizer, state, cfg)
+                _save(run / "best.pt", evaluated, optimizer, state, cfg)
             tqdm.write(_describe(row))
         _log(run, row, writer)
         _save(run / "last.pt", model, optimizer, state, cfg, ema)
