@@ -130,6 +130,36 @@ def test_antialiased_methods_keep_passband_and_remove_stopband(method):
     assert np.sqrt(np.mean(aliased ** 2)) > 0.1  # plain subsampling folds 3500 Hz down to 500 Hz
 
 
+def test_telephone_keeps_300_to_3400_hz_at_8_khz():
+    sr, ratio = 16000, 2
+
+    def gain_db(freq):
+        y = audio.degrade(tone(freq, sr), ratio, "telephone")[400:-400]
+        return 20 * np.log10(np.sqrt(np.mean(y ** 2)) / (0.3 / np.sqrt(2)) + 1e-12)  # tone(): amplitude 0.3
+
+    for freq, lo, hi in [(100, -300, -40), (1000, -0.5, 0.5), (3000, -2.5, 0.5), (3800, -300, -15), (6000, -300, -60)]:
+        assert lo < gain_db(freq) < hi, (freq, gain_db(freq))
+    # the 1 kHz tone comes through with the noise of an 8-bit logarithmic codec (~38 dB SNR)
+    y = audio.degrade(tone(1000, sr), ratio, "telephone")[400:-400]
+    ref = tone(1000, sr // ratio)[400:-400]
+    snr = 10 * np.log10(np.sum(ref ** 2) / np.sum((y - ref) ** 2))
+    assert 30 < snr < 45, snr
+
+
+def test_mulaw_is_an_8_bit_logarithmic_code():
+    x = np.linspace(-1, 1, 100001)
+    y = audio.mulaw(x)
+    assert len(np.unique(y)) == 255 and np.abs(y).max() <= 1.0
+    assert np.allclose(audio.mulaw(y), y, atol=1e-12)  # decoded values are codes already
+    assert np.allclose(audio.mulaw(np.array([3.0, -7.0])), [1.0, -1.0], atol=1e-12)  # beyond full scale: clipped
+
+    def snr(a):
+        s = a * np.sin(np.linspace(0, 200 * np.pi, 40000))
+        return 10 * np.log10(np.sum(s ** 2) / np.sum((audio.mulaw(s) - s) ** 2))
+
+    assert 35 < snr(1.0) < 41 and snr(0.03) > 32  # the same relative precision 30 dB down (linear 8 bit: ~19 dB)
+
+
 def test_degrade_rejects_bad_ratio_and_method():
     with pytest.raises(WavesrError, match="integer >= 2"):
         audio.degrade(np.zeros(10), 1)

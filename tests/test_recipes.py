@@ -10,7 +10,7 @@ import torch
 import wavesr
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, save_model
-from wavesr.recipes import RECIPES, WEIGHTS, _check_run, get_recipe, model_card, ship_model, vary
+from wavesr.recipes import RECIPES, WEIGHTS, _check_data, _check_run, get_recipe, model_card, ship_model, vary
 from wavesr.train import TrainConfig
 
 
@@ -43,6 +43,28 @@ def test_model_card_lists_data_recipe_time_and_scores():
     assert "ships the final weights." in model_card(x6, _record(x6), params=1234)
     for recipe in RECIPES.values():  # every recipe names weights a run has
         assert recipe.weights in WEIGHTS and (recipe.weights != "raw" or recipe.ema)
+
+
+def test_the_telephone_recipe_trains_and_tests_through_a_telephone_channel():
+    phone = get_recipe("telephone-x2")
+    assert (phone.corpus, phone.content, phone.ratio, phone.degrade) == ("speech", "telephone", 2, "telephone")
+    assert "telephone degradation" in model_card(phone, _record(phone), params=1234)
+    assert all(r.degrade == "decimate" for r in RECIPES.values() if r is not phone)
+
+
+def test_patches_prepared_otherwise_are_refused(tmp_path, rng):
+    import soundfile as sf
+
+    from wavesr.data.corpus import Item
+    from wavesr.data.patches import PrepareConfig, prepare
+
+    sf.write(tmp_path / "a.wav", 0.3 * rng.standard_normal(20000).astype(np.float32), 16000)
+    items = [Item(path=str(tmp_path / "a.wav"), split="train", group="a", duration=1.25)]
+    cfg = PrepareConfig(ratio=2, method="telephone", patch_len=4096, workers=0)
+    data = prepare(items, tmp_path / "data", cfg, progress=False)
+    _check_data(data, dataclasses.replace(cfg, workers=2))  # the same patches, however many workers made them
+    with pytest.raises(WavesrError, match=r"other settings than the recipe's \(method\)"):
+        _check_data(data, dataclasses.replace(cfg, method="decimate"))
 
 
 def test_a_work_folder_trained_otherwise_is_refused(tmp_path):

@@ -126,3 +126,11 @@ def test_without_model_or_ratio_the_input_rate_picks_the_shipped_model(tmp_path)
         assert cli_main(["upsample", str(src), "-o", str(out), "-q"]) == 0
         info = sf.info(out)
         assert info.samplerate == 16000 and info.frames == round(n * 16000 / rate), (rate, ratio)
+
+
+def test_cli_choices_match_the_library():
+    """The CLI spells out these lists (importing scipy and torch would slow its start): keep them equal."""
+    from wavesr import cli
+
+    assert cli.DEGRADE_CHOICES == audio.DEGRADE_METHODS
+    assert cli.CONTENT_CHOICES == pretrained.CONTENTS

@@ -13,6 +13,11 @@ import sys
 from . import __version__
 from .errors import WavesrError
 
+# audio.DEGRADE_METHODS and pretrained.CONTENTS, spelled out: importing those modules (scipy, torch)
+# would slow the start of every command (tests/test_cli.py keeps them equal)
+DEGRADE_CHOICES = ("decimate", "subsample", "sinc", "telephone")
+CONTENT_CHOICES = ("speech", "telephone", "piano", "music")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wavesr", description="Neural audio super-resolution.")
@@ -134,7 +139,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
     # defaults None: PrepareConfig's own defaults apply (kept in one place)
     p.add_argument("--sr", type=int, metavar="HZ", help="high-resolution rate in Hz (default 16000)")
     p.add_argument("--ratio", type=int, metavar="R", help="downsampling ratio (default 4)")
-    p.add_argument("--method", choices=("decimate", "subsample", "sinc"),
+    p.add_argument("--method", choices=DEGRADE_CHOICES,
                    help="low-resolution simulation (default decimate)")
     p.add_argument("--patch-len", type=int, metavar="N", help="high-res samples per patch (default 8192)")
     p.add_argument("--stride", type=int, metavar="N", help="hop between patches (default patch-len / 2)")
@@ -301,8 +306,9 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--model", metavar="NAME|PATH", help="a shipped model (wavesr models), a .pt checkpoint "
                                                           "or a training run folder")
     g.add_argument("--ratio", type=int, metavar="R", help="use the shipped model for this ratio and --content")
-    p.add_argument("--content", choices=("speech", "piano", "music"), default="speech",
-                   help="which shipped model --ratio picks (default speech)")
+    p.add_argument("--content", choices=CONTENT_CHOICES, default="speech",
+                   help="which shipped model --ratio or the input's rate picks (default speech; telephone: "
+                        "phone calls, 300-3400 Hz at 8 kHz)")
     p.add_argument("--target-sr", type=int, metavar="HZ", help="resample the output to this rate")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     # defaults None: inference's own defaults apply (10 s chunks, 1 s overlap)
@@ -438,7 +444,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="evaluation folder (resumed when it exists)")
     p.add_argument("--ratio", "--ratios", dest="ratios", metavar="R[,R...]",
                    help="upsampling ratios (default: the networks' ratios, else 4)")
-    p.add_argument("--degrade", choices=("decimate", "subsample", "sinc"), default=d.degrade,
+    p.add_argument("--degrade", choices=DEGRADE_CHOICES, default=d.degrade,
                    help=f"low-resolution simulation (default {d.degrade})")
     p.add_argument("--sr", type=int, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)")
     p.add_argument("--max-files", type=int, metavar="N", help="at most N files, evenly spaced over the split")
@@ -501,7 +507,7 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ratio", type=int, required=True, metavar="R", help="upsampling ratio")
     p.add_argument("--model", metavar="NAME|PATH", help="a shipped model, checkpoint or run folder (else 3 panels)")
     p.add_argument("-o", "--out", required=True, help="figure file: .png, .svg or .pdf")
-    p.add_argument("--degrade", choices=("decimate", "subsample", "sinc"), default="decimate")
+    p.add_argument("--degrade", choices=DEGRADE_CHOICES, default="decimate")
     p.add_argument("--sr", type=int, metavar="HZ", help="rate of the high-resolution signal (default: the model's, else 16000)")
     p.add_argument("--start", type=float, default=0.0, metavar="S", help="start of the excerpt (seconds)")
     p.add_argument("--seconds", type=float, metavar="S", help="length of the excerpt (default: the whole file)")

@@ -38,8 +38,9 @@ class Recipe:
 
     name: str
     corpus: str  # a default corpus
-    content: str  # speech | piano | music
+    content: str  # speech | telephone | piano | music
     ratio: int
+    degrade: str = "decimate"  # how the low-resolution input is made (audio.degrade), in training and test
     network: str = "fast"
     model_config: dict[str, Any] = field(default_factory=lambda: dict(FAST_MEDIUM_SINC))
     # per-example RMSE plus a small log-spectral term. l2 lowers the LSD but adds high frequencies to
@@ -83,6 +84,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     *(Recipe(f"speech-x{r}", "speech", "speech", r, **LONG_SPECTRAL) for r in (6, 8)),
     Recipe("piano-x4", "piano", "piano", 4, stft_weight=1e-4, minutes=26.0),  # best.pt: it overfits later
     Recipe("music-x4", "music", "music", 4, stft_weight=1e-4, minutes=26.0, weights="final"),
+    # phone calls: trained (and tested) on the speech corpus through a telephone channel (300-3400 Hz,
+    # 8-bit mu-law at 8 kHz) with the speech-x2 settings
+    Recipe("telephone-x2", "speech", "telephone", 2, degrade="telephone", **LONG_SPECTRAL),
 ]}
 
 
@@ -135,11 +139,13 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     folder = Path(work) / recipe.name
     corpus = load_default(recipe.corpus) if is_built(recipe.corpus) else build_default(recipe.corpus, progress=progress)
 
-    cfg = PrepareConfig(ratio=recipe.ratio, patch_len=recipe.patch_len, silence_db=recipe.silence_db)
+    cfg = PrepareConfig(ratio=recipe.ratio, method=recipe.degrade, patch_len=recipe.patch_len,
+                        silence_db=recipe.silence_db)
     data = folder / "data"
     for split in ("train", "val"):
         if not (data / split / "settings.json").exists():
             prepare_corpus(corpus, split, data / split, cfg, spec=recipe.corpus, progress=progress)
+        _check_data(data / split, cfg)
 
     run = folder / "run"
     train_cfg = TrainConfig(data=str(data / "train"), val_data=str(data / "val"), out=str(run),
@@ -158,8 +164,8 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
         return {"run": str(run), "weights": str(weights)}
 
     summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], corpus.split("test"), [recipe.ratio],
-                       folder / "eval", EvalConfig(max_files=recipe.eval_files, progress=progress,
-                                                             pesq=False, stoi=False),
+                       folder / "eval", EvalConfig(degrade=recipe.degrade, max_files=recipe.eval_files,
+                                                   progress=progress, pesq=False, stoi=False),
                        corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
     scores = {row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
               for row in summary["table"]}
@@ -173,6 +179,17 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     if ship:
         ship_model(recipe, weights, record, registry)
     return record
+
+
+def _check_data(folder: Path, cfg: Any) -> None:
+    """Refuse prepared patches made with other settings than the recipe's (another ratio or degradation)."""
+    from .data.patches import load_settings
+
+    stored = load_settings(folder)["config"]
+    diff = sorted(k for k, v in dataclasses.asdict(cfg).items() if k != "workers" and stored.get(k, v) != v)
+    if diff:
+        raise WavesrError(f"{folder}: patches prepared with other settings than the recipe's ({', '.join(diff)}); "
+                          "use another --work folder")
 
 
 def _check_run(run: Path, cfg: Any) -> None:
@@ -215,7 +232,7 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
         f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.", "",
         "## Recipe", "",
         f"`{recipe.command}` ({recipe.objective}, Adam lr {recipe.lr:g}, "
-        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, decimate degradation); "
+        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, {recipe.degrade} degradation); "
         f"ships {weights}.",
         f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", "",
         f"## Held-out scores ({s[net]['files']} test files, means over files)", "",

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # torch is imported only when a model is loaded
 REGISTRY_ENV = "WAVESR_PRETRAINED"
 FORMAT = "wavesr-pretrained"
 FORMAT_VERSION = 1
-CONTENTS = ("speech", "piano", "music")
+CONTENTS = ("speech", "telephone", "piano", "music")  # telephone: phone-band speech (300-3400 Hz, mu-law)
 RUN_CHECKPOINTS = ("best.pt", "model.pt", "last.pt")  # what a training run folder offers, best first
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 already checked
 
