@@ -36,7 +36,9 @@ def test_model_card_lists_data_recipe_time_and_scores():
     for text in ("wavesr recipe speech-x4", "1,234 parameters", "GPL-2", "10.0 min", "| cubic | 15.00 | 8.00",
                  "0.50x", "+1.00 dB", "4000 Hz -> 16000 Hz"):
         assert text in card, text
-    assert "weight average 0.999" in card and "ships the final weights (not their average)" in card
+    assert "weight average 0.999" in card and "ships the final weights (their average)" in card
+    raw = dataclasses.replace(recipe, weights="raw")
+    assert "ships the final weights (not their average)" in model_card(raw, _record(raw), params=1234)
     piano = get_recipe("piano-x4")
     assert "ships the checkpoint with the lowest LSD" in model_card(piano, _record(piano), params=1234)
     x6 = get_recipe("speech-x6")
