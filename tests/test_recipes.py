@@ -105,6 +105,7 @@ def test_recipe_list_names_the_settings_and_the_shipped_weights(capsys):
     assert set(lines) == set(RECIPES)
     assert "weight 0.0001" in lines["speech-x6"] and "40 min" in lines["speech-x6"]
     assert lines["speech-x6"].endswith("ships model.pt (final)")
+    assert "telephone degradation" in lines["telephone-x2"] and "not shipped" in lines["telephone-x2"]
 
 
 def test_a_candidate_varies_training_settings_only_and_is_not_shipped():

@@ -308,7 +308,7 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--ratio", type=int, metavar="R", help="use the shipped model for this ratio and --content")
     p.add_argument("--content", choices=CONTENT_CHOICES, default="speech",
                    help="which shipped model --ratio or the input's rate picks (default speech; telephone: "
-                        "phone calls, 300-3400 Hz at 8 kHz)")
+                        "phone calls, 300-3400 Hz at 8 kHz, for models you add: none is shipped)")
     p.add_argument("--target-sr", type=int, metavar="HZ", help="resample the output to this rate")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     # defaults None: inference's own defaults apply (10 s chunks, 1 s overlap)
@@ -653,12 +653,16 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_recipe(args: argparse.Namespace) -> None:
+    from .pretrained import available_models
     from .recipes import RECIPES, WEIGHTS, get_recipe, run_recipe, vary
 
     if args.list or not args.name:
+        shipped = {m.name for m in available_models()}
         for r in RECIPES.values():
-            print(f"{r.name:10s} {r.network} on {r.corpus}, x{r.ratio}, {r.objective}, {r.minutes:g} min, "
-                  f"ships {WEIGHTS[r.weights]} ({r.weights})")
+            degrade = f", {r.degrade} degradation" if r.degrade != "decimate" else ""
+            ships = "ships" if r.name in shipped else "not shipped; would ship"
+            print(f"{r.name:12s} {r.network} on {r.corpus}{degrade}, x{r.ratio}, {r.objective}, {r.minutes:g} min, "
+                  f"{ships} {WEIGHTS[r.weights]} ({r.weights})")
         return
     if args.ship and args.set:
         raise WavesrError("--ship ships a recipe as it stands; change the recipe itself to ship a candidate")
@@ -667,7 +671,8 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
                         test=not args.no_test)
     if args.no_test:
         print(f"trained: {record['run']}; it would ship {record['weights']}. Score it on the validation split: "
-              f"wavesr evaluate cubic {record['weights']} --corpus {recipe.corpus} --split val --ratios {recipe.ratio}")
+              f"wavesr evaluate cubic {record['weights']} --corpus {recipe.corpus} --split val --ratios {recipe.ratio}"
+              + (f" --degrade {recipe.degrade}" if recipe.degrade != "decimate" else ""))
         return
     for method, row in record["scores"].items():
         print(f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std {row['lsd_standard']:5.3f}"

@@ -1,6 +1,7 @@
 """Recipes: the one command that rebuilds each shipped model from scratch.
 
-``wavesr recipe speech-x4`` runs the whole chain with the project's own tools and records it:
+``wavesr recipe speech-x4`` runs the whole chain with the project's own tools and records it (a
+recipe whose model is not shipped, such as ``telephone-x2``, is listed as such by ``--list``):
 
 1. the default corpus (``wavesr corpus build``) -- built if missing;
 2. prepared patches of its train and val splits (``wavesr prepare``) -- reused when present;
@@ -85,7 +86,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("piano-x4", "piano", "piano", 4, stft_weight=1e-4, minutes=26.0),  # best.pt: it overfits later
     Recipe("music-x4", "music", "music", 4, stft_weight=1e-4, minutes=26.0, weights="final"),
     # phone calls: trained (and tested) on the speech corpus through a telephone channel (300-3400 Hz,
-    # 8-bit mu-law at 8 kHz) with the speech-x2 settings
+    # 8-bit mu-law at 8 kHz) with the speech-x2 settings. Not shipped: it failed its validation rule
+    # (LSD above speech-x2's on phone-band input) and ruins input that is not phone-band (BENCHMARKS.md)
     Recipe("telephone-x2", "speech", "telephone", 2, degrade="telephone", **LONG_SPECTRAL),
 ]}
 
