@@ -294,7 +294,8 @@ def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarr
         y = _fit_length(resample(x, ratio, 1), out_len)
     elif method == "telephone":
         sos = scipy.signal.butter(4, [f / ratio for f in TELEPHONE_BAND], btype="bandpass", output="sos")
-        band = scipy.signal.sosfiltfilt(sos, x.astype(np.float64), axis=-1, padlen=min(27, n - 1))
+        padlen = min(27, n - 1)  # scipy's default for this filter, shortened for short inputs (as decimate)
+        band = scipy.signal.sosfiltfilt(sos, x.astype(np.float64), axis=-1, padlen=padlen)
         y = mulaw(_fit_length(resample(band, ratio, 1), out_len))
     else:
         raise WavesrError(f"unknown degradation method {method!r} (choose from {', '.join(DEGRADE_METHODS)})")

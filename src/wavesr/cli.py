@@ -14,7 +14,7 @@ from . import __version__
 from .errors import WavesrError
 
 # audio.DEGRADE_METHODS and pretrained.CONTENTS, spelled out: importing those modules (scipy, torch)
-# would slow the start of every command (tests/test_cli.py keeps them equal)
+# would slow the start of every command (tests/test_upsample_cli.py keeps them equal)
 DEGRADE_CHOICES = ("decimate", "subsample", "sinc", "telephone")
 CONTENT_CHOICES = ("speech", "telephone", "piano", "music")
 

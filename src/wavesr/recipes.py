@@ -183,15 +183,21 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     return record
 
 
+def _refuse_changed(where: Path, what: str, stored: Any, wanted: Any, ignore: tuple[str, ...] = ()) -> None:
+    """Raise if the dataclass ``stored`` (what ``where`` was made with) differs from ``wanted``."""
+    have, want = dataclasses.asdict(stored), dataclasses.asdict(wanted)
+    diff = sorted(k for k, v in want.items() if k not in ignore and have.get(k) != v)
+    if diff:
+        raise WavesrError(f"{where}: {what} with other settings than the recipe's ({', '.join(diff)}); "
+                          "use another --work folder")
+
+
 def _check_data(folder: Path, cfg: Any) -> None:
     """Refuse prepared patches made with other settings than the recipe's (another ratio or degradation)."""
-    from .data.patches import load_settings
+    from .data.patches import PrepareConfig, load_settings
 
-    stored = load_settings(folder)["config"]
-    diff = sorted(k for k, v in dataclasses.asdict(cfg).items() if k != "workers" and stored.get(k, v) != v)
-    if diff:
-        raise WavesrError(f"{folder}: patches prepared with other settings than the recipe's ({', '.join(diff)}); "
-                          "use another --work folder")
+    _refuse_changed(folder, "patches prepared", PrepareConfig(**load_settings(folder)["config"]), cfg,
+                    ignore=("workers",))
 
 
 def _check_run(run: Path, cfg: Any) -> None:
@@ -199,13 +205,8 @@ def _check_run(run: Path, cfg: Any) -> None:
     from .files import read_json
     from .train import TrainConfig
 
-    if not (run / "config.json").exists():
-        return
-    stored = dataclasses.asdict(TrainConfig(**read_json(run / "config.json")["train"]))
-    diff = sorted(k for k, v in dataclasses.asdict(cfg).items() if stored.get(k) != v)
-    if diff:
-        raise WavesrError(f"{run}: trained with other settings than the recipe's ({', '.join(diff)}); "
-                          "use another --work folder")
+    if (run / "config.json").exists():
+        _refuse_changed(run, "trained", TrainConfig(**read_json(run / "config.json")["train"]), cfg)
 
 
 def _train_seconds(run: Path) -> float:
