@@ -211,3 +211,24 @@ def test_bandwidth_finds_a_lowpass_cliff(rng):
     assert audio.bandwidth(tone_in_noise, sr) <= 1500  # a flat noise floor is not bandwidth
     assert audio.bandwidth(noise, sr) >= 21000
     assert audio.bandwidth(np.zeros(1000), sr) == 0.0
+
+
+@pytest.mark.parametrize("ratio", [2, 4, 6])
+def test_keep_band_takes_the_low_band_from_one_signal_and_the_rest_from_the_other(ratio, rng):
+    sr, n = 16000, 32000
+    nyq_lr = sr / (2 * ratio)
+    t = np.arange(n) / sr
+    sine = lambda f: np.sin(2 * np.pi * f * t).astype(np.float32)  # noqa: E731
+    given = sine(0.5 * nyq_lr) + sine(0.9 * nyq_lr)
+    estimate = 0.3 * sine(0.5 * nyq_lr + 37) + sine(1.05 * nyq_lr) + sine(1.6 * nyq_lr)
+    out = audio.keep_band(given, estimate, ratio)
+    mid = slice(2000, -2000)  # away from the ends, where the FIR sees zeros
+    expected = sine(0.5 * nyq_lr) + sine(0.9 * nyq_lr) + sine(1.05 * nyq_lr) + sine(1.6 * nyq_lr)
+    assert np.abs(out[mid] - expected[mid]).max() < 0.01
+    assert out.dtype == np.float32 and out.shape == estimate.shape
+    two = audio.keep_band(np.stack([given, given]), np.stack([estimate, -estimate]), ratio)
+    assert np.abs(two[0] - out).max() < 1e-6 and two.shape == (2, n)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        audio.keep_band(given, estimate[:-1], ratio)
+    taps = audio.crossover_taps(ratio)
+    assert len(taps) % 2 == 1 and np.allclose(taps, taps[::-1])  # linear phase: no delay

@@ -1,4 +1,4 @@
-"""The rmse+logspec objective and the brightness augmentation of training patches."""
+"""The rmse+logspec objective and the augmentations of training patches (brightness, mixed degradations)."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from wavesr import audio, metrics
-from wavesr.data.augment import BrightnessAugment, shelf_gain, tilt
+from wavesr.data.augment import BrightnessAugment, DegradeMix, shelf_gain, tilt
 from wavesr.data.patches import PatchDataset
 from wavesr.losses import log_spectral_loss, loss_fn, rmse_per_example
 from wavesr.train import TrainConfig, train
@@ -100,3 +100,38 @@ def test_training_with_brightness_and_logspec_runs(patches, tmp_path):
     losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
               if "loss" in json.loads(line)]
     assert losses and all(np.isfinite(losses))
+
+
+def test_degrade_mix_rebuilds_a_share_of_the_inputs_reproducibly(patches):
+    data = PatchDataset(patches / "train")
+    mix = DegradeMix(data, data.ratio, "telephone", fraction=0.5, seed=3)
+    rebuilt = [i for i in range(len(mix)) if mix.rebuilt(i)]
+    assert 0.3 * len(mix) < len(rebuilt) < 0.7 * len(mix)
+    i, j = rebuilt[0], next(k for k in range(len(mix)) if not mix.rebuilt(k))
+    lr, hr = mix[i]
+    torch.testing.assert_close(hr, data[i][1])
+    np.testing.assert_array_equal(lr[0].numpy(), audio.degrade(hr[0].numpy(), data.ratio, "telephone"))
+    assert not np.allclose(lr[0].numpy(), data[i][0][0].numpy())  # the stored input is decimated, not phone-band
+    torch.testing.assert_close(mix[j][0], data[j][0])  # the rest keep their own input
+    assert [DegradeMix(data, data.ratio, "telephone", 0.5, seed=3).rebuilt(k) for k in range(len(mix))] == \
+        [mix.rebuilt(k) for k in range(len(mix))]
+    mix.set_epoch(1)
+    assert [mix.rebuilt(k) for k in range(len(mix))] != [k in rebuilt for k in range(len(mix))]
+    stacked = DegradeMix(BrightnessAugment(data, 6.0, seed=1), data.ratio, "sinc", 1.0)
+    lr, hr = stacked[2]  # every input rebuilt, from the shelved target
+    np.testing.assert_array_equal(lr[0].numpy(), audio.degrade(hr[0].numpy(), data.ratio, "sinc"))
+    for bad, match in ((("nope", 0.5), "unknown degradation"), (("sinc", 0.0), "fraction")):
+        with pytest.raises(ValueError, match=match):
+            DegradeMix(data, data.ratio, *bad)
+
+
+def test_training_with_mixed_degradations_records_it(patches, tmp_path):
+    cfg = TrainConfig(data=str(patches / "train"), out=str(tmp_path / "run"), model="fast",
+                      model_config={"widths": [8, 8, 8, 8]}, epochs=1, batch_size=4, lr=1e-3, loss="rmse",
+                      mix_degrade="sinc", mix_fraction=0.3, val_files=0, val_patches=0)
+    run = train(cfg, progress=False)
+    stored = json.loads((run / "config.json").read_text())["train"]
+    assert (stored["mix_degrade"], stored["mix_fraction"]) == ("sinc", 0.3)
+    assert torch.load(run / "model.pt", weights_only=True)["degrade"] == "decimate"  # the data's own channel
+    with pytest.raises(Exception, match="--mix-degrade 'nope'"):
+        train(TrainConfig(**{**stored, "out": str(tmp_path / "bad"), "mix_degrade": "nope"}), progress=False)

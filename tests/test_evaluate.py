@@ -208,3 +208,28 @@ def test_corpus_groups_get_their_own_means(setup, tmp_path):
     plain = evaluate(["cubic"], [it.path for it in items], [4], tmp_path / "p",
                      EvalConfig(progress=False, pesq=False, stoi=False))
     assert plain["by_group"] == [] and "## By group" not in (tmp_path / "p" / "summary.md").read_text()
+
+
+def test_passes_and_input_conditioning_are_part_of_a_networks_identity(setup, tmp_path):
+    """A network trained on `decimate` is conditioned when scored on other inputs, not on its own channel;
+    passes and conditioning are recorded with the method, and a change of either scores it again."""
+    root, items, info, _ = setup
+    torch.manual_seed(3)
+    model = build_model("fast", ratio=4, widths=[8, 8, 8, 8])
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.normal_(0, 0.05)
+    model.degrade = "decimate"
+    ckpt = save_model(model, tmp_path / "fast.pt")
+    base = dict(progress=False, pesq=False, stoi=False)
+    own = evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "own", EvalConfig(**base), corpus_info=info)
+    assert "conditioned" not in own["settings"]["methods"][0] and "passes" not in own["settings"]["methods"][0]
+    real = evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "real", EvalConfig(degrade="sinc", **base),
+                    corpus_info=info)
+    assert real["settings"]["methods"][0]["conditioned"] is True
+    out = tmp_path / "passes"
+    one = evaluate([f"net={ckpt}"], items[1:2], [4], out, EvalConfig(**base), corpus_info=info)
+    two = evaluate([f"net={ckpt}"], items[1:2], [4], out, EvalConfig(passes=2, **base), corpus_info=info)
+    assert two["settings"]["methods"][0]["passes"] == 2 and two["table"][0]["snr"] != one["table"][0]["snr"]
+    with pytest.raises(WavesrError, match="passes must be one of"):
+        evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "bad", EvalConfig(passes=3, **base), corpus_info=info)

@@ -307,3 +307,93 @@ def test_fast_network_chunked_equals_whole():
     spline, _, _ = upsample_array(build_model("spline", ratio=4), x, 4000, chunk_seconds=None, limiter=False)
     assert np.abs(whole - spline).max() > 0.01  # the network changes the output
     assert np.abs(chunked - whole).max() < 1e-5
+
+
+# ------------------------------------------------------------------ self-ensemble and conditioning
+
+def random_fast(ratio: int = 4, degrade: str | None = None):
+    """A small FastNet with a random (non-zero) head, so its output is more than its skip."""
+    torch.manual_seed(0)
+    model = build_model("fast", ratio=ratio, preset="small").eval()
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.normal_(0, 0.05)
+    model.degrade = degrade
+    return model
+
+
+def test_ensemble_offsets_cover_signs_and_the_stride_grid():
+    model = random_fast()
+    assert inference.ensemble_offsets(model, 1) == [(0, 1)]
+    assert inference.ensemble_offsets(model, 2) == [(0, 1), (0, -1)]
+    assert inference.ensemble_offsets(model, 4) == [(0, 1), (0, -1), (32, 1), (32, -1)]
+    assert sorted({s for s, _ in inference.ensemble_offsets(model, 8)}) == [0, 16, 32, 48]
+    for bad in (0, 3, 16, 2.0, True):
+        with pytest.raises(WavesrError, match="passes must be one of 1, 2, 4, 8"):
+            inference.ensemble_offsets(model, bad)
+
+
+def test_self_ensemble_is_the_mean_of_flipped_and_shifted_runs(rng):
+    model = random_fast()
+    x = speechlike(4000, 3.0, rng)
+    one, _, notes1 = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
+    two, _, notes2 = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=2)
+    with torch.no_grad():
+        plus = model(torch.from_numpy(x)[None, None])[0, 0].numpy()
+        minus = -model(torch.from_numpy(-x)[None, None])[0, 0].numpy()
+        shifted = model(torch.from_numpy(np.pad(x, (32, 0)))[None, None])[0, 0, 32 * 4:].numpy()
+    assert np.abs(one[0] - plus).max() < 1e-6
+    assert np.abs(two[0] - (plus + minus) / 2).max() < 1e-6 and np.abs(plus - minus).max() > 1e-3
+    four, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=4)
+    assert np.abs(shifted - plus).max() > 1e-3  # a shift on the grid's half changes the guess
+    assert np.abs(four[0] - two[0]).max() > 1e-4
+    assert "2 passes" in notes2[0] and "passes" not in notes1[0]
+    model.passes = 4  # a model's own default (the registry's), overridden by an explicit value
+    assert np.array_equal(upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)[0], four)
+    assert np.array_equal(upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=1)[0], one)
+
+
+@pytest.mark.parametrize("passes", [4, 8])
+def test_self_ensemble_chunked_equals_whole(passes):
+    """Every pass sees each chunk at the same phase of the stride grid, so chunks still add up to the whole."""
+    model = random_fast()
+    rng = np.random.default_rng(1)
+    t = np.arange(4000 * 20) / 4000
+    x = (0.2 * np.sin(2 * np.pi * 300 * t) + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+    whole, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=passes)
+    chunked, _, _ = upsample_array(model, x, 4000, chunk_seconds=6.1, limiter=False, passes=passes)
+    assert np.abs(chunked - whole).max() < 1e-5
+
+
+def test_real_input_goes_through_the_training_channel(rng):
+    """A model trained on `decimate` gets real input re-degraded, and keeps the input's band below the
+    crossover; input declared to come from that channel runs as it is."""
+    model = random_fast(degrade="decimate")
+    x = speechlike(4000, 4.0, rng)
+    raw, _, notes_raw = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, input_degrade="decimate")
+    with torch.no_grad():
+        forward = model(torch.from_numpy(x)[None, None])[0, 0].numpy()
+    assert np.abs(raw[0] - forward).max() < 1e-6 and "training channel" not in notes_raw[0]
+    real, _, notes = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
+    assert "input put through its decimate training channel" in notes[0]
+    given = audio.interpolate(x, 4, "bandlimited")
+    with torch.no_grad():
+        guess = model(torch.from_numpy(audio.degrade(given, 4, "decimate"))[None, None])[0, 0].numpy()
+    assert np.abs(real[0] - audio.keep_band(given, guess, 4)).max() < 1e-5
+    spectrum = lambda y: np.abs(np.fft.rfft(y[4000:-4000]))  # noqa: E731 (away from the file's edges)
+    f = np.fft.rfftfreq(x.size * 4 - 8000, 1 / 16000)
+    band = (f > 1700) & (f < 1850)  # above the channel's cutoff (1600 Hz), below the crossover (1900 Hz)
+    assert np.allclose(spectrum(real[0])[band], spectrum(given)[band], rtol=0.05, atol=1e-3 * spectrum(given).max())
+    for other in (None, "sinc"):  # untrained or trained on real-like input: nothing to condition
+        model.degrade = other
+        y, _, notes = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
+        assert np.abs(y[0] - forward).max() < 1e-6 and "training channel" not in notes[0]
+
+
+def test_conditioned_chunked_equals_whole(rng):
+    model = random_fast(degrade="decimate")
+    x = np.stack([speechlike(4000, 12.0, rng), speechlike(4000, 12.0, rng)[::-1]])
+    whole, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=2)
+    chunked, _, notes = upsample_array(model, x, 4000, chunk_seconds=3.3, overlap_seconds=1.1, limiter=False, passes=2)
+    assert any("chunks of" in n for n in notes)
+    assert np.abs(chunked - whole).max() < CHUNK_BOUND  # measured 9e-8: the filters are short beside the overlap

@@ -106,3 +106,41 @@ def test_malformed_registry(tmp_path):
     with pytest.raises(WavesrError, match="not a wavesr model registry"):
         pretrained.available_models(tmp_path)
     assert pretrained.available_models(tmp_path / "nothing-here") == []
+
+
+def test_registry_passes_and_training_channel(registry, tmp_path, rng):
+    model = wavesr.load_model("speech-x4")
+    assert model.passes == 1 and model.degrade is None  # a hand-made network: no training channel to match
+    index = json.loads((registry / "registry.json").read_text())
+    del index["models"]["speech-x4"]["degrade"]
+    (registry / "registry.json").write_text(json.dumps(index))
+    assert wavesr.load_model("speech-x4").degrade == "decimate"  # entries from before the field: the paper's
+    save_model(tiny_unet(4), tmp_path / "e.pt")
+    info = pretrained.add_model(tmp_path / "e.pt", "ens-x4", "speech", registry=registry, passes=4)
+    assert info.passes == 4 and "self-ensemble of 4 passes" in (registry / info.card).read_text()
+    assert wavesr.load_model("ens-x4").passes == 4
+    with pytest.raises(WavesrError, match="passes must be one of"):
+        pretrained.add_model(tmp_path / "e.pt", "bad-x4", "speech", registry=registry, passes=3)
+    index = json.loads((registry / "registry.json").read_text())
+    index["models"]["ens-x4"]["passes"] = 5
+    (registry / "registry.json").write_text(json.dumps(index))
+    with pytest.raises(WavesrError, match="'ens-x4' has passes 5"):
+        wavesr.available_models()
+
+
+def test_checkpoints_name_their_training_channel(tmp_path):
+    from wavesr.models.base import load_model_file, read_checkpoint, training_degrade
+
+    model = tiny_unet(4)
+    save_model(model, tmp_path / "plain.pt")  # a hand-made network: trained on nothing known
+    assert load_model_file(tmp_path / "plain.pt").degrade is None
+    model.degrade = "sinc"
+    save_model(model, tmp_path / "sinc.pt")
+    assert read_checkpoint(tmp_path / "sinc.pt")["degrade"] == "sinc"
+    assert load_model_file(tmp_path / "sinc.pt").degrade == "sinc"
+    # checkpoints from before the entry: the training data's settings tell, else prepare's default
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "settings.json").write_text(json.dumps({"method": "telephone"}))
+    assert training_degrade({"train_config": {"data": str(tmp_path / "data")}}) == "telephone"
+    assert training_degrade({"training": {"config": {"data": str(tmp_path / "gone")}}}) == "decimate"
+    assert training_degrade({}) is None

@@ -47,6 +47,24 @@ def test_model_card_lists_data_recipe_time_and_scores():
         assert recipe.weights in WEIGHTS and (recipe.weights != "raw" or recipe.ema)
 
 
+def test_the_card_and_the_registry_carry_real_input_scores_and_passes(tmp_path):
+    recipe = dataclasses.replace(get_recipe("speech-x2"), passes=4)
+    record = _record(recipe)
+    row = lambda snr, lsd: {"snr": snr, "lsd": lsd, "lsd_standard": lsd / 3, "lsd_hf": lsd / 2, "files": 7}  # noqa: E731
+    record["scores_real"] = {"cubic": row(17.0, 6.0), "bandlimited": row(17.5, 8.0), "fast": row(17.25, 3.0)}
+    card = model_card(recipe, record, params=1234)
+    assert "## Held-out scores on real low-rate audio" in card and "| fast | 17.25 | 3.00" in card
+    assert "SNR gain over cubic: +0.25 dB" in card and "self-ensemble of 4 passes" in card
+    ckpt = save_model(build_model("fast", ratio=2, widths=[8, 8, 8, 8]), tmp_path / "model.pt")
+    ship_model(recipe, ckpt, record, registry=tmp_path / "reg")
+    entry = json.loads((tmp_path / "reg" / "registry.json").read_text())["models"]["speech-x2"]
+    assert (entry["passes"], entry["scores"]["real_snr"], entry["scores"]["real_cubic_lsd"]) == (4, 17.25, 6.0)
+    assert entry["degrade"] == "decimate"  # the recipe's channel, though this hand-made checkpoint names none
+    first = entry["file"]
+    ship_model(recipe, ckpt, _record(recipe), registry=tmp_path / "reg")  # the same weights: the file stays
+    assert json.loads((tmp_path / "reg" / "registry.json").read_text())["models"]["speech-x2"]["file"] == first
+
+
 def test_the_telephone_recipe_trains_and_tests_through_a_telephone_channel():
     phone = get_recipe("telephone-x2")
     assert (phone.corpus, phone.content, phone.ratio, phone.degrade) == ("speech", "telephone", 2, "telephone")
@@ -106,15 +124,17 @@ def test_recipe_list_names_the_settings_and_the_shipped_weights(capsys):
     assert "weight 0.0001" in lines["speech-x6"] and "40 min" in lines["speech-x6"]
     assert lines["speech-x6"].endswith("ships model.pt (final)")
     assert "telephone degradation" in lines["telephone-x2"] and "not shipped" in lines["telephone-x2"]
+    assert lines["speech-x4"].endswith("upsamples with 4 passes") and "passes" not in lines["speech-x6"]
 
 
 def test_a_candidate_varies_training_settings_only_and_is_not_shipped():
     x4 = get_recipe("speech-x4")
-    cand = vary(x4, {"stft_weight": 1e-4, "minutes": 40, "weights": "final", "ema": "0"})
-    assert (cand.stft_weight, cand.minutes, cand.weights, cand.ema) == (1e-4, 40.0, "final", 0.0)
-    assert cand.name == x4.name and cand.corpus == x4.corpus and x4.stft_weight == 3e-5  # the recipe stays
-    for bad, match in (({"patch_len": 4096}, "not a training setting"), ({"lr": "fast"}, "expected a float"),
-                       ({"weights": "middle"}, "choose from best, final, raw")):
+    before = dataclasses.replace(x4)
+    cand = vary(x4, {"stft_weight": 3e-4, "minutes": 40, "weights": "raw", "ema": "0", "passes": 2})
+    assert (cand.stft_weight, cand.minutes, cand.weights, cand.ema, cand.passes) == (3e-4, 40.0, "raw", 0.0, 2)
+    assert cand.name == x4.name and cand.corpus == x4.corpus and x4 == before  # the recipe stays
+    for bad, match in (({"patch_len": 4096}, "not a setting a candidate may change"), ({"lr": "fast"}, "expected a float"),
+                       ({"weights": "middle"}, "choose from best, final, raw"), ({"passes": 3}, "choose from 1, 2, 4, 8")):
         with pytest.raises(WavesrError, match=match):
             vary(x4, bad)
 

@@ -134,3 +134,4 @@ def test_cli_choices_match_the_library():
 
     assert cli.DEGRADE_CHOICES == audio.DEGRADE_METHODS
     assert cli.CONTENT_CHOICES == pretrained.CONTENTS
+    assert cli.PASSES_CHOICES == pretrained.PASSES

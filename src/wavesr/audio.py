@@ -34,6 +34,7 @@ DEGRADE_METHODS = ("decimate", "subsample", "sinc", "telephone")
 TELEPHONE_BAND = (300 / 4000, 3400 / 4000)
 MULAW_MU = 255  # G.711's mu
 INTERPOLATE_METHODS = ("cubic", "bandlimited")
+CROSSOVER = 0.95  # keep_band's default cut, x the low-rate Nyquist frequency (chosen on validation: BENCHMARKS.md)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16"}
 READ_FRAMES = 1 << 16  # frames per read, in load and in inference's streaming reads alike
@@ -352,6 +353,35 @@ def interpolate(lowres: np.ndarray, ratio: int, method: str = "cubic", length: i
     else:
         raise WavesrError(f"unknown interpolation {method!r} (choose from {', '.join(INTERPOLATE_METHODS)})")
     return np.ascontiguousarray(y, dtype=dtype)
+
+
+def crossover_taps(ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:
+    """Linear-phase FIR low-pass at ``cutoff`` x the low-rate Nyquist frequency, for the high rate.
+
+    Kaiser window, 60 dB stopband, transition 5 % of the low-rate Nyquist frequency wide (an odd
+    number of taps, about ``145 * ratio``: 9 ms at 16 kHz whatever the ratio).
+    """
+    ratio = _check_ratio(ratio)
+    if not 0.0 < cutoff <= 1.0:
+        raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
+    numtaps, beta = scipy.signal.kaiserord(60.0, 0.05 / ratio)
+    return scipy.signal.firwin(numtaps | 1, cutoff / ratio, window=("kaiser", beta))
+
+
+def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:
+    """``estimate`` with its band below ``cutoff`` x the low-rate Nyquist frequency taken from ``given``.
+
+    ``given`` is the input's own band on the high-rate grid (its band-limited interpolation),
+    ``estimate`` a network's output of the same shape ``[..., time]``: the result keeps what the input
+    really holds and the network's guess only above it. A crossover by the FIR of
+    :func:`crossover_taps` (zero phase, ``same`` length; the two parts sum to one at every frequency).
+    """
+    given, estimate = np.asarray(given), np.asarray(estimate)
+    if given.shape != estimate.shape:
+        raise ValueError(f"shape mismatch: {given.shape} vs {estimate.shape}")
+    taps = crossover_taps(ratio, cutoff).reshape((1,) * (given.ndim - 1) + (-1,))
+    low = scipy.signal.oaconvolve(given.astype(np.float64) - estimate, taps, mode="same", axes=-1)
+    return (estimate + low).astype(estimate.dtype, copy=False)
 
 
 # ------------------------------------------------------------------------------ measurement

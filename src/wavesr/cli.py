@@ -13,9 +13,10 @@ import sys
 from . import __version__
 from .errors import WavesrError
 
-# audio.DEGRADE_METHODS and pretrained.CONTENTS, spelled out: importing those modules (scipy, torch)
+# audio.DEGRADE_METHODS, pretrained.PASSES and pretrained.CONTENTS, spelled out: importing those modules (scipy, torch)
 # would slow the start of every command (tests/test_upsample_cli.py keeps them equal)
 DEGRADE_CHOICES = ("decimate", "subsample", "sinc", "telephone")
+PASSES_CHOICES = (1, 2, 4, 8)
 CONTENT_CHOICES = ("speech", "telephone", "piano", "music")
 
 
@@ -243,6 +244,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="validate and keep a moving average of the weights with this decay, e.g. 0.999 (default off)")
     p.add_argument("--brightness-db", type=float, default=d.brightness_db,
                    help="augment: a random high shelf of up to +-DB on every training patch (default off)")
+    p.add_argument("--mix-degrade", choices=DEGRADE_CHOICES, default=d.mix_degrade or None,
+                   help="augment: rebuild the input of a share of the patches with this degradation instead of "
+                        "the data's own (e.g. plain decimation mixed into phone-band data)")
+    p.add_argument("--mix-fraction", type=float, default=d.mix_fraction,
+                   help="the share of patches --mix-degrade rebuilds (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=d.precision)
@@ -285,7 +291,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
             model_config=_parse_overrides(args.set), epochs=args.epochs, max_steps=args.max_steps,
             max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr, decay=args.decay,
             loss=args.loss, stft_weight=args.stft_weight, grad_clip=args.grad_clip, ema=args.ema,
-            brightness_db=args.brightness_db, seed=args.seed,
+            brightness_db=args.brightness_db, mix_degrade=args.mix_degrade or "", mix_fraction=args.mix_fraction,
+            seed=args.seed,
             device=args.device, precision=args.precision, workers=args.workers, val_files=args.val_files,
             val_patches=args.val_patches, checkpoint_minutes=args.checkpoint_minutes,
             checkpoint_steps=args.checkpoint_steps, log_every=args.log_every)
@@ -318,6 +325,9 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--subtype", help="e.g. PCM_16, PCM_24, FLOAT (default PCM_16, or the input's if deeper)")
     p.add_argument("--no-limiter", dest="limiter", action="store_false",
                    help="keep samples over full scale (clipped by PCM formats, reported) instead of soft-limiting")
+    p.add_argument("--passes", type=int, choices=PASSES_CHOICES,
+                   help="self-ensemble: average this many sign-flipped and shifted runs of the network (higher SNR, "
+                        "somewhat higher LSD, that many times slower; default: the model's own, 1 unless its card says)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--compare", action="store_true",
                    help="also write the cubic-spline version (<stem>.cubic.wav) and a spectrogram PNG")
@@ -355,7 +365,7 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
     if not jobs:
         raise WavesrError(f"no audio files in {', '.join(args.inputs)}")
     options = dict(target_sr=args.target_sr, progress=not args.quiet, limiter=args.limiter, subtype=args.subtype,
-                   force=args.force)
+                   force=args.force, passes=args.passes)
     options.update({k: getattr(args, k) for k in ("chunk_seconds", "overlap_seconds") if getattr(args, k) is not None})
 
     failed: list[str] = []
@@ -463,6 +473,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-seconds", type=float, default=d.chunk_seconds, metavar="S",
                    help=f"network chunk length (default {d.chunk_seconds:g}; 0 = whole files)")
     p.add_argument("--limiter", action="store_true", help="soft-limit network outputs (default: score the raw output)")
+    p.add_argument("--passes", type=int, choices=PASSES_CHOICES,
+                   help="self-ensemble passes of every network (default: each model's own)")
     p.add_argument("-f", "--force", action="store_true", help="start again in a folder evaluated with other settings")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_evaluate)
@@ -476,6 +488,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     cfg = EvalConfig(sr=args.sr, degrade=args.degrade, max_files=args.max_files, max_seconds=args.max_seconds,
                      pesq=args.pesq, stoi=args.stoi, chunk_seconds=args.chunk_seconds or None, limiter=args.limiter,
+                     passes=args.passes,
                      device=args.device, figures=args.figures, save_audio=args.save_audio,
                      interesting=args.interesting, title=args.title, progress=not args.quiet)
     methods = [resolve_method(m, args.device) for m in args.methods]
@@ -661,8 +674,9 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
         for r in RECIPES.values():
             degrade = f", {r.degrade} degradation" if r.degrade != "decimate" else ""
             ships = "ships" if r.name in shipped else "not shipped; would ship"
+            passes = f", upsamples with {r.passes} passes" if r.passes > 1 else ""
             print(f"{r.name:12s} {r.network} on {r.corpus}{degrade}, x{r.ratio}, {r.objective}, {r.minutes:g} min, "
-                  f"{ships} {WEIGHTS[r.weights]} ({r.weights})")
+                  f"{ships} {WEIGHTS[r.weights]} ({r.weights}){passes}")
         return
     if args.ship and args.set:
         raise WavesrError("--ship ships a recipe as it stands; change the recipe itself to ship a candidate")
@@ -674,9 +688,10 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
               f"wavesr evaluate cubic {record['weights']} --corpus {recipe.corpus} --split val --ratios {recipe.ratio}"
               + (f" --degrade {recipe.degrade}" if recipe.degrade != "decimate" else ""))
         return
-    for method, row in record["scores"].items():
-        print(f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std {row['lsd_standard']:5.3f}"
-              f"  LSD-HF {row['lsd_hf']:5.3f}  ({row['files']} test files)")
+    for key, what in (("scores", f"{recipe.degrade} input"), ("scores_real", "real low-rate input")):
+        for method, row in record.get(key, {}).items():
+            print(f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std {row['lsd_standard']:5.3f}"
+                  f"  LSD-HF {row['lsd_hf']:5.3f}  ({row['files']} test files, {what})")
 
 
 # ------------------------------------------------------------------------------------ export

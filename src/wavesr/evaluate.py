@@ -70,6 +70,7 @@ METRIC_CONVENTIONS = {
     "pesq": "ITU-T P.862.2 wideband MOS-LQO (pesq package) at 16 kHz",
     "stoi": "short-time objective intelligibility (pystoi, classic)",
 }
+RUNS_AS = ("sha256", "passes", "conditioned")  # what decides a method's output besides the files and settings
 LOW_RATE_NOTE = "low-resolution WAVs whose rate sr / r is not whole are written at the rounded rate"
 
 
@@ -85,6 +86,7 @@ class EvalConfig:
     stoi: bool | None = None  # None: when the pystoi package is importable
     chunk_seconds: float | None = 10.0  # network chunks (None: whole files at once)
     limiter: bool = False  # soft-limit network outputs (off: the raw output is scored)
+    passes: int | None = None  # self-ensemble passes of every network (None: each model's own)
     device: str = "auto"  # for networks: auto | cpu | cuda | cuda:N
     figures: int = 0  # spectrogram figures for the first N files of each ratio
     save_audio: int = 0  # WAVs (hr, lr, every method) for the first N files of each ratio
@@ -125,6 +127,8 @@ class Method:
     path: str | None = None  # the checkpoint file
     sha256: str | None = None
     config: dict[str, Any] | None = None
+    passes: int | None = None  # self-ensemble passes, when more than one (inference.ensemble_offsets)
+    conditioned: bool | None = None  # True: the input goes through the network's training channel first
     model: Any = field(default=None, repr=False, compare=False)  # the loaded network
 
     def describe(self) -> dict[str, Any]:
@@ -173,7 +177,8 @@ def estimate(method: Method, lr: np.ndarray, ratio: int, length: int, cfg: EvalC
     from .inference import upsample_array
 
     model = method.model
-    y, _, notes = upsample_array(model, lr, model.sr_lowres, chunk_seconds=cfg.chunk_seconds, limiter=cfg.limiter)
+    y, _, notes = upsample_array(model, lr, model.sr_lowres, chunk_seconds=cfg.chunk_seconds, limiter=cfg.limiter,
+                                 passes=method.passes or 1, input_degrade=cfg.degrade)
     return y[0, :length], [n for n in notes[1:] if "full scale" in n or "limiter" in n]
 
 
@@ -317,8 +322,9 @@ class _Task:
         self.log = out / "rows" / f"{method.slug}-x{ratio}.jsonl"
         meta = self.log.with_suffix(".json")
         identity = {"method": method.describe(), "ratio": ratio}
-        self.reset = meta.is_file() and read_json(meta).get("method", {}).get("sha256") != method.sha256
-        if self.reset:  # another checkpoint under this label: evaluate again
+        old = read_json(meta).get("method", {}) if meta.is_file() else None
+        self.reset = old is not None and any(old.get(k) != getattr(method, k) for k in RUNS_AS)
+        if self.reset:  # another checkpoint under this label, or run otherwise: evaluate again
             self.log.unlink(missing_ok=True)
         write_json(meta, identity)
         self.rows = {r["file"]: r for r in read_rows(self.log)}
@@ -404,6 +410,14 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
     resolved = [m if isinstance(m, Method) else resolve_method(m, cfg.device) for m in methods]
     if not resolved:
         raise WavesrError("no method to evaluate (cubic, bandlimited, a model name or a checkpoint)")
+    for m in resolved:  # how each network runs here: part of its identity, so rows are not reused across changes
+        if m.kind == "network":
+            from .inference import CONDITIONED, ensemble_offsets
+
+            passes = cfg.passes or m.model.passes
+            ensemble_offsets(m.model, passes)  # a clear error for an unsupported number
+            m.passes = passes if passes > 1 else None
+            m.conditioned = (m.model.degrade in CONDITIONED and m.model.degrade != cfg.degrade) or None
     labels = [m.label for m in resolved]
     if len({slug(x) for x in labels}) != len(labels):
         raise WavesrError(f"two methods share a label ({', '.join(labels)}); name them LABEL=SPEC")

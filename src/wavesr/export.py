@@ -5,6 +5,11 @@ An exported model is one file that maps low-rate audio ``lr [batch, 1, time_lr]`
 :func:`min_length` up; it runs in libtorch (C++) or any ONNX runtime without Python code
 from wavesr.
 
+It is the bare network, as trained: it expects inputs from its training channel (``model.degrade``;
+``decimate`` for the shipped models) and runs one pass. ``wavesr upsample`` also puts real audio
+through that channel first and can average several passes (:mod:`wavesr.inference`); a caller of
+an exported file does that itself, or feeds it decimated audio.
+
 Method
 ------
 Both formats record the network by *tracing* it on an example input of ``example_len``

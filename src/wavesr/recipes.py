@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WavesrError
+from .pretrained import PASSES
 
 HARDWARE = f"{platform.machine()}, CPU"
 # the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
@@ -50,10 +51,12 @@ class Recipe:
     loss: str = "rmse+logspec"
     stft_weight: float = 3e-5  # weight of the spectral term of l2+stft / rmse+logspec
     brightness_db: float = 0.0  # training augmentation: random high shelf of up to +-this many dB
+    mix_degrade: str = ""  # training augmentation: half the patches' input made by this degradation instead
     ema: float = 0.0  # moving average of the weights (train.TrainConfig.ema)
     # which weights of the run ship (WEIGHTS): best (lowest LSD on its 8 validation files), final (model.pt:
     # the weight average when ema > 0) or raw (last.pt: the optimizer's own weights at the end)
     weights: str = "best"
+    passes: int = 1  # self-ensemble passes the shipped model upsamples with (inference.ensemble_offsets)
     lr: float = 3e-4
     batch_size: int = 16
     minutes: float = 13.0
@@ -66,36 +69,40 @@ class Recipe:
         """The loss and what shapes training beside it, in words (listings and model cards)."""
         spectral = f" (spectral weight {self.stft_weight:g})" if self.loss in ("l2+stft", "rmse+logspec") else ""
         brightness = f", brightness augmentation +-{self.brightness_db:g} dB" if self.brightness_db else ""
+        mix = f", half the inputs made by {self.mix_degrade} instead" if self.mix_degrade else ""
         ema = f", weight average {self.ema:g}" if self.ema else ""
-        return f"loss {self.loss}{spectral}{brightness}{ema}"
+        return f"loss {self.loss}{spectral}{brightness}{mix}{ema}"
 
     @property
     def command(self) -> str:
         return f"wavesr recipe {self.name}"
 
 
-# chosen on the validation split (BENCHMARKS.md, "Fourth pass" and "Fifth pass"): x2, x6, x8 and music a
-# larger spectral weight, twice the budget and the final weights; x4 its weight and a 75-minute budget, with
-# the weight average (its final weights)
+# chosen on the validation split (BENCHMARKS.md, "Fourth pass" to "Sixth pass"): x2, x6, x8 and music a
+# larger spectral weight, twice the budget and the final weights; x4 the same weight, a 75-minute budget,
+# the weight average (its final weights) and a self-ensemble of 4 passes
 LONG_SPECTRAL = {"stft_weight": 1e-4, "minutes": 40.0, "weights": "final"}
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("speech-x2", "speech", "speech", 2, **LONG_SPECTRAL),
-    Recipe("speech-x4", "speech", "speech", 4, minutes=75.0, ema=0.999, weights="final"),
+    Recipe("speech-x4", "speech", "speech", 4, stft_weight=1e-4, minutes=75.0, ema=0.999, weights="final", passes=4),
     *(Recipe(f"speech-x{r}", "speech", "speech", r, **LONG_SPECTRAL) for r in (6, 8)),
     Recipe("piano-x4", "piano", "piano", 4, stft_weight=1e-4, minutes=26.0),  # best.pt: it overfits later
     Recipe("music-x4", "music", "music", 4, stft_weight=1e-4, minutes=26.0, weights="final"),
     # phone calls: trained (and tested) on the speech corpus through a telephone channel (300-3400 Hz,
-    # 8-bit mu-law at 8 kHz) with the speech-x2 settings. Not shipped: it failed its validation rule
-    # (LSD above speech-x2's on phone-band input) and ruins input that is not phone-band (BENCHMARKS.md)
-    Recipe("telephone-x2", "speech", "telephone", 2, degrade="telephone", **LONG_SPECTRAL),
+    # 8-bit mu-law at 8 kHz), half of the inputs plainly decimated, with the speech-x2 settings. Not
+    # shipped: it failed its validation rule (LSD above speech-x2's and PESQ below cubic's on phone-band
+    # input, SNR below cubic's on decimated input; BENCHMARKS.md)
+    Recipe("telephone-x2", "speech", "telephone", 2, degrade="telephone", mix_degrade="decimate", **LONG_SPECTRAL),
 ]}
 
 
 WEIGHTS = {"best": "best.pt", "final": "model.pt", "raw": "last.pt"}
 
 
-TRAINING_FIELDS = ("loss", "stft_weight", "brightness_db", "ema", "weights", "lr", "batch_size", "minutes")
+# what a candidate may change (``wavesr recipe NAME --set KEY=VALUE``)
+CANDIDATE_FIELDS = ("loss", "stft_weight", "brightness_db", "mix_degrade", "ema", "weights", "passes", "lr", "batch_size",
+                    "minutes")
 
 
 def get_recipe(name: str) -> Recipe:
@@ -108,8 +115,8 @@ def vary(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     """``recipe`` with some of its training settings changed (a candidate to compare on validation)."""
     changed = {}
     for key, value in overrides.items():
-        if key not in TRAINING_FIELDS:
-            raise WavesrError(f"--set {key}: not a training setting of a recipe (choose from {', '.join(TRAINING_FIELDS)})")
+        if key not in CANDIDATE_FIELDS:
+            raise WavesrError(f"--set {key}: not a setting a candidate may change (choose from {', '.join(CANDIDATE_FIELDS)})")
         kind = type(getattr(recipe, key))
         try:
             changed[key] = kind(value)
@@ -117,6 +124,8 @@ def vary(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
             raise WavesrError(f"--set {key}={value!r}: expected a {kind.__name__}") from None
     if changed.get("weights", recipe.weights) not in WEIGHTS:
         raise WavesrError(f"--set weights={changed['weights']!r}: choose from {', '.join(WEIGHTS)}")
+    if changed.get("passes", recipe.passes) not in PASSES:
+        raise WavesrError(f"--set passes={changed['passes']!r}: choose from {', '.join(map(str, PASSES))}")
     return dataclasses.replace(recipe, **changed)
 
 
@@ -154,7 +163,8 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
                             model=recipe.network, model_config=dict(recipe.model_config), epochs=1000,
                             max_minutes=recipe.minutes, batch_size=recipe.batch_size, lr=recipe.lr,
                             loss=recipe.loss, stft_weight=recipe.stft_weight,
-                            brightness_db=recipe.brightness_db, ema=recipe.ema, val_files=8, val_patches=256,
+                            brightness_db=recipe.brightness_db, mix_degrade=recipe.mix_degrade, ema=recipe.ema,
+                            val_files=8, val_patches=256,
                             checkpoint_minutes=5.0)
     _check_run(run, train_cfg)
     started = time.monotonic()
@@ -165,18 +175,23 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     if not test:
         return {"run": str(run), "weights": str(weights)}
 
-    summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], corpus.split("test"), [recipe.ratio],
-                       folder / "eval", EvalConfig(degrade=recipe.degrade, max_files=recipe.eval_files,
-                                                   progress=progress, pesq=False, stoi=False),
-                       corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
-    scores = {row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
-              for row in summary["table"]}
-    record = {"recipe": dataclasses.asdict(recipe), "scores": scores, "train_seconds": train_seconds,
-              "hardware": HARDWARE, "corpus": {"name": corpus.name, **{s: describe_items(corpus.split(s))
-                                                                      for s in ("train", "val", "test")}},
-              "licences": sorted({i.licence for i in corpus.items if i.licence}),
-              "sources": sorted({i.source for i in corpus.items if i.source}),
-              "wall_seconds": time.monotonic() - started}
+    def scores(degrade: str, out: Path) -> dict[str, dict[str, Any]]:
+        summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], corpus.split("test"),
+                           [recipe.ratio], out, EvalConfig(degrade=degrade, max_files=recipe.eval_files,
+                                                           passes=recipe.passes, progress=progress, pesq=False,
+                                                           stoi=False),
+                           corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
+        return {row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
+                for row in summary["table"]}
+
+    record = {"recipe": dataclasses.asdict(recipe), "scores": scores(recipe.degrade, folder / "eval")}
+    if recipe.degrade == "decimate":  # the paper's channel; real low-rate audio is band-limited by a resampler
+        record["scores_real"] = scores("sinc", folder / "eval-real")
+    record.update({"train_seconds": train_seconds, "hardware": HARDWARE,
+                   "corpus": {"name": corpus.name, **{s: describe_items(corpus.split(s)) for s in ("train", "val", "test")}},
+                   "licences": sorted({i.licence for i in corpus.items if i.licence}),
+                   "sources": sorted({i.source for i in corpus.items if i.source}),
+                   "wall_seconds": time.monotonic() - started})
     (folder / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")
     if ship:
         ship_model(recipe, weights, record, registry)
@@ -237,16 +252,26 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
         f"`{recipe.command}` ({recipe.objective}, Adam lr {recipe.lr:g}, "
         f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, {recipe.degrade} degradation); "
         f"ships {weights}.",
-        f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", "",
-        f"## Held-out scores ({s[net]['files']} test files, means over files)", "",
-        "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |", "|---|---|---|---|---|"]
-    for name in ("cubic", "bandlimited", net):
-        row = s[name]
-        lines.append(f"| {name} | {row['snr']:.2f} | {row['lsd']:.2f} | {row['lsd_standard']:.3f} | "
-                     f"{row['lsd_hf']:.3f} |")
-    lines += ["", f"LSD relative to cubic: {s[net]['lsd'] / s['cubic']['lsd']:.2f}x; "
-              f"SNR gain over cubic: {s[net]['snr'] - s['cubic']['snr']:+.2f} dB."]
-    return "\n".join(lines) + "\n"
+        *([f"Upsamples with a self-ensemble of {recipe.passes} passes (`wavesr upsample --passes 1` for one, "
+           f"{recipe.passes} times faster)."] if recipe.passes > 1 else []),
+        f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", ""]
+    tables = [(f"Held-out scores ({s[net]['files']} test files, means over files)",
+               f"Inputs made by the `{recipe.degrade}` degradation, as in training.", s)]
+    if "scores_real" in record:
+        tables.append(("Held-out scores on real low-rate audio",
+                       "The same files resampled by soxr, as a recording made at the low rate (content up to "
+                       "~0.95 x its Nyquist frequency); upsampling puts them through the training channel first.",
+                       record["scores_real"]))
+    for title, note, table in tables:
+        lines += [f"## {title}", "", note, "", "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |",
+                  "|---|---|---|---|---|"]
+        for name in ("cubic", "bandlimited", net):
+            row = table[name]
+            lines.append(f"| {name} | {row['snr']:.2f} | {row['lsd']:.2f} | {row['lsd_standard']:.3f} | "
+                         f"{row['lsd_hf']:.3f} |")
+        lines += ["", f"LSD relative to cubic: {table[net]['lsd'] / table['cubic']['lsd']:.2f}x; "
+                  f"SNR gain over cubic: {table[net]['snr'] - table['cubic']['snr']:+.2f} dB.", ""]
+    return "\n".join(lines)
 
 
 def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registry: str | Path | None = None) -> None:
@@ -262,9 +287,33 @@ def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registr
               **{f"{k}": v for k, v in record["scores"][net].items() if k != "files"},
               **{f"cubic_{k}": v for k, v in record["scores"]["cubic"].items() if k != "files"},
               **{f"bandlimited_{k}": v for k, v in record["scores"]["bandlimited"].items() if k != "files"}}
+    real = record.get("scores_real", {})
+    scores.update({f"real_{prefix}{k}": real[name][k] for name, prefix in ((net, ""), ("cubic", "cubic_"))
+                   if name in real for k in ("snr", "lsd")})
+    card = model_card(recipe, record, count_parameters(model))
     with tempfile.TemporaryDirectory() as tmp:
-        slim = Path(tmp) / "model.pt"
-        save_model(model, slim, extra={"recipe": recipe.name})
+        slim = _shipped_file(recipe.name, model, registry)  # the same weights again: only the card and scores change
+        if slim is None:
+            slim = Path(tmp) / "model.pt"
+            save_model(model, slim, extra={"recipe": recipe.name})
         add_model(slim, recipe.name, recipe.content, scores=scores, recipe=recipe.command, force=True,
-                  card=model_card(recipe, record, count_parameters(model)), registry=registry)
+                  passes=recipe.passes, degrade=recipe.degrade, card=card, registry=registry)
+
+
+def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | None:
+    """The registry's file for ``name`` when it holds exactly ``model`` (network, config, weights), else None."""
+    import torch
+
+    from .models.base import _plain, read_checkpoint
+    from .pretrained import available_models
+
+    info = next((m for m in available_models(registry) if m.name == name), None)
+    if info is None or not info.path.is_file():
+        return None
+    old = read_checkpoint(info.path)
+    new = model.state_dict()
+    same = (old["model"] == model.name and old["config"] == _plain(model.config)
+            and old["state_dict"].keys() == new.keys()
+            and all(torch.equal(old["state_dict"][k], new[k].cpu()) for k in new))
+    return info.path if same else None
 

@@ -49,7 +49,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import audio, metrics
-from .data.augment import BrightnessAugment
+from .data.augment import BrightnessAugment, DegradeMix
 from .data.patches import PatchDataset
 from .errors import WavesrError
 from .files import read_json, write_json
@@ -77,6 +77,8 @@ class TrainConfig:
     grad_clip: float | None = None
     ema: float = 0.0  # > 0: keep an exponential moving average of the weights with this decay (e.g. 0.999)
     brightness_db: float = 0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
+    mix_degrade: str = ""  # a degradation (audio.DEGRADE_METHODS) that rebuilds the input of mix_fraction of the patches
+    mix_fraction: float = 0.5
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
@@ -270,6 +272,10 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
         raise WavesrError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {cfg.ema}")
     if cfg.loss not in ("auto", "lps", *LOSSES):
         raise WavesrError(f"unknown loss {cfg.loss!r} (choose from auto, lps, {', '.join(LOSSES)})")
+    if cfg.mix_degrade and cfg.mix_degrade not in audio.DEGRADE_METHODS:
+        raise WavesrError(f"--mix-degrade {cfg.mix_degrade!r}: choose from {', '.join(audio.DEGRADE_METHODS)}")
+    if cfg.mix_degrade and not 0.0 < cfg.mix_fraction <= 1.0:
+        raise WavesrError(f"--mix-fraction must be in (0, 1], not {cfg.mix_fraction}")
 
     device = _device(cfg.device)
     d = _init_distributed(device)
@@ -280,6 +286,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     data = PatchDataset(cfg.data)
     torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
     model = build_model(cfg.model, ratio=data.ratio, sr=data.sr, **cfg.model_config).to(device)
+    model.degrade = data.settings.get("method", "decimate")  # saved in every checkpoint: inference matches it
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ema = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss
@@ -289,6 +296,8 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
         raise WavesrError("--loss lps does not run under DistributedDataParallel; train the DNN on one process")
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     augmented = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
+    if cfg.mix_degrade:
+        augmented = DegradeMix(augmented, data.ratio, cfg.mix_degrade, cfg.mix_fraction, cfg.seed)
     sampler = DistributedSampler(data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
     if steps_per_epoch == 0:

@@ -74,3 +74,45 @@ class BrightnessAugment(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return f"BrightnessAugment({self.data!r}, max_db={self.max_db}, seed={self.seed})"
+
+
+class DegradeMix(torch.utils.data.Dataset):
+    """``data`` with the low-resolution input of a random share of patches rebuilt by another degradation.
+
+    Patch ``i`` of epoch ``e`` keeps its own input with probability ``1 - fraction``; otherwise its input
+    is ``audio.degrade(hr, ratio, method)``. A network trained on, say, phone-band patches mixed with
+    plainly decimated ones has to tell the two apart from its input instead of assuming the one channel.
+    ``data`` yields ``(lr, hr)`` pairs (a :class:`PatchDataset` or another augmentation of one); the draw
+    depends only on ``(seed, e, i)``, as in :class:`BrightnessAugment`.
+    """
+
+    def __init__(self, data: torch.utils.data.Dataset, ratio: int, method: str, fraction: float = 0.5, seed: int = 0):
+        if method not in audio.DEGRADE_METHODS:
+            raise ValueError(f"unknown degradation {method!r} (choose from {', '.join(audio.DEGRADE_METHODS)})")
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        self.data, self.ratio, self.method, self.fraction = data, int(ratio), method, float(fraction)
+        self.seed, self.epoch = int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        if hasattr(self.data, "set_epoch"):
+            self.data.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def rebuilt(self, i: int) -> bool:
+        """Whether patch ``i`` gets the other degradation in the current epoch."""
+        rng = np.random.default_rng([self.seed, self.epoch, int(i) % len(self), 1])
+        return bool(rng.random() < self.fraction)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        lr, hr = self.data[i]
+        if self.rebuilt(i):
+            lr = audio.degrade(hr[0].numpy(), self.ratio, self.method)
+            lr = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32))[None]
+        return lr, hr
+
+    def __repr__(self) -> str:
+        return f"DegradeMix({self.data!r}, ratio={self.ratio}, method={self.method!r}, fraction={self.fraction})"

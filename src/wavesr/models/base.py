@@ -29,6 +29,7 @@ a config or weights that do not match, a newer format -- is one line of :class:`
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pickle
 import shutil
@@ -47,7 +48,7 @@ from ..files import atomic_path
 
 FORMAT = "wavesr-model"
 FORMAT_VERSION = 1
-_RESERVED = ("format", "format_version", "wavesr_version", "model", "config", "state_dict")
+_RESERVED = ("format", "format_version", "wavesr_version", "model", "config", "state_dict", "degrade")
 
 
 @dataclass
@@ -83,6 +84,12 @@ class Upsampler(nn.Module):
 
     name: ClassVar[str] = ""  # set by @register
     config_class: ClassVar[type[UpsamplerConfig]] = UpsamplerConfig
+    # passes of the self-ensemble (wavesr.inference.ensemble_offsets) upsampling uses unless told; a
+    # shipped model gets its registry entry's value from wavesr.load_model
+    passes: int = 1
+    # the audio.degrade method its training inputs were made with (None: untrained or unknown); upsampling
+    # puts real audio through the same channel first (wavesr.inference, "Input conditioning")
+    degrade: str | None = None
 
     def __init__(self, config: UpsamplerConfig) -> None:
         super().__init__()
@@ -227,6 +234,7 @@ def save_model(model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] 
         "model": model.name,
         "config": _plain(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **({"degrade": model.degrade} if model.degrade else {}),
         **_plain(extra),
     }
     path = Path(path)
@@ -283,7 +291,28 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint"
     return model
 
 
+def training_degrade(checkpoint: dict[str, Any]) -> str | None:
+    """The ``audio.degrade`` method a checkpoint's network was trained on, ``None`` if it was not trained.
+
+    Training writes it into every checkpoint (``degrade``); for checkpoints from before that, the
+    training data's ``settings.json`` tells when it is still where the run found it, else the
+    default of ``wavesr prepare``, ``decimate``.
+    """
+    if isinstance(checkpoint.get("degrade"), str):
+        return checkpoint["degrade"]
+    cfg = checkpoint.get("train_config") or (checkpoint.get("training") or {}).get("config")
+    if not isinstance(cfg, dict):
+        return None
+    settings = Path(str(cfg.get("data", ""))) / "settings.json"
+    try:
+        return str(json.loads(settings.read_text()).get("method", "decimate"))
+    except (OSError, ValueError, AttributeError):
+        return "decimate"
+
+
 def load_model_file(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Upsampler:
     """Load a network saved by :func:`save_model`, in eval mode, on ``map_location``."""
     checkpoint = read_checkpoint(path, map_location)
-    return model_from_checkpoint(checkpoint, source=str(path)).to(map_location).eval()
+    model = model_from_checkpoint(checkpoint, source=str(path)).to(map_location).eval()
+    model.degrade = training_degrade(checkpoint)
+    return model

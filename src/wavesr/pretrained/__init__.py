@@ -43,6 +43,7 @@ REGISTRY_ENV = "WAVESR_PRETRAINED"
 FORMAT = "wavesr-pretrained"
 FORMAT_VERSION = 1
 CONTENTS = ("speech", "telephone", "piano", "music")  # telephone: phone-band speech (300-3400 Hz, mu-law)
+PASSES = (1, 2, 4, 8)  # self-ensemble sizes a model may upsample with (wavesr.inference.ensemble_offsets)
 RUN_CHECKPOINTS = ("best.pt", "model.pt", "last.pt")  # what a training run folder offers, best first
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 already checked
 
@@ -63,6 +64,10 @@ class ModelInfo:
     scores: dict[str, Any] = field(default_factory=dict)
     card: str | None = None
     recipe: str | None = None
+    passes: int = 1  # self-ensemble passes upsampling uses by default (wavesr.inference.ensemble_offsets)
+    # the audio.degrade method its training inputs were made with: upsampling puts real audio through it
+    # first (wavesr.inference, "Input conditioning"); entries from before the field were all trained on decimate
+    degrade: str | None = "decimate"
 
     @property
     def path(self) -> Path:
@@ -107,9 +112,13 @@ def available_models(registry: str | os.PathLike | None = None) -> list[ModelInf
     out = []
     for name, entry in sorted(_read_index(folder)["models"].items()):
         try:
-            out.append(ModelInfo(name=name, folder=folder, **entry))
+            info = ModelInfo(name=name, folder=folder, **entry)
         except TypeError as e:
             raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} is malformed ({e})") from None
+        if isinstance(info.passes, bool) or info.passes not in PASSES:
+            raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} has passes {info.passes!r} "
+                              f"(one of {', '.join(map(str, PASSES))})")
+        out.append(info)
     return out
 
 
@@ -206,18 +215,22 @@ def load_model(name_or_path: str | os.PathLike, device: str = "cpu",
     if info is not None and (model.ratio, model.sr, model.name) != (info.ratio, info.sr, info.network):
         raise WavesrError(f"pretrained model {info.name}: registry says x{info.ratio} {info.network} at "
                           f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz")
+    if info is not None:
+        model.passes, model.degrade = info.passes, info.degrade
     dev = resolve_device(device, model)
     return model.to(dev).eval()
 
 
 def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: dict[str, Any] | None = None,
               card: str | None = None, recipe: str | None = None, registry: str | os.PathLike | None = None,
-              force: bool = False) -> ModelInfo:
+              force: bool = False, passes: int = 1, degrade: str | None = None) -> ModelInfo:
     """Add a checkpoint (or a run folder's best) to a registry under ``name``.
 
     Copies it as ``<name>-<sha256[:8]>.pt``, writes ``<name>.md`` (``card`` if given: markdown
     text, else a card generated from the entry) and updates ``registry.json`` atomically.
-    Refuses to replace an existing name unless ``force``.
+    Refuses to replace an existing name unless ``force``. ``passes``: the self-ensemble size the
+    model upsamples with by default (1, 2, 4 or 8). ``degrade``: the ``audio.degrade`` method it was
+    trained on (default: what the checkpoint says, :func:`wavesr.models.base.training_degrade`).
     """
     from ..data.corpus import sha256_file
     from ..models.base import count_parameters, load_model_file
@@ -226,6 +239,8 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
         raise WavesrError(f"content must be one of {', '.join(CONTENTS)}, got {content!r}")
     if not name or any(c in name for c in "/\\ ") or name.startswith("."):
         raise WavesrError(f"{name!r}: a model name is one word without slashes (e.g. speech-x4)")
+    if passes not in PASSES:
+        raise WavesrError(f"passes must be one of {', '.join(map(str, PASSES))}, got {passes!r}")
     folder = registry_dir(registry)
     index = _read_index(folder)
     if name in index["models"] and not force:
@@ -240,7 +255,8 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
             shutil.copyfile(src, tmp)
     entry = {"file": file, "sha256": digest, "ratio": model.ratio, "sr": model.sr, "content": content,
              "network": model.name, "params": count_parameters(model), "scores": dict(scores or {}),
-             "card": f"{name}.md", "recipe": recipe}
+             "card": f"{name}.md", "recipe": recipe, "degrade": degrade or model.degrade,
+             **({"passes": passes} if passes != 1 else {})}
     old = index["models"].get(name)
     index["models"][name] = entry
     info = ModelInfo(name=name, folder=folder, **entry)
@@ -259,6 +275,8 @@ def _default_card(info: ModelInfo) -> str:
              f"- content: {info.content}",
              f"- held-out scores: {info.scores_text()}",
              f"- file: {info.file} (sha256 {info.sha256})"]
+    if info.passes > 1:
+        lines.insert(5, f"- upsamples with a self-ensemble of {info.passes} passes")
     if info.recipe:
         lines += ["", "## Recipe", "", "```", info.recipe, "```"]
     return "\n".join(lines) + "\n"
