@@ -167,7 +167,7 @@ def resolve_method(spec: str, device: str = "auto") -> Method:
         default = path.parent.name if path.stem in ("best", "model", "last") else path.stem
     return Method(label=label or default, spec=what, kind="network", network=model.name, ratio=model.ratio,
                   sr=model.sr, params=count_parameters(model), path=str(path), sha256=digest,
-                  config=to_jsonable(model.config), model=model)
+                  config=to_jsonable(model.config), passes=model.passes if model.passes > 1 else None, model=model)
 
 
 def estimate(method: Method, lr: np.ndarray, ratio: int, length: int, cfg: EvalConfig) -> tuple[np.ndarray, list[str]]:
