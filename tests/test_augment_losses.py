@@ -132,6 +132,6 @@ def test_training_with_mixed_degradations_records_it(patches, tmp_path):
     run = train(cfg, progress=False)
     stored = json.loads((run / "config.json").read_text())["train"]
     assert (stored["mix_degrade"], stored["mix_fraction"]) == ("sinc", 0.3)
-    assert torch.load(run / "model.pt", weights_only=True)["degrade"] == "decimate"  # the data's own channel
+    assert torch.load(run / "model.pt", weights_only=True)["degrade"] == "decimate+sinc"  # both channels seen
     with pytest.raises(Exception, match="--mix-degrade 'nope'"):
         train(TrainConfig(**{**stored, "out": str(tmp_path / "bad"), "mix_degrade": "nope"}), progress=False)

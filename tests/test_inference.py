@@ -384,7 +384,7 @@ def test_real_input_goes_through_the_training_channel(rng):
     f = np.fft.rfftfreq(x.size * 4 - 8000, 1 / 16000)
     band = (f > 1700) & (f < 1850)  # above the channel's cutoff (1600 Hz), below the crossover (1900 Hz)
     assert np.allclose(spectrum(real[0])[band], spectrum(given)[band], rtol=0.05, atol=1e-3 * spectrum(given).max())
-    for other in (None, "sinc"):  # untrained or trained on real-like input: nothing to condition
+    for other in (None, "sinc", "decimate+sinc"):  # untrained, or trained on real-like input: nothing to condition
         model.degrade = other
         y, _, notes = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
         assert np.abs(y[0] - forward).max() < 1e-6 and "training channel" not in notes[0]

@@ -144,3 +144,6 @@ def test_checkpoints_name_their_training_channel(tmp_path):
     assert training_degrade({"train_config": {"data": str(tmp_path / "data")}}) == "telephone"
     assert training_degrade({"training": {"config": {"data": str(tmp_path / "gone")}}}) == "decimate"
     assert training_degrade({}) is None
+    # a run that rebuilt a share of its inputs with another method has seen both channels
+    assert training_degrade({"degrade": "decimate", "train_config": {"mix_degrade": "sinc"}}) == "decimate+sinc"
+    assert training_degrade({"degrade": "decimate+sinc", "train_config": {"mix_degrade": "sinc"}}) == "decimate+sinc"

@@ -412,12 +412,12 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
         raise WavesrError("no method to evaluate (cubic, bandlimited, a model name or a checkpoint)")
     for m in resolved:  # how each network runs here: part of its identity, so rows are not reused across changes
         if m.kind == "network":
-            from .inference import CONDITIONED, ensemble_offsets
+            from .inference import conditions, ensemble_offsets
 
             passes = cfg.passes or m.model.passes
             ensemble_offsets(m.model, passes)  # a clear error for an unsupported number
             m.passes = passes if passes > 1 else None
-            m.conditioned = (m.model.degrade in CONDITIONED and m.model.degrade != cfg.degrade) or None
+            m.conditioned = conditions(m.model, cfg.degrade) or None
     labels = [m.label for m in resolved]
     if len({slug(x) for x in labels}) != len(labels):
         raise WavesrError(f"two methods share a label ({', '.join(labels)}); name them LABEL=SPEC")

@@ -58,7 +58,9 @@ high rate is degraded as the model's training inputs were, the network runs on t
 result keeps the input's own band below ``audio.CROSSOVER`` x the low-rate Nyquist frequency
 (:func:`wavesr.audio.keep_band`): 24.7 dB on those files (BENCHMARKS.md). Input known to come from
 that channel already (``input_degrade``, as in the paper's evaluation protocol) skips this: a second
-pass through the filter costs 2.5 dB at x4.
+pass through the filter costs 2.5 dB at x4. A model trained on a mix of channels (``wavesr train
+--mix-degrade``; ``model.degrade`` = ``"decimate+sinc"``) has seen real-like input and runs on it as
+it is (:func:`conditions`).
 
 Self-ensemble
 -------------
@@ -105,6 +107,15 @@ from .models.base import Upsampler
 from .pretrained import PASSES  # self-ensemble sizes: one pass, a sign flip, and 2 or 4 shifts of both signs
 
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
+
+
+def conditions(model: Upsampler, input_degrade: str | None = None) -> bool:
+    """Whether input made by ``input_degrade`` (``None``: real audio) goes through ``model``'s training
+    channel first: only for a model trained on one channel of :data:`CONDITIONED` alone (a model trained
+    on a mix, ``model.degrade`` = ``"decimate+sinc"``, has seen real-like input), and only when the
+    input does not come from that channel already."""
+    channels = (model.degrade or "").split("+")
+    return len(channels) == 1 and channels[0] in CONDITIONED and input_degrade != channels[0]
 
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
@@ -250,7 +261,7 @@ class Stream:
         self.sr_in, self.channels, self.r = sr_in, channels, model.ratio
         self.passes = getattr(model, "passes", 1) if passes is None else passes
         self.offsets = ensemble_offsets(model, self.passes)
-        self.condition = model.degrade in CONDITIONED and input_degrade != model.degrade
+        self.condition = conditions(model, input_degrade)
         self.sr_out = int(target_sr or model.sr)
         self.chunk, self.overlap = chunk_sizes(model, chunk_seconds, overlap_seconds)
         self.fade = _crossfade(self.overlap * self.r)

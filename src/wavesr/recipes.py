@@ -297,7 +297,7 @@ def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registr
             slim = Path(tmp) / "model.pt"
             save_model(model, slim, extra={"recipe": recipe.name})
         add_model(slim, recipe.name, recipe.content, scores=scores, recipe=recipe.command, force=True,
-                  passes=recipe.passes, degrade=recipe.degrade, card=card, registry=registry)
+                  passes=recipe.passes, degrade=model.degrade or recipe.degrade, card=card, registry=registry)
 
 
 def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | None:

@@ -54,7 +54,7 @@ from .data.patches import PatchDataset
 from .errors import WavesrError
 from .files import read_json, write_json
 from .losses import LOSSES, loss_fn
-from .models.base import build_model, save_model
+from .models.base import build_model, channels, save_model
 
 
 @dataclass
@@ -286,7 +286,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     data = PatchDataset(cfg.data)
     torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
     model = build_model(cfg.model, ratio=data.ratio, sr=data.sr, **cfg.model_config).to(device)
-    model.degrade = data.settings.get("method", "decimate")  # saved in every checkpoint: inference matches it
+    model.degrade = channels(data.settings.get("method", "decimate"), cfg.mix_degrade)  # inference matches it
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ema = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss

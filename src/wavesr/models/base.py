@@ -291,23 +291,34 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint"
     return model
 
 
+def channels(method: str, mix: str | None = None) -> str:
+    """The channels a network was trained on, as ``Upsampler.degrade`` names them: ``"decimate"``, or
+    ``"decimate+sinc"`` when a share of the inputs was made by another method (``--mix-degrade``)."""
+    return method if not mix or mix == method else f"{method}+{mix}"
+
+
 def training_degrade(checkpoint: dict[str, Any]) -> str | None:
-    """The ``audio.degrade`` method a checkpoint's network was trained on, ``None`` if it was not trained.
+    """The ``audio.degrade`` channel(s) a checkpoint's network was trained on (:func:`channels`),
+    ``None`` if it was not trained.
 
     Training writes it into every checkpoint (``degrade``); for checkpoints from before that, the
     training data's ``settings.json`` tells when it is still where the run found it, else the
-    default of ``wavesr prepare``, ``decimate``.
+    default of ``wavesr prepare``, ``decimate``; a run's ``mix_degrade`` is added to either.
     """
-    if isinstance(checkpoint.get("degrade"), str):
-        return checkpoint["degrade"]
     cfg = checkpoint.get("train_config") or (checkpoint.get("training") or {}).get("config")
-    if not isinstance(cfg, dict):
+    cfg = cfg if isinstance(cfg, dict) else None
+    if isinstance(checkpoint.get("degrade"), str):
+        method = checkpoint["degrade"]
+    elif cfg is None:
         return None
-    settings = Path(str(cfg.get("data", ""))) / "settings.json"
-    try:
-        return str(json.loads(settings.read_text()).get("method", "decimate"))
-    except (OSError, ValueError, AttributeError):
-        return "decimate"
+    else:
+        try:
+            settings = json.loads((Path(str(cfg.get("data", ""))) / "settings.json").read_text())
+            method = str(settings.get("method", "decimate"))
+        except (OSError, ValueError, AttributeError):
+            method = "decimate"
+    mix = cfg.get("mix_degrade") if cfg else None
+    return method if mix in method.split("+") else channels(method, mix)
 
 
 def load_model_file(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Upsampler:
