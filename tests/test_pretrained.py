@@ -118,6 +118,9 @@ def test_registry_passes_and_training_channel(registry, tmp_path, rng):
     save_model(tiny_unet(4), tmp_path / "e.pt")
     info = pretrained.add_model(tmp_path / "e.pt", "ens-x4", "speech", registry=registry, passes=4)
     assert info.passes == 4 and "self-ensemble of 4 passes" in (registry / info.card).read_text()
+    scored = pretrained.add_model(tmp_path / "e.pt", "real-x4", "speech", registry=registry, scores={
+        "snr": 17.0, "cubic_snr": 16.5, "real_snr": 18.0, "real_cubic_snr": 17.75, "real_lsd": 3.0})
+    assert scored.scores_text() == "SNR 17.00 dB (cubic 16.50); real low-rate input: SNR 18.00 dB (cubic 17.75), LSD 3.00"
     assert wavesr.load_model("ens-x4").passes == 4
     with pytest.raises(WavesrError, match="passes must be one of"):
         pretrained.add_model(tmp_path / "e.pt", "bad-x4", "speech", registry=registry, passes=3)

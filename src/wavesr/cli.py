@@ -422,8 +422,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
               "train one (wavesr train) and use wavesr upsample --model RUN_FOLDER")
         return 0
     for m in models:
+        passes = f", {m.passes} passes" if m.passes > 1 else ""
         print(f"{m.name:16s} x{m.ratio}  {m.sr_lowres:g} -> {m.sr} Hz  {m.content:7s} {m.network} "
-              f"({m.params / 1e6:.1f} M params)  {m.scores_text()}")
+              f"({m.params / 1e6:.1f} M params{passes})  {m.scores_text()}")
     return 0
 
 # ---------------------------------------------------------------------------------- evaluate

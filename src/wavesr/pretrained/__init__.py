@@ -78,13 +78,18 @@ class ModelInfo:
         return self.sr / self.ratio
 
     def scores_text(self) -> str:
-        """Held-out scores against cubic, e.g. ``SNR 17.2 dB (cubic 16.4), LSD 3.1 (cubic 7.6)``."""
-        s, parts = self.scores, []
-        for key, label, unit in (("snr", "SNR", " dB"), ("lsd", "LSD", "")):
-            if key in s:
-                cubic = f" (cubic {s[f'cubic_{key}']:.2f})" if f"cubic_{key}" in s else ""
-                parts.append(f"{label} {s[key]:.2f}{unit}{cubic}")
-        return ", ".join(parts) or "no scores"
+        """Held-out scores against cubic, e.g. ``SNR 17.2 dB (cubic 16.4), LSD 3.1 (cubic 7.6)``, then those
+        on real low-rate input when the registry has them."""
+        s, text = self.scores, []
+        for prefix, heading in (("", ""), ("real_", "real low-rate input: ")):
+            parts = []
+            for key, label, unit in (("snr", "SNR", " dB"), ("lsd", "LSD", "")):
+                if f"{prefix}{key}" in s:
+                    cubic = f" (cubic {s[f'{prefix}cubic_{key}']:.2f})" if f"{prefix}cubic_{key}" in s else ""
+                    parts.append(f"{label} {s[f'{prefix}{key}']:.2f}{unit}{cubic}")
+            if parts:
+                text.append(heading + ", ".join(parts))
+        return "; ".join(text) or "no scores"
 
 
 def registry_dir(registry: str | os.PathLike | None = None) -> Path:
