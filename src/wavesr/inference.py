@@ -52,7 +52,7 @@ A network trained on the paper's channel (``audio.degrade(x, r, "decimate")``: a
 at 0.8 x the low-rate Nyquist frequency) learns to boost the band just above that cutoff, where
 its inputs are faint. Real low-rate audio (a recording made at 8 kHz, or anything soxr resampled
 to the model's rate, as here) keeps content up to ~0.95 x Nyquist, and that boost ruined it
-(speech-x2 on 200 held-out files resampled by soxr: 3.6 dB SNR against cubic's 23.5). So every
+(speech-x2 on 200 validation files resampled by soxr: 3.6 dB SNR against cubic's 23.5). So every
 chunk goes through the model's own training channel first: its band-limited interpolation to the
 high rate is degraded as the model's training inputs were, the network runs on that, and the
 result keeps the input's own band below ``audio.CROSSOVER`` x the low-rate Nyquist frequency
