@@ -54,7 +54,7 @@ $(DATA)/speech-x$(RATIO)/train/settings.json:
 $(RUN)/model.pt:
 	if [ -f $(RUN)/last.pt ]; then $(BIN)/wavesr train --resume $(RUN); else \
 	  $(BIN)/wavesr train $(DATA)/speech-x$(RATIO)/train --val $(DATA)/speech-x$(RATIO)/val -o $(RUN) \
-	    --model fast --set skip='"sinc"' --loss rmse+logspec --stft-weight 3e-5 --lr 3e-4 --batch-size 16 \
+	    --model fast --set skip='"sinc"' --loss rmse+logspec --stft-weight 1e-4 --lr 3e-4 --batch-size 16 \
 	    --max-minutes $(MINUTES) --epochs 100 --val-files 16; fi
 
 test: install corpora
