@@ -170,6 +170,17 @@ def resolve_method(spec: str, device: str = "auto") -> Method:
                   config=to_jsonable(model.config), passes=model.passes if model.passes > 1 else None, model=model)
 
 
+def _how_it_runs(method: Method, cfg: EvalConfig) -> None:
+    """Set a network's passes and input conditioning under ``cfg``: part of its identity (``RUNS_AS``),
+    so rows are not reused across a change of either."""
+    from .inference import conditions, ensemble_offsets
+
+    passes = cfg.passes or method.model.passes
+    ensemble_offsets(method.model, passes)  # a clear error for an unsupported number
+    method.passes = passes if passes > 1 else None
+    method.conditioned = conditions(method.model, cfg.degrade) or None
+
+
 def estimate(method: Method, lr: np.ndarray, ratio: int, length: int, cfg: EvalConfig) -> tuple[np.ndarray, list[str]]:
     """Run ``method`` on ``lr`` ``[time_lr]``; return ``[length]`` float32 and notes."""
     if method.kind == "interpolation":
@@ -410,14 +421,9 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
     resolved = [m if isinstance(m, Method) else resolve_method(m, cfg.device) for m in methods]
     if not resolved:
         raise WavesrError("no method to evaluate (cubic, bandlimited, a model name or a checkpoint)")
-    for m in resolved:  # how each network runs here: part of its identity, so rows are not reused across changes
+    for m in resolved:
         if m.kind == "network":
-            from .inference import conditions, ensemble_offsets
-
-            passes = cfg.passes or m.model.passes
-            ensemble_offsets(m.model, passes)  # a clear error for an unsupported number
-            m.passes = passes if passes > 1 else None
-            m.conditioned = conditions(m.model, cfg.degrade) or None
+            _how_it_runs(m, cfg)
     labels = [m.label for m in resolved]
     if len({slug(x) for x in labels}) != len(labels):
         raise WavesrError(f"two methods share a label ({', '.join(labels)}); name them LABEL=SPEC")
