@@ -135,3 +135,15 @@ def test_cli_choices_match_the_library():
     assert cli.DEGRADE_CHOICES == audio.DEGRADE_METHODS
     assert cli.CONTENT_CHOICES == pretrained.CONTENTS
     assert cli.PASSES_CHOICES == pretrained.PASSES
+
+
+def test_passes_option(env, capsys):
+    write(env / "in.wav", 4000)
+    assert main(["upsample", "in.wav", "--model", "tiny.pt", "--passes", "2", "-q"]) == 0
+    assert "x4 (audiounet, 2 passes)" in capsys.readouterr().out
+    one = sf.read(env / "in.sr.wav")[0]
+    assert main(["upsample", "in.wav", "--model", "tiny.pt", "--force", "-q"]) == 0
+    assert not np.allclose(sf.read(env / "in.sr.wav")[0], one)  # the passes changed the output
+    with pytest.raises(SystemExit) as e:  # not a supported number: argparse's one-line error
+        main(["upsample", "in.wav", "--model", "tiny.pt", "--passes", "3", "--force"])
+    assert e.value.code == 2 and "invalid choice: 3" in capsys.readouterr().err
