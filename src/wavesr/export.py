@@ -158,6 +158,7 @@ def export_model(model: Upsampler, path: str | os.PathLike, format: str = "torch
         "format": format, "model": model.name, "config": dataclasses.asdict(model.config),
         "ratio": model.ratio, "sr": model.sr, "min_length": min_length(model), "example_len": n,
         "input": "lr [batch, 1, time_lr] float32", "output": "[batch, 1, time_lr * ratio] float32",
+        "trained_on": model.degrade,  # the audio.degrade channel(s) its inputs came from (module docstring)
         "wavesr_version": __version__, "torch_version": torch.__version__,
     }
     # verified on a batch of two at other lengths: longer than the example, and the shortest allowed
