@@ -15,6 +15,7 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -355,17 +356,21 @@ def interpolate(lowres: np.ndarray, ratio: int, method: str = "cubic", length: i
     return np.ascontiguousarray(y, dtype=dtype)
 
 
+@functools.lru_cache(maxsize=16)
 def crossover_taps(ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:
     """Linear-phase FIR low-pass at ``cutoff`` x the low-rate Nyquist frequency, for the high rate.
 
     Kaiser window, 60 dB stopband, transition 5 % of the low-rate Nyquist frequency wide (an odd
-    number of taps, about ``145 * ratio``: 9 ms at 16 kHz whatever the ratio).
+    number of taps, about ``145 * ratio``: 9 ms at 16 kHz whatever the ratio). Designed once per
+    ``(ratio, cutoff)`` (every chunk of a stream uses it) and read-only.
     """
     ratio = _check_ratio(ratio)
     if not 0.0 < cutoff <= 1.0:
         raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
     numtaps, beta = scipy.signal.kaiserord(60.0, 0.05 / ratio)
-    return scipy.signal.firwin(numtaps | 1, cutoff / ratio, window=("kaiser", beta))
+    taps = scipy.signal.firwin(numtaps | 1, cutoff / ratio, window=("kaiser", beta))
+    taps.flags.writeable = False
+    return taps
 
 
 def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:

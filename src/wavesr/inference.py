@@ -104,7 +104,7 @@ from . import audio
 from .errors import WavesrError
 from .files import atomic_path, check_writable
 from .models.base import Upsampler
-from .pretrained import PASSES  # self-ensemble sizes: one pass, a sign flip, and 2 or 4 shifts of both signs
+from .pretrained import PASSES_TEXT, valid_passes
 
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
 
@@ -171,8 +171,8 @@ def ensemble_offsets(model: Upsampler, passes: int) -> list[tuple[int, int]]:
     2 passes: signs +1 and -1; 4 and 8: both signs at 2 or 4 shifts evenly spread over the
     network's low-rate stride grid (FastNet: 0 and 32, or 0, 16, 32 and 48 of its 64 samples).
     """
-    if isinstance(passes, bool) or not isinstance(passes, numbers.Integral) or passes not in PASSES:
-        raise WavesrError(f"passes must be one of {', '.join(map(str, PASSES))}, got {passes!r}")
+    if not valid_passes(passes):
+        raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {passes!r}")
     if passes == 1:
         return [(0, 1)]
     grid = max(1, _alignment(model) // model.ratio)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WavesrError
-from .pretrained import PASSES
+from .pretrained import PASSES_TEXT, valid_passes
 
 HARDWARE = f"{platform.machine()}, CPU"
 # the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
@@ -124,8 +124,8 @@ def vary(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
             raise WavesrError(f"--set {key}={value!r}: expected a {kind.__name__}") from None
     if changed.get("weights", recipe.weights) not in WEIGHTS:
         raise WavesrError(f"--set weights={changed['weights']!r}: choose from {', '.join(WEIGHTS)}")
-    if changed.get("passes", recipe.passes) not in PASSES:
-        raise WavesrError(f"--set passes={changed['passes']!r}: choose from {', '.join(map(str, PASSES))}")
+    if not valid_passes(changed.get("passes", recipe.passes)):
+        raise WavesrError(f"--set passes={changed['passes']!r}: choose from {PASSES_TEXT}")
     return dataclasses.replace(recipe, **changed)
 
 

@@ -27,6 +27,7 @@ if none is given, and updates the index atomically.
 
 from __future__ import annotations
 
+import numbers
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -44,8 +45,14 @@ FORMAT = "wavesr-pretrained"
 FORMAT_VERSION = 1
 CONTENTS = ("speech", "telephone", "piano", "music")  # telephone: phone-band speech (300-3400 Hz, mu-law)
 PASSES = (1, 2, 4, 8)  # self-ensemble sizes a model may upsample with (wavesr.inference.ensemble_offsets)
+PASSES_TEXT = ", ".join(map(str, PASSES))
 RUN_CHECKPOINTS = ("best.pt", "model.pt", "last.pt")  # what a training run folder offers, best first
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 already checked
+
+
+def valid_passes(value: Any) -> bool:
+    """Whether ``value`` is a self-ensemble size (one of :data:`PASSES`; a whole number, not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value in PASSES
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,8 @@ def available_models(registry: str | os.PathLike | None = None) -> list[ModelInf
             info = ModelInfo(name=name, folder=folder, **entry)
         except TypeError as e:
             raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} is malformed ({e})") from None
-        if isinstance(info.passes, bool) or info.passes not in PASSES:
-            raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} has passes {info.passes!r} "
-                              f"(one of {', '.join(map(str, PASSES))})")
+        if not valid_passes(info.passes):
+            raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} has passes {info.passes!r} (one of {PASSES_TEXT})")
         out.append(info)
     return out
 
@@ -244,8 +250,8 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
         raise WavesrError(f"content must be one of {', '.join(CONTENTS)}, got {content!r}")
     if not name or any(c in name for c in "/\\ ") or name.startswith("."):
         raise WavesrError(f"{name!r}: a model name is one word without slashes (e.g. speech-x4)")
-    if passes not in PASSES:
-        raise WavesrError(f"passes must be one of {', '.join(map(str, PASSES))}, got {passes!r}")
+    if not valid_passes(passes):
+        raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {passes!r}")
     folder = registry_dir(registry)
     index = _read_index(folder)
     if name in index["models"] and not force:
