@@ -233,3 +233,25 @@ def test_passes_and_input_conditioning_are_part_of_a_networks_identity(setup, tm
     assert two["settings"]["methods"][0]["passes"] == 2 and two["table"][0]["snr"] != one["table"][0]["snr"]
     with pytest.raises(WavesrError, match="passes must be one of"):
         evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "bad", EvalConfig(passes=3, **base), corpus_info=info)
+
+
+def test_rows_made_by_another_inference_pipeline_are_computed_again(setup, tmp_path):
+    """Rows are reused only if the network ran the same way: rows recorded under an older
+    ``inference.PIPELINE`` (or none, as before it existed) are evaluated again."""
+    from wavesr.inference import PIPELINE
+
+    root, items, info, _ = setup
+    torch.manual_seed(4)
+    ckpt = save_model(build_model("fast", ratio=4, widths=[8, 8, 8, 8]), tmp_path / "fast.pt")
+    out, cfg = tmp_path / "e", EvalConfig(progress=False, pesq=False, stoi=False)
+    first = evaluate([f"net={ckpt}"], items[1:2], [4], out, cfg, corpus_info=info)
+    assert first["settings"]["methods"][0]["pipeline"] == PIPELINE
+    log, meta = out / "rows" / "net-x4.jsonl", out / "rows" / "net-x4.json"
+    row = json.loads(log.read_text())
+    log.write_text(json.dumps({**row, "snr": 999.0}) + "\n")  # a marker: reused rows keep it
+    assert evaluate([f"net={ckpt}"], items[1:2], [4], out, cfg, corpus_info=info)["table"][0]["snr"] == 999.0
+    stale = json.loads(meta.read_text())
+    stale["method"].pop("pipeline")  # rows from before the revision was recorded
+    meta.write_text(json.dumps(stale))
+    again = evaluate([f"net={ckpt}"], items[1:2], [4], out, cfg, corpus_info=info)
+    assert again["table"][0]["snr"] == pytest.approx(first["table"][0]["snr"])

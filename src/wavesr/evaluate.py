@@ -32,8 +32,9 @@ Output folder (``OUT``)::
 Every file but the row logs is written atomically (temporary file, then rename). The row logs
 are appended a line at a time and flushed; a torn last line (a killed run) is dropped on the
 next start. Rerunning with the same settings skips every (method, ratio) whose rows are complete
-and resumes the others at the first missing file; a method whose checkpoint changed (sha256) is
-evaluated again. Files are streamed one at a time, never the whole test set in memory.
+and resumes the others at the first missing file; a method whose checkpoint changed (sha256), or
+that runs otherwise (passes, conditioning, a new ``inference.PIPELINE``), is evaluated again.
+Files are streamed one at a time, never the whole test set in memory.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ METRIC_CONVENTIONS = {
     "pesq": "ITU-T P.862.2 wideband MOS-LQO (pesq package) at 16 kHz",
     "stoi": "short-time objective intelligibility (pystoi, classic)",
 }
-RUNS_AS = ("sha256", "passes", "conditioned")  # what decides a method's output besides the files and settings
+RUNS_AS = ("sha256", "passes", "conditioned", "pipeline")  # what decides a method's output besides files and settings
 LOW_RATE_NOTE = "low-resolution WAVs whose rate sr / r is not whole are written at the rounded rate"
 
 
@@ -129,6 +130,7 @@ class Method:
     config: dict[str, Any] | None = None
     passes: int | None = None  # self-ensemble passes, when more than one (inference.ensemble_offsets)
     conditioned: bool | None = None  # True: the input goes through the network's training channel first
+    pipeline: int | None = None  # inference.PIPELINE when these rows were made (networks only)
     model: Any = field(default=None, repr=False, compare=False)  # the loaded network
 
     def describe(self) -> dict[str, Any]:
@@ -149,6 +151,7 @@ def resolve_method(spec: str, device: str = "auto") -> Method:
     """``cubic``, ``bandlimited``, a shipped model, a checkpoint or a run folder, as ``[LABEL=]SPEC``."""
     from . import pretrained
     from .data.corpus import sha256_file
+    from .inference import PIPELINE
     from .models.base import count_parameters
 
     label, sep, what = spec.partition("=")
@@ -167,7 +170,8 @@ def resolve_method(spec: str, device: str = "auto") -> Method:
         default = path.parent.name if path.stem in ("best", "model", "last") else path.stem
     return Method(label=label or default, spec=what, kind="network", network=model.name, ratio=model.ratio,
                   sr=model.sr, params=count_parameters(model), path=str(path), sha256=digest,
-                  config=to_jsonable(model.config), passes=model.passes if model.passes > 1 else None, model=model)
+                  config=to_jsonable(model.config), passes=model.passes if model.passes > 1 else None,
+                  pipeline=PIPELINE, model=model)
 
 
 def _how_it_runs(method: Method, cfg: EvalConfig) -> None:

@@ -106,6 +106,8 @@ from .files import atomic_path, check_writable
 from .models.base import Upsampler
 from .pretrained import PASSES_TEXT, valid_passes
 
+PIPELINE = 2  # revision of how networks are run here; evaluation rows made by another are computed again
+# (2: FastNet ends at its array's edge at any length, self-ensemble passes drop samples instead of adding zeros)
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
 
 
@@ -165,11 +167,17 @@ def _alignment(model: Upsampler) -> int:
 
 
 def ensemble_offsets(model: Upsampler, passes: int) -> list[tuple[int, int]]:
-    """``(shift, sign)`` of each self-ensemble pass: the input is delayed by ``shift`` low-rate samples
-    (zeros in front; the output is advanced by ``shift * ratio``) and multiplied by ``sign``.
+    """``(drop, sign)`` of each self-ensemble pass: the network runs on the input without its first
+    ``drop`` low-rate samples (so it meets the signal at another phase of its stride grid; its output
+    covers the input from sample ``drop`` on), multiplied by ``sign``. Each output sample is the mean
+    of the passes that cover it (the first ``max(drop)`` samples have fewer).
 
-    2 passes: signs +1 and -1; 4 and 8: both signs at 2 or 4 shifts evenly spread over the
+    2 passes: signs +1 and -1; 4 and 8: both signs at 2 or 4 phases evenly spread over the
     network's low-rate stride grid (FastNet: 0 and 32, or 0, 16, 32 and 48 of its 64 samples).
+    The grid is moved by dropping samples, not by putting zeros in front: FastNet learned the
+    edge of its input array, and meets a signal that begins abruptly after zeros as a click
+    (0.4 s excerpts of 200 validation files, speech-x4 with 4 passes: 11.4 dB SNR with zeros in
+    front, 14.8 dropping samples, 15.9 once FastNet also stopped padding its input; cubic 13.7).
     """
     if not valid_passes(passes):
         raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {passes!r}")
@@ -327,15 +335,19 @@ class Stream:
             given = audio.interpolate(lr, self.r, "bandlimited")
             lr = audio.degrade(given, self.r, self.model.degrade)
         y = np.zeros((self.channels, n * self.r), np.float32)
-        for shift, sign in self.offsets:  # one pass at a time: memory as for a single pass
-            x = np.pad(lr, ((0, 0), (shift, 0))) if shift else lr
-            x = torch.from_numpy(np.ascontiguousarray(sign * x)).unsqueeze(1).to(self.device)  # [channels, 1, n + shift]
+        passes = np.zeros(n * self.r, np.float32)  # how many passes cover each output sample
+        for drop, sign in self.offsets:  # one pass at a time: memory as for a single pass
+            if drop >= n:
+                continue
+            x = torch.from_numpy(np.ascontiguousarray(sign * lr[:, drop:])).unsqueeze(1).to(self.device)
             with torch.inference_mode():
-                out = self.model(x)  # [channels, 1, (n + shift) * ratio]
+                out = self.model(x)  # [channels, 1, (n - drop) * ratio]
             out = out[:, 0].float().cpu().numpy()
-            if out.shape != (self.channels, (n + shift) * self.r):
+            if out.shape != (self.channels, (n - drop) * self.r):
                 raise RuntimeError(f"{type(self.model).__name__} returned shape {out.shape} for input {x.shape}")
-            y += out[:, shift * self.r:] * (sign / len(self.offsets))
+            y[:, drop * self.r:] += out * sign
+            passes[drop * self.r:] += 1
+        y /= passes
         if self.condition:
             y = audio.keep_band(given, y, self.r)
         if not np.all(np.isfinite(y)):

@@ -12,7 +12,7 @@ what the spline misses.
 
 Architecture (``medium`` preset, ``r`` = ratio; rates for r = 4, i.e. 4 kHz in, 16 kHz out)::
 
-    lr [b, 1, T]            T padded on the right with zeros to a multiple of frame * stride^(L-1) = 64
+    lr [b, 1, T]            any T; before each down step the features get zeros up to a whole stride
     embed   conv(1 -> 32, k 3)                                           [b, 32, T]         4 kHz
     level i = 0 .. L-2                                                   (4 kHz, 1 kHz, 250 Hz)
         depth[i] residual blocks                            -> skip_i
@@ -52,6 +52,16 @@ Design choices
   strided layers at another phase: a trained medium network's output then differs at ~31 dB
   SNR (the high-frequency part it cannot predict changes with the phase), so a chunker must
   align chunk starts to ``hop_multiple``.
+- **Any length, ending at the array's edge.** Training patches fill their arrays, so the network
+  learned signals that run up to the edge of every layer. An input of another length is not
+  padded with zero *samples* to a multiple of ``hop_multiple`` (a first version did): the first
+  convolution's window reaches into such zeros and the network hears the abrupt end as a click.
+  Instead each level's features are padded with zeros to a whole stride before it is strided
+  down, and the decoder crops every level back to its own length. Inputs whose length is a
+  multiple of ``hop_multiple`` (every training patch, every chunk but a stream's last) are
+  computed exactly as before; on 0.4 s excerpts cut from the middle of 200 validation files
+  (not a multiple of 64 low-rate samples) speech-x2 went from 23.04 to 23.79 dB SNR (cubic
+  22.48) and speech-x8 from 7.61 to 7.98 (cubic 7.29), whole files unchanged (BENCHMARKS.md).
 - **The head starts at zero**, so an untrained network returns exactly its skip interpolation.
 - **Which interpolation to add to** (``skip``): the cubic spline (AudioUNet's choice, the default,
   and what the first shipped models used) or windowed-sinc band-limited interpolation
@@ -196,7 +206,7 @@ class FastNet(Upsampler):
 
     @property
     def hop_multiple(self) -> int:
-        """Low-rate samples per step of the deepest level. Inputs are padded to a multiple of it;
+        """Low-rate samples per step of the deepest level (the stride grid of the whole network);
         chunks that start at multiples of it see the same frames as the whole signal."""
         return self.config.frame * self.config.stride ** (len(self.config.widths) - 1)
 
@@ -222,17 +232,19 @@ class FastNet(Upsampler):
     def forward(self, lr: Tensor) -> Tensor:
         """``lr [batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``, any ``time_lr >= 1``."""
         self.check_input(lr)
-        t = lr.shape[-1]
-        x = F.pad(lr, (0, (-t) % self.hop_multiple))  # [b, 1, T]
+        t, s = lr.shape[-1], self.config.stride
+        x = F.pad(lr, (0, (-t) % self.config.frame))  # [b, 1, T]: t rounded up to a whole frame
         h = self.embed(x)  # [b, w0, T / frame]
         skips = []
         for i, blocks in enumerate(self.encoder):
             h = blocks(h)
             if i < len(self.down):
                 skips.append(h)
-                h = self.down[i](F.leaky_relu(h, LEAKY_SLOPE))  # [b, w_i+1, T / (frame * stride^(i+1))]
+                h = F.pad(F.leaky_relu(h, LEAKY_SLOPE), (0, (-h.shape[-1]) % s))  # zero features to a whole stride
+                h = self.down[i](h)  # [b, w_i+1, ceil(n_i / stride)]
         for i in reversed(range(len(self.decoder))):
-            h = self.decoder[i](self.up[i](h) + skips[i])  # [b, w_i, T / (frame * stride^i)]
+            skip = skips[i]
+            h = self.decoder[i](self.up[i](h)[..., :skip.shape[-1]] + skip)  # [b, w_i, n_i]: this level's length
         y = self.head(F.leaky_relu(h, LEAKY_SLOPE))  # [b, frame * r, T / frame]
         y = subpixel1d(y, self.config.frame * self.ratio)  # [b, 1, T * r]
         return self.skip(lr) + y[..., :t * self.ratio]
