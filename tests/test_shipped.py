@@ -36,15 +36,19 @@ def _held_out_speech(n: int) -> list:
 
 @pytest.mark.corpus
 def test_shipped_speech_x4_beats_cubic_on_held_out_voices():
+    """Measured on these 24 files: SNR 17.14 dB vs cubic 16.56, LSD 3.02 vs 6.62 (before FastNet ended at
+    its array's edge at any length: 0.4 dB below cubic on the whole test split, models/fast.py)."""
     model = wavesr.load_model("speech-x4")
-    ours, cubic = [], []
+    ours, cubic = {"snr": [], "lsd": []}, {"snr": [], "lsd": []}
     for item in _held_out_speech(24):
         hr, _ = audio.load(item.path, sr=16000, mono=True)
         lr = audio.degrade(hr, 4)  # the paper's protocol: the input is declared to come from the training channel
         est = model.upsample(lr, 4000, limiter=False, input_degrade="decimate")[0][: hr.size]
-        ours.append(metrics.lsd(hr, est))
-        cubic.append(metrics.lsd(hr, audio.interpolate(lr, 4, "cubic", length=hr.size)))
-    assert np.mean(ours) < 0.75 * np.mean(cubic), (np.mean(ours), np.mean(cubic))
+        for scores, y in ((ours, est), (cubic, audio.interpolate(lr, 4, "cubic", length=hr.size))):
+            scores["snr"].append(metrics.snr(hr, y))
+            scores["lsd"].append(metrics.lsd(hr, y))
+    assert np.mean(ours["lsd"]) < 0.6 * np.mean(cubic["lsd"]), (np.mean(ours["lsd"]), np.mean(cubic["lsd"]))
+    assert np.mean(ours["snr"]) > np.mean(cubic["snr"]), (np.mean(ours["snr"]), np.mean(cubic["snr"]))
 
 
 @pytest.mark.corpus
@@ -52,8 +56,8 @@ def test_shipped_speech_x4_beats_cubic_on_held_out_voices():
 def test_shipped_speech_beats_cubic_on_real_low_rate_files(tmp_path, name):
     """Held-out speech resampled by soxr and stored as 16-bit WAV at the low rate, as a real recording
     made at that rate, upsampled by the CLI: a much lower LSD than cubic's at about its SNR. Measured on
-    these 24 files (most of them the dull test voice): x2 SNR 23.52 dB vs cubic 23.57, LSD 1.86 vs 3.20;
-    x4 16.69 vs 17.08 dB, LSD 3.11 vs 6.12. Before the input conditioning (inference.py) the networks
+    these 24 files (most of them the syllable test voice): x2 SNR 23.61 dB vs cubic 23.57, LSD 1.86 vs 3.20;
+    x4 17.41 vs 17.08 dB, LSD 3.00 vs 6.12. Before the input conditioning (inference.py) the networks
     boosted the band these files hold above 0.8 x Nyquist: about 5 dB at x2 and below 0 dB at x4."""
     from wavesr.cli import main as cli
 

@@ -327,8 +327,10 @@ def plan(cfg: Table1Config) -> list[Step]:
 
 
 def _eval_done(eval_dir: Path, n_methods: int) -> bool:
-    """Every method's rows complete, and every network scored is still the checkpoint on disk."""
+    """Every method's rows complete, and every network scored is still the checkpoint on disk, run
+    by this inference (``inference.PIPELINE``)."""
     from .data.corpus import sha256_file
+    from .inference import PIPELINE
 
     path = eval_dir / "summary.json"
     if not path.is_file():
@@ -337,7 +339,7 @@ def _eval_done(eval_dir: Path, n_methods: int) -> bool:
     table = summary.get("table", [])
     if len(table) != n_methods or not all(row["complete"] for row in table):
         return False
-    return all(Path(m["path"]).is_file() and sha256_file(m["path"]) == m["sha256"]
+    return all(Path(m["path"]).is_file() and sha256_file(m["path"]) == m["sha256"] and m.get("pipeline") == PIPELINE
                for m in summary["settings"]["methods"] if m["kind"] == "network")
 
 
