@@ -109,16 +109,6 @@ from .pretrained import PASSES_TEXT, valid_passes
 PIPELINE = 2  # revision of how networks are run here; evaluation rows made by another are computed again
 # (2: FastNet ends at its array's edge at any length, self-ensemble passes drop samples instead of adding zeros)
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
-
-
-def conditions(model: Upsampler, input_degrade: str | None = None) -> bool:
-    """Whether input made by ``input_degrade`` (``None``: real audio) goes through ``model``'s training
-    channel first: only for a model trained on one channel of :data:`CONDITIONED` alone (a model trained
-    on a mix, ``model.degrade`` = ``"decimate+sinc"``, has seen real-like input), and only when the
-    input does not come from that channel already."""
-    channels = (model.degrade or "").split("+")
-    return len(channels) == 1 and channels[0] in CONDITIONED and input_degrade != channels[0]
-
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
 BLOCK_FRAMES = audio.READ_FRAMES  # frames read from the input file at a time (as audio.load reads)
@@ -129,6 +119,15 @@ DEEP_SUBTYPES = ("PCM_24", "PCM_32", "FLOAT", "DOUBLE")  # input subtypes an out
 
 
 # ------------------------------------------------------------------------------- helpers
+
+def conditions(model: Upsampler, input_degrade: str | None = None) -> bool:
+    """Whether input made by ``input_degrade`` (``None``: real audio) goes through ``model``'s training
+    channel first: only for a model trained on one channel of :data:`CONDITIONED` alone (a model trained
+    on a mix, ``model.degrade`` = ``"decimate+sinc"``, has seen real-like input), and only when the
+    input does not come from that channel already."""
+    channels = (model.degrade or "").split("+")
+    return len(channels) == 1 and channels[0] in CONDITIONED and input_degrade != channels[0]
+
 
 def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
     """Identity for ``|x| <= knee``; above, ``knee + (1 - knee) tanh((|x| - knee) / (1 - knee))``.
