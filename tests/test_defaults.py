@@ -20,6 +20,7 @@ from wavesr.data.corpus import SPLITS, Corpus
 from wavesr.data.defaults import (Candidate, build_default, dedupe, drop_reason, group_split, load_default, measure,
                                   round_robin)
 from wavesr.errors import WavesrError
+from wavesr.files import staged_folder
 
 
 def write(path: Path, x: np.ndarray, sr: int) -> Path:
@@ -123,15 +124,20 @@ def test_group_split_never_leaves_train_empty():
 
 def test_staging_replaces_only_on_success(tmp_path):
     final = tmp_path / "corpora" / "speech"
-    with defaults._staging(final) as tmp:
+    with staged_folder(final, replace=True) as tmp:
         (tmp / "manifest.json").write_text("{}")
     assert (final / "manifest.json").is_file()
     with pytest.raises(RuntimeError):
-        with defaults._staging(final) as tmp:
+        with staged_folder(final, replace=True) as tmp:
             (tmp / "manifest.json").write_text('{"new": 1}')
             raise RuntimeError("interrupted")
     assert (final / "manifest.json").read_text() == "{}"  # the old corpus survives
     assert [p.name for p in final.parent.iterdir()] == ["speech"]  # no partial folder left
+    with pytest.raises(WavesrError, match="already exists"):  # without replace an existing folder stays
+        with staged_folder(final) as tmp:
+            (tmp / "manifest.json").write_text('{"new": 2}')
+    assert (final / "manifest.json").read_text() == "{}"
+    assert [p.name for p in final.parent.iterdir()] == ["speech"]
 
 
 def test_load_default_says_how_to_build(tmp_path, monkeypatch, capsys):

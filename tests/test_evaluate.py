@@ -142,6 +142,9 @@ def test_other_settings_are_refused_unless_forced(setup, tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(WavesrError, match="not a wavesr evaluation"):
         evaluate(["cubic"], items[:1], [2], tmp_path / "other", EvalConfig(progress=False))
+    with pytest.raises(WavesrError, match="not a wavesr evaluation"):  # force does not make it wavesr's
+        evaluate(["cubic"], items[:1], [2], tmp_path / "other", EvalConfig(progress=False), force=True)
+    assert [p.name for p in (tmp_path / "other").iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.skipif(not HAVE_PESQ, reason="pesq and pystoi are not installed (pip install wavesr[quality])")

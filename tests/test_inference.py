@@ -230,6 +230,11 @@ def test_file_refuses_overwrite_and_leaves_nothing_on_failure(tmp_path, rng):
     with pytest.raises(WavesrError, match="already exists"):
         upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav")
     assert (tmp_path / "out.wav").read_bytes() == b"keep me"
+    with pytest.raises(WavesrError, match="not written by wavesr"):  # force replaces only wavesr's own outputs
+        upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav", force=True)
+    assert (tmp_path / "out.wav").read_bytes() == b"keep me"
+    (tmp_path / "out.wav").unlink()
+    upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav")
     upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav", force=True)
     assert sf.info(tmp_path / "out.wav").frames == 16000
     x[3000] = np.inf  # fails after the first block was written to the temporary file

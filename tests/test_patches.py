@@ -210,12 +210,8 @@ def test_interrupted_build_reruns_to_the_same_dataset(tmp_path, corpus_files, mo
     with pytest.raises(KeyboardInterrupt):
         prepare(corpus_files, out, cfg, progress=False)
     monkeypatch.setattr(audio, "load", real_load)
-    partial = tmp_path / "ds.partial"
-    assert not out.exists() and (partial / "hr.f32").stat().st_size > 0
-    with pytest.raises(WavesrError, match="interrupted build"):
-        PatchDataset(partial)
-    prepare(corpus_files, out, cfg, progress=False)  # no force needed: only the .partial existed
-    assert not partial.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audio", "reference"]  # nothing half-built is left
+    prepare(corpus_files, out, cfg, progress=False)
     assert raw(out) == raw(reference) and settings_without_time(out) == settings_without_time(reference)
 
 
@@ -237,16 +233,26 @@ audio.load = slow_load
 items = [Item(**d) for d in {[dataclasses.asdict(it) for it in corpus_files]!r}]
 prepare(items, {str(tmp_path / 'ds')!r}, PrepareConfig(patch_len=4096, workers=1), progress=False)
 """)
+    (tmp_path / "ds.partial").mkdir()  # a folder of the user's with the name older versions used
+    (tmp_path / "ds.partial" / "mine.txt").write_text("keep me")
     proc = subprocess.Popen([sys.executable, str(script)])
-    hr = tmp_path / "ds.partial" / "hr.f32"
+
+    def written():
+        return [p for p in tmp_path.glob(".ds.partial-*/hr.f32") if p.stat().st_size > 0]
+
     deadline = time.time() + 30
-    while proc.poll() is None and time.time() < deadline and not (hr.exists() and hr.stat().st_size > 0):
+    while proc.poll() is None and time.time() < deadline and not written():
         time.sleep(0.02)
     assert proc.poll() is None, "the build ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    hr = written()[0]
     assert 0 < hr.stat().st_size < (reference / "hr.f32").stat().st_size and not (tmp_path / "ds").exists()
+    with pytest.raises(WavesrError, match="interrupted build"):
+        PatchDataset(hr.parent)
     out = prepare(corpus_files, tmp_path / "ds", cfg, progress=False)
+    assert not hr.parent.exists(), "the killed build's folder is removed by the next build"
+    assert (tmp_path / "ds.partial" / "mine.txt").read_text() == "keep me"
     assert raw(out) == raw(reference) and settings_without_time(out) == settings_without_time(reference)
 
 

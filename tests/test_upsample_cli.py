@@ -58,7 +58,11 @@ def test_refuses_overwrite_without_force(env, capsys):
     err = capsys.readouterr().err
     assert "in.sr.wav: already exists (use --force to overwrite)" in err
     assert (env / "in.sr.wav").read_bytes() == b"old" and no_temp_files(env)
-    assert main(["upsample", "in.wav", "--model", "tiny.pt", "--force", "-q"]) == 0
+    assert main(["upsample", "in.wav", "--model", "tiny.pt", "--force", "-q"]) == 1  # not wavesr's: kept
+    assert "not written by wavesr" in capsys.readouterr().err and (env / "in.sr.wav").read_bytes() == b"old"
+    (env / "in.sr.wav").unlink()
+    assert main(["upsample", "in.wav", "--model", "tiny.pt", "-q"]) == 0
+    assert main(["upsample", "in.wav", "--model", "tiny.pt", "--force", "-q"]) == 0  # wavesr's own: replaced
     assert sf.info(env / "in.sr.wav").frames == 8000 and no_temp_files(env)
 
 

@@ -27,7 +27,7 @@ import soundfile as sf
 import soxr
 
 from .errors import WavesrError
-from .files import atomic_path
+from .files import atomic_path, check_input_file, software_tag
 
 SAMPLE_RATE = 16000  # the paper's high-resolution rate
 DEGRADE_METHODS = ("decimate", "subsample", "sinc", "telephone")
@@ -65,7 +65,7 @@ def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> 
     """
     path = _check_file(path)
     try:  # in blocks, as upsample reads (the same samples even from a damaged stream), to the end
-        with sf.SoundFile(str(path)) as f:  # no seek to 0: from where libsndfile opens the file
+        with sf.SoundFile(os.fsencode(path)) as f:  # no seek to 0: from where libsndfile opens the file
             file_sr, n, extra = f.samplerate, 0, []
             data = np.empty((max(f.frames, 0), f.channels), np.float32)
             while len(block := f.read(READ_FRAMES, dtype="float32", always_2d=True)):
@@ -90,9 +90,7 @@ def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> 
 
 
 def _check_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise WavesrError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+    path = check_input_file(path)
     if path.stat().st_size == 0:
         raise WavesrError(f"{path}: empty file (0 bytes)")
     if not os.access(path, os.R_OK):
@@ -137,7 +135,7 @@ def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information (rate, channels, frames, format) without decoding the samples."""
     path = _check_file(path)
     try:
-        return sf.info(str(path))
+        return sf.info(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         raise decode_error(path, e, "cannot read audio header") from None
 
@@ -182,7 +180,8 @@ def save(path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | Non
 
     The format follows the extension; ``subtype`` defaults to 16-bit PCM. Samples outside
     [-1, 1] are clipped by libsndfile for integer subtypes; callers report clipping
-    (see :func:`clip_fraction`). Refuses to replace an existing file unless ``force``.
+    (see :func:`clip_fraction`). Refuses to replace an existing file unless ``force``, and then
+    only one wavesr wrote (:func:`wavesr.files.check_writable`).
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -192,7 +191,10 @@ def save(path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | Non
     frames = audio.T if audio.ndim == 2 else audio
     try:
         with atomic_path(path, force=force) as tmp:
-            sf.write(str(tmp), frames, int(sr), subtype=subtype or SUBTYPES[ext], format=ext[1:].upper())
+            with sf.SoundFile(os.fsencode(tmp), "w", int(sr), 1 if frames.ndim == 1 else frames.shape[1],
+                              subtype or SUBTYPES[ext], format=ext[1:].upper()) as f:
+                f.software = software_tag()
+                f.write(frames)
     except sf.LibsndfileError as e:
         raise write_error(path, e) from None
     return path

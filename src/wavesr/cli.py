@@ -20,6 +20,60 @@ PASSES_CHOICES = (1, 2, 4, 8)
 CONTENT_CHOICES = ("speech", "telephone", "piano", "music")
 
 
+class Number:
+    """An argparse ``type`` for a number within a range: ``nan``, ``inf`` and values outside give
+    argparse's one-line error, and the range is added to the flag's help (:func:`_document_ranges`)."""
+
+    def __init__(self, low: float | None = None, high: float | None = None, integer: bool = False,
+                 low_open: bool = False, high_open: bool = False) -> None:
+        self.low, self.high, self.integer, self.low_open, self.high_open = low, high, integer, low_open, high_open
+        self.__name__ = "whole number" if integer else "number"  # argparse names the type in its errors
+
+    def __call__(self, text: str) -> float:
+        from .checks import number
+
+        try:
+            value = int(text) if self.integer else float(text)
+            return number(value, "value", self.low, self.high, integer=self.integer, low_open=self.low_open,
+                          high_open=self.high_open)
+        except (ValueError, WavesrError):
+            raise argparse.ArgumentTypeError(f"must be a {self.describe()}, got {text!r}") from None
+
+    def describe(self) -> str:
+        from .checks import describe_range
+
+        kind = "whole number" if self.integer else "number"
+        return kind + describe_range(self.low, self.high, self.low_open, self.high_open)
+
+
+COUNT = Number(1, integer=True)  # at least one
+NATURAL = Number(0, integer=True)  # zero or more
+POSITIVE = Number(0, low_open=True)
+RATE = Number(1, 1_000_000, integer=True)  # Hz
+RATIO = Number(2, 64, integer=True)
+SEED = Number(0, 2 ** 32 - 1, integer=True)
+WORKERS = Number(0, 64, integer=True)
+
+
+def _device(text: str) -> str:
+    from .checks import device_name
+
+    try:
+        return device_name(text)
+    except WavesrError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _document_ranges(parser: argparse.ArgumentParser) -> None:
+    """Append each numeric flag's range to its help, so that ``--help`` states every one."""
+    for action in parser._actions:
+        if isinstance(action.type, Number) and action.help is not argparse.SUPPRESS:
+            action.help = f"{action.help + '; ' if action.help else ''}{action.type.describe()}"
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _document_ranges(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wavesr", description="Neural audio super-resolution.")
     parser.add_argument("--version", action="version", version=f"wavesr {__version__}")
@@ -28,11 +82,67 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_corpus, _add_prepare, _add_train, _add_upsample, _add_models,
                 _add_evaluate, _add_plot, _add_samples, _add_paper, _add_recipe, _add_export):
         add(sub)
+    _document_ranges(parser)
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (what ``timeout``, systemd and docker send): handled as Ctrl-C is, so that
+    every temporary file is removed and nothing half-written stays."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminated(signum: int, frame: object) -> None:
+    import os
+    import signal
+
+    if os.getpid() != _MAIN_PID[0]:  # a worker process forked from this one: die as the signal says
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated(signum)
+
+
+_MAIN_PID = [0]
+
+
+def _handle_signals() -> dict[int, object]:
+    """Install :func:`_terminated` for SIGTERM and SIGHUP (not where they are ignored, as under nohup)."""
+    import os
+    import signal
+
+    _MAIN_PID[0] = os.getpid()
+    before = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            before[signum] = signal.signal(signum, _terminated)
+    return before
+
+
+def _escape_undecodable_names() -> None:
+    """A file name that is not valid UTF-8 prints with its odd bytes as ``\\xNN`` (not a traceback)."""
+    import codecs
+
+    def escape(e: UnicodeError) -> tuple[str, int]:
+        bad = e.object[e.start:e.end]  # type: ignore[attr-defined]
+        return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+                       for c in bad), e.end  # type: ignore[attr-defined]
+
+    codecs.register_error("wavesr-escape", escape)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="wavesr-escape")
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     args = build_parser().parse_args(argv)
+    _escape_undecodable_names()
+    before = _handle_signals()
     try:
         return int(args.func(args) or 0)
     except WavesrError as e:
@@ -40,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"wavesr: error: {e}", file=sys.stderr)
         return 1
+    except Terminated as e:
+        print(f"wavesr: terminated ({signal.Signals(e.signum).name}); nothing half-written was kept", file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("wavesr: interrupted", file=sys.stderr)
         return 130
@@ -51,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"wavesr: error: {_os_error(e)}", file=sys.stderr)
         return 1
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 def _os_error(e: OSError) -> str:
@@ -69,8 +185,8 @@ def _add_corpus(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_cmd_corpus_list)
     q = csub.add_parser("build", help="build a default corpus into the cache")
     q.add_argument("name", metavar="NAME", help="speech, speech-single, piano or music")
-    q.add_argument("--limit", type=int, metavar="N", help="keep at most N files (a quick build)")
-    q.add_argument("--target-sr", type=int, default=16000, metavar="HZ",
+    q.add_argument("--limit", type=COUNT, metavar="N", help="keep at most N files (a quick build)")
+    q.add_argument("--target-sr", type=RATE, default=16000, metavar="HZ",
                    help="high-resolution rate: drop files below it or narrower than HZ/2 (default 16000)")
     q.add_argument("--sources", metavar="PKG,...", help="only these packages (speech, music)")
     q.add_argument("--chorales", action="store_true", help="piano: also render the ~400 Bach chorales (~3.5 h)")
@@ -138,16 +254,16 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
                    help="split to prepare; all writes OUT/train, OUT/val, OUT/test (default train)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     # defaults None: PrepareConfig's own defaults apply (kept in one place)
-    p.add_argument("--sr", type=int, metavar="HZ", help="high-resolution rate in Hz (default 16000)")
-    p.add_argument("--ratio", type=int, metavar="R", help="downsampling ratio (default 4)")
+    p.add_argument("--sr", type=RATE, metavar="HZ", help="high-resolution rate in Hz (default 16000)")
+    p.add_argument("--ratio", type=RATIO, metavar="R", help="downsampling ratio (default 4)")
     p.add_argument("--method", choices=DEGRADE_CHOICES,
                    help="low-resolution simulation (default decimate)")
-    p.add_argument("--patch-len", type=int, metavar="N", help="high-res samples per patch (default 8192)")
-    p.add_argument("--stride", type=int, metavar="N", help="hop between patches (default patch-len / 2)")
-    p.add_argument("--silence-db", type=float, metavar="DB", help="drop patches quieter than this RMS in dBFS (e.g. -60)")
-    p.add_argument("--max-files", type=int, metavar="N", help="use at most N files (a random subset chosen by --seed)")
-    p.add_argument("--seed", type=int, metavar="N", help="seed of the --max-files subset (default 0)")
-    p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default 2)")
+    p.add_argument("--patch-len", type=Number(1, 1 << 20, integer=True), metavar="N", help="high-res samples per patch (default 8192)")
+    p.add_argument("--stride", type=Number(1, 1 << 20, integer=True), metavar="N", help="hop between patches (default patch-len / 2)")
+    p.add_argument("--silence-db", type=Number(-200, 0), metavar="DB", help="drop patches quieter than this RMS in dBFS (e.g. -60)")
+    p.add_argument("--max-files", type=COUNT, metavar="N", help="use at most N files (a random subset chosen by --seed)")
+    p.add_argument("--seed", type=SEED, metavar="N", help="seed of the --max-files subset (default 0)")
+    p.add_argument("--workers", type=WORKERS, metavar="N", help="decoding processes (default 2)")
     p.add_argument("-f", "--force", action="store_true", help="replace an existing prepared dataset")
     p.set_defaults(func=_cmd_prepare)
 
@@ -231,33 +347,33 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=d.model, help=f"network (default {d.model})")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a model config field, e.g. --set blocks=4 (JSON values)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--max-minutes", type=float, help="wall-clock budget for the run")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--epochs", type=COUNT, default=d.epochs)
+    p.add_argument("--max-steps", type=COUNT)
+    p.add_argument("--max-minutes", type=POSITIVE, help="wall-clock budget for the run")
+    p.add_argument("--batch-size", type=Number(1, 4096, integer=True), default=d.batch_size)
+    p.add_argument("--lr", type=Number(0, 10, low_open=True), default=d.lr)
     p.add_argument("--decay", choices=("linear-second-half", "none"), default=d.decay)
     p.add_argument("--loss", default=d.loss, help="auto (the network's own), l2 (paper), rmse (original code), l2+stft, rmse+logspec, lps (DNN)")
-    p.add_argument("--stft-weight", type=float, default=d.stft_weight)
-    p.add_argument("--grad-clip", type=float)
-    p.add_argument("--ema", type=float, default=d.ema,
+    p.add_argument("--stft-weight", type=Number(0, 1e6), default=d.stft_weight)
+    p.add_argument("--grad-clip", type=POSITIVE)
+    p.add_argument("--ema", type=Number(0, 1, high_open=True), default=d.ema,
                    help="validate and keep a moving average of the weights with this decay, e.g. 0.999 (default off)")
-    p.add_argument("--brightness-db", type=float, default=d.brightness_db,
+    p.add_argument("--brightness-db", type=Number(0, 24), default=d.brightness_db,
                    help="augment: a random high shelf of up to +-DB on every training patch (default off)")
     p.add_argument("--mix-degrade", choices=DEGRADE_CHOICES, default=d.mix_degrade or None,
                    help="augment: rebuild the input of a share of the patches with this degradation instead of "
                         "the data's own (e.g. plain decimation mixed into phone-band data)")
-    p.add_argument("--mix-fraction", type=float, default=d.mix_fraction,
+    p.add_argument("--mix-fraction", type=Number(0, 1, low_open=True), default=d.mix_fraction,
                    help="the share of patches --mix-degrade rebuilds (default %(default)s)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--seed", type=SEED, default=d.seed)
+    p.add_argument("--device", default=d.device, type=_device, help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=d.precision)
-    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
-    p.add_argument("--val-files", type=int, default=d.val_files)
-    p.add_argument("--val-patches", type=int, default=d.val_patches)
-    p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
-    p.add_argument("--checkpoint-steps", type=int)
-    p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--workers", type=WORKERS, default=d.workers, help="DataLoader worker processes")
+    p.add_argument("--val-files", type=Number(0, 10_000, integer=True), default=d.val_files)
+    p.add_argument("--val-patches", type=Number(0, 1_000_000, integer=True), default=d.val_patches)
+    p.add_argument("--checkpoint-minutes", type=POSITIVE, default=d.checkpoint_minutes)
+    p.add_argument("--checkpoint-steps", type=COUNT)
+    p.add_argument("--log-every", type=COUNT, default=d.log_every)
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
     p.add_argument("--force", action="store_true", help="restart a run folder that already has checkpoints")
     p.set_defaults(func=_cmd_train)
@@ -312,15 +428,15 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--model", metavar="NAME|PATH", help="a shipped model (wavesr models), a .pt checkpoint "
                                                           "or a training run folder")
-    g.add_argument("--ratio", type=int, metavar="R", help="use the shipped model for this ratio and --content")
+    g.add_argument("--ratio", type=RATIO, metavar="R", help="use the shipped model for this ratio and --content")
     p.add_argument("--content", choices=CONTENT_CHOICES, default="speech",
                    help="which shipped model --ratio or the input's rate picks (default speech; telephone: "
                         "phone calls, 300-3400 Hz at 8 kHz, for models you add: none is shipped)")
-    p.add_argument("--target-sr", type=int, metavar="HZ", help="resample the output to this rate")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--target-sr", type=RATE, metavar="HZ", help="resample the output to this rate")
+    p.add_argument("--device", default="auto", type=_device, help="auto (default), cpu, cuda, cuda:N")
     # defaults None: inference's own defaults apply (10 s chunks, 1 s overlap)
-    p.add_argument("--chunk-seconds", type=float, metavar="S", help="chunk length (default 10)")
-    p.add_argument("--overlap-seconds", type=float, metavar="S", help="overlap of consecutive chunks (default 1)")
+    p.add_argument("--chunk-seconds", type=Number(0, 60, low_open=True), metavar="S", help="chunk length (default 10)")
+    p.add_argument("--overlap-seconds", type=Number(0, 10), metavar="S", help="overlap of consecutive chunks (default 1)")
     p.add_argument("--format", choices=("wav", "flac"), help="output format (default wav, or -o's extension)")
     p.add_argument("--subtype", help="e.g. PCM_16, PCM_24, FLOAT (default PCM_16, or the input's if deeper)")
     p.add_argument("--no-limiter", dest="limiter", action="store_false",
@@ -368,14 +484,21 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
                    force=args.force, passes=args.passes)
     options.update({k: getattr(args, k) for k in ("chunk_seconds", "overlap_seconds") if getattr(args, k) is not None})
 
+    inputs = {src.resolve(): src for src, _ in jobs}  # no output may land on an input of the batch
     failed: list[str] = []
+    compare_failed: list[str] = []
     written: dict[Path, Path] = {}
     for src, dst in tqdm(jobs, desc="files", unit="file", disable=args.quiet or len(jobs) < 2):
         try:
             if dst.resolve() in written:
                 raise WavesrError(f"{src}: same output {dst} as {written[dst.resolve()]}; rename one or use -o")
+            if dst.resolve() in inputs:
+                raise WavesrError(f"{src}: its output {dst} is an input of this batch ({inputs[dst.resolve()]}); "
+                                  "use -o to write elsewhere")
             extra = inference.companion_paths(dst) if args.compare else ()
             for path in extra:  # refuse before any work
+                if path.resolve() in inputs:
+                    raise WavesrError(f"{src}: --compare would write {path}, an input of this batch")
                 check_writable(path, args.force)
             model = model_for(src)
             result = inference.upsample_file(model, src, dst, **options)
@@ -383,25 +506,42 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
             tqdm.write(result.summary())
             for note in result.notes[1:]:
                 tqdm.write(f"  {note}")
-            if args.compare:
-                cubic = build_model("spline", ratio=model.ratio, sr=model.sr)
-                inference.upsample_file(cubic, src, extra[0], **options)
-                inference.compare_figure([("input", src), ("cubic spline", extra[0]), (f"{model.name} x{model.ratio}", dst)],
-                                         extra[1], max_hz=result.sr_out / 2, force=args.force)
-                tqdm.write(f"  compare: {extra[0]}, {extra[1]}")
         except (WavesrError, OSError) as e:  # OSError: e.g. permission denied on a file or folder
             if args.debug:
                 raise
-            e = WavesrError(_os_error(e)) if isinstance(e, OSError) else e
-            msg = str(e) if str(src) in str(e) else f"{src}: {e}"
-            tqdm.write(f"wavesr: skipped {msg}", file=sys.stderr)
+            tqdm.write(f"wavesr: skipped {_message(src, e)}", file=sys.stderr)
             failed.append(str(src))
-    if failed:
-        print(f"{len(jobs) - len(failed)} of {len(jobs)} files upsampled; failed: {', '.join(failed)}", file=sys.stderr)
+            continue
+        if not args.compare:
+            continue
+        try:
+            cubic = build_model("spline", ratio=model.ratio, sr=model.sr)
+            inference.upsample_file(cubic, src, extra[0], **options)
+            inference.compare_figure([("input", src), ("cubic spline", extra[0]), (f"{model.name} x{model.ratio}", dst)],
+                                     extra[1], max_hz=result.sr_out / 2, force=args.force)
+            tqdm.write(f"  compare: {extra[0]}, {extra[1]}")
+        except (WavesrError, OSError) as e:
+            if args.debug:
+                raise
+            tqdm.write(f"wavesr: --compare failed for {_message(src, e)} (its output {dst} is written)",
+                       file=sys.stderr)
+            compare_failed.append(str(src))
+    done = len(jobs) - len(failed)
+    if failed or compare_failed:
+        text = f"{done} of {len(jobs)} files upsampled"
+        text += f"; failed: {', '.join(failed)}" if failed else ""
+        text += f"; --compare failed for: {', '.join(compare_failed)}" if compare_failed else ""
+        print(text, file=sys.stderr)
         return 1
     if len(jobs) > 1:
         print(f"{len(jobs)} files upsampled")
     return 0
+
+
+def _message(src: object, e: Exception) -> str:
+    """A failure's line, naming the file once."""
+    text = _os_error(e) if isinstance(e, OSError) else str(e)
+    return text if str(src) in text else f"{src}: {text}"
 
 
 # ------------------------------------------------------------------------------------ models
@@ -457,21 +597,21 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="upsampling ratios (default: the networks' ratios, else 4)")
     p.add_argument("--degrade", choices=DEGRADE_CHOICES, default=d.degrade,
                    help=f"low-resolution simulation (default {d.degrade})")
-    p.add_argument("--sr", type=int, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)")
-    p.add_argument("--max-files", type=int, metavar="N", help="at most N files, evenly spaced over the split")
-    p.add_argument("--max-seconds", type=float, metavar="S", help="score only the first S seconds of each file")
+    p.add_argument("--sr", type=RATE, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)")
+    p.add_argument("--max-files", type=COUNT, metavar="N", help="at most N files, evenly spaced over the split")
+    p.add_argument("--max-seconds", type=POSITIVE, metavar="S", help="score only the first S seconds of each file")
     p.add_argument("--pesq", action=argparse.BooleanOptionalAction, default=None,
                    help="compute PESQ (default: when the pesq package is installed)")
     p.add_argument("--stoi", action=argparse.BooleanOptionalAction, default=None,
                    help="compute STOI (default: when the pystoi package is installed)")
-    p.add_argument("--figures", type=int, default=0, metavar="N", help="spectrogram figures of the first N files")
-    p.add_argument("--save-audio", type=int, default=0, metavar="N",
+    p.add_argument("--figures", type=Number(0, 1000, integer=True), default=0, metavar="N", help="spectrogram figures of the first N files")
+    p.add_argument("--save-audio", type=Number(0, 1000, integer=True), default=0, metavar="N",
                    help="WAVs (hr, lr, every method) of the first N files per ratio, for wavesr samples")
-    p.add_argument("--interesting", type=int, default=0, metavar="N",
+    p.add_argument("--interesting", type=Number(0, 1000, integer=True), default=0, metavar="N",
                    help="also save the N files where the first network falls furthest below cubic in SNR")
     p.add_argument("--title", help="name of this evaluation on the samples page (default: the corpus name)")
-    p.add_argument("--device", default=d.device, help="auto (default), cpu, cuda, cuda:N")
-    p.add_argument("--chunk-seconds", type=float, default=d.chunk_seconds, metavar="S",
+    p.add_argument("--device", default=d.device, type=_device, help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--chunk-seconds", type=Number(0, 60), default=d.chunk_seconds, metavar="S",
                    help=f"network chunk length (default {d.chunk_seconds:g}; 0 = whole files)")
     p.add_argument("--limiter", action="store_true", help="soft-limit network outputs (default: score the raw output)")
     p.add_argument("--passes", type=int, choices=PASSES_CHOICES,
@@ -518,14 +658,14 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
                                    "(audio.degrade), the model's reconstruction and the cubic interpolation, "
                                    "stacked with a shared dB scale (Figure 2 of the paper).")
     p.add_argument("file", metavar="FILE", help="an audio file")
-    p.add_argument("--ratio", type=int, required=True, metavar="R", help="upsampling ratio")
+    p.add_argument("--ratio", type=RATIO, required=True, metavar="R", help="upsampling ratio")
     p.add_argument("--model", metavar="NAME|PATH", help="a shipped model, checkpoint or run folder (else 3 panels)")
     p.add_argument("-o", "--out", required=True, help="figure file: .png, .svg or .pdf")
     p.add_argument("--degrade", choices=DEGRADE_CHOICES, default="decimate")
-    p.add_argument("--sr", type=int, metavar="HZ", help="rate of the high-resolution signal (default: the model's, else 16000)")
-    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start of the excerpt (seconds)")
-    p.add_argument("--seconds", type=float, metavar="S", help="length of the excerpt (default: the whole file)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--sr", type=RATE, metavar="HZ", help="rate of the high-resolution signal (default: the model's, else 16000)")
+    p.add_argument("--start", type=Number(0), default=0.0, metavar="S", help="start of the excerpt (seconds)")
+    p.add_argument("--seconds", type=POSITIVE, metavar="S", help="length of the excerpt (default: the whole file)")
+    p.add_argument("--device", default="auto", type=_device)
     p.add_argument("-f", "--force", action="store_true", help="overwrite the figure")
     p.set_defaults(func=_cmd_plot)
 
@@ -550,11 +690,11 @@ def _add_samples(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, metavar="PAGE_DIR", help="folder of the page (index.html)")
     p.add_argument("--title", default="Audio super-resolution samples")
     p.add_argument("--methods", metavar="LABEL,...", help="only these methods' players and scores (default all)")
-    p.add_argument("--max-samples", type=int, metavar="N", help="at most N samples per section (default all saved)")
+    p.add_argument("--max-samples", type=COUNT, metavar="N", help="at most N samples per section (default all saved)")
     p.add_argument("--flac", action="store_true", help="store the audio as FLAC (lossless, about half the size)")
     p.add_argument("-f", "--force", action="store_true", help="rebuild an existing page")
     p.add_argument("--serve", action="store_true", help="then serve it with http.server until Ctrl-C")
-    p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
+    p.add_argument("--port", type=Number(0, 65535, integer=True), default=8000, help="port for --serve (default 8000)")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve (default 127.0.0.1)")
     p.set_defaults(func=_cmd_samples)
 
@@ -596,7 +736,7 @@ def _add_paper(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--magnatagatune", metavar="DIR", help="MagnaTagATune folder: music uses it")
     q.add_argument("--corpus", action="append", default=[], metavar="TASK=SPEC[@ROOT]",
                    help="any corpus for a task, e.g. piano=folder@/data/piano (repeatable)")
-    q.add_argument("--device", help="override the budget's device (auto, cpu, cuda)")
+    q.add_argument("--device", type=_device, help="override the budget's device (auto, cpu, cuda)")
     q.add_argument("--no-shipped", dest="shipped", action="store_false",
                    help="train every network even where a shipped model fits")
     q.add_argument("--force-eval", action="store_true", help="restart evaluations made with other settings")
@@ -654,7 +794,7 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="recipe name (see --list)")
     p.add_argument("--list", action="store_true", help="list the recipes")
     p.add_argument("--work", default="runs/recipes", help="working folder (default runs/recipes)")
-    p.add_argument("--minutes", type=float, help="override the training budget")
+    p.add_argument("--minutes", type=POSITIVE, help="override the training budget")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a candidate: change a training setting (loss, stft_weight, brightness_db, ema, weights, "
                         "lr, batch_size, minutes); use its own --work folder and compare it on the validation split")

@@ -53,7 +53,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import __version__, audio, metrics
+from . import __version__, audio, checks, metrics
 from .data.corpus import Item
 from .errors import WavesrError
 from .files import atomic_path, read_json, to_jsonable, write_json
@@ -99,12 +99,13 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.degrade not in audio.DEGRADE_METHODS:
             raise WavesrError(f"unknown degradation {self.degrade!r} (choose from {', '.join(audio.DEGRADE_METHODS)})")
-        for name in ("max_files", "figures", "save_audio", "interesting"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise WavesrError(f"{name} must be >= 0, got {value}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise WavesrError(f"max_seconds must be > 0, got {self.max_seconds}")
+        for name in ("figures", "save_audio", "interesting"):
+            checks.number(getattr(self, name), name, 0, integer=True)
+        checks.number(self.max_files, "max_files", 0, integer=True, optional=True)
+        checks.number(self.sr, "sr", 1, integer=True, optional=True)
+        checks.number(self.max_seconds, "max_seconds", 0, low_open=True, optional=True)
+        checks.number(self.chunk_seconds, "chunk_seconds", 0, 60, low_open=True, optional=True)
+        checks.device_name(self.device)
 
     def protocol(self, sr: int, which: dict[str, bool]) -> dict[str, Any]:
         """The settings rows depend on: a folder evaluated under other ones cannot be resumed."""
@@ -315,7 +316,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             break
         good += len(line) + 1
     if good < len(data):
-        with atomic_path(path, force=True) as tmp:
+        with atomic_path(path, ours=True) as tmp:
             tmp.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows))
     return rows
 
@@ -375,7 +376,7 @@ def _prepare_folder(out: Path, protocol: dict[str, Any], files_hash: str, force:
         raise WavesrError(f"{out}: exists and is not a folder")
     if settings.is_file():
         old = read_json(settings)
-        if old.get("format") != FORMAT:
+        if not isinstance(old, dict) or old.get("format") != FORMAT or not isinstance(old.get("files", {}), dict):
             raise WavesrError(f"{settings}: not the settings of a wavesr evaluation")
         same = old.get("protocol") == protocol and old.get("files", {}).get("sha256") == files_hash
         if not same and not force:
@@ -389,9 +390,9 @@ def _prepare_folder(out: Path, protocol: dict[str, Any], files_hash: str, force:
 
             for name in ("rows", "figures", "audio"):
                 shutil.rmtree(out / name, ignore_errors=True)
-    elif out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise WavesrError(f"{out}: is a non-empty folder but not a wavesr evaluation; refusing to write into it")
+    elif out.is_dir() and any(out.iterdir()):  # its files could be the user's: not even with force
+        raise WavesrError(f"{out}: is a non-empty folder but not a wavesr evaluation; refusing to write into it "
+                          "(choose another folder)")
     (out / "rows").mkdir(parents=True, exist_ok=True)
 
 
@@ -467,7 +468,7 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
         "versions": _versions(which),
     }
     write_json(out / "settings.json", settings)
-    with atomic_path(out / "files.txt", force=True) as tmp:
+    with atomic_path(out / "files.txt", ours=True) as tmp:
         tmp.write_text("".join(f.key + "\n" for f in files))
 
     _run(out, files, tasks, sr, cfg, which)
@@ -629,7 +630,7 @@ def write_summary(out: Path, files: list[EvalFile], tasks: list[_Task], settings
                  **{k: finite_or_none(v) for k, v in t.rows[key].items() if k != "notes"}}
                 for t in tasks for key in keys if key in t.rows]
     write_csv(out / "per_file.csv", per_file)
-    with atomic_path(out / "summary.md", force=True) as tmp:
+    with atomic_path(out / "summary.md", ours=True) as tmp:
         tmp.write_text(summary_markdown(summary))
     write_json(out / "samples.json", collect_samples(out, tasks))
     return summary

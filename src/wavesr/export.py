@@ -54,7 +54,7 @@ from torch import Tensor
 
 from . import __version__
 from .errors import WavesrError
-from .files import atomic_path, write_json
+from .files import atomic_path, check_writable, write_json
 from .models.base import Upsampler
 from .models.spline import MIN_LENGTH
 
@@ -146,10 +146,8 @@ def export_model(model: Upsampler, path: str | os.PathLike, format: str = "torch
     if format == "onnx":
         _onnx_modules()
     path, sidecar = Path(path), Path(f"{path}.json")
-    if not force:
-        for p in (path, sidecar):
-            if p.exists():
-                raise WavesrError(f"{p}: already exists (use --force to overwrite)")
+    for p in (path, sidecar):  # before any work; with force, only what wavesr made is replaced
+        check_writable(p, force)
     model = copy.deepcopy(model).cpu().float().eval()
     n = _example_len(model, example_len)
     generator = torch.Generator().manual_seed(0)
@@ -177,7 +175,7 @@ def export_model(model: Upsampler, path: str | os.PathLike, format: str = "torch
             raise WavesrError(f"{model.name}: the {format} export does not reproduce the network on inputs "
                               f"of other lengths (max difference {error:.2e}); not written")
     info["verified_max_abs_error"] = error
-    write_json(sidecar, info, force=True)
+    write_json(sidecar, info)
     return path
 
 

@@ -100,9 +100,9 @@ import soundfile as sf
 import soxr
 import torch
 
-from . import audio
+from . import audio, checks
 from .errors import WavesrError
-from .files import atomic_path, check_writable
+from .files import atomic_path, check_input_file, check_writable, software_tag
 from .models.base import Upsampler
 from .pretrained import PASSES_TEXT, valid_passes
 
@@ -112,6 +112,14 @@ CONDITIONED = ("decimate",)  # training channels real input is put through first
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
 BLOCK_FRAMES = audio.READ_FRAMES  # frames read from the input file at a time (as audio.load reads)
+# Memory bounds for any channel count (libsndfile holds up to 1,024): the network sees at most
+# CHANNEL_GROUP channels at once, a chunk holds at most CHUNK_SAMPLES low-rate samples over all
+# channels (shorter chunks for many channels), and a read block at most BLOCK_SAMPLES samples.
+CHANNEL_GROUP = 4
+CHUNK_SAMPLES = 1 << 21
+BLOCK_SAMPLES = 1 << 18
+MAX_CHUNK_SECONDS = 60.0  # longer chunks only cost memory (the overlap already gives the context)
+MAX_OVERLAP_SECONDS = 10.0
 QUALITY = "VHQ"  # soxr quality, as audio.resample
 LIMIT_KNEE = 0.95  # the soft limiter is the identity below this magnitude
 DC_NOTE = 0.05  # a channel mean above this (-26 dBFS) is reported in the notes
@@ -147,6 +155,18 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
     """Crop or zero-pad ``[channels, time]`` to ``n`` samples."""
     n = max(n, 0)
     return x[:, :n] if x.shape[1] >= n else np.pad(x, ((0, 0), (0, n - x.shape[1])))
+
+
+def float_audio(x: Any) -> np.ndarray:
+    """``x`` as a float32 numpy array, refusing integer samples (their scale is not full scale 1.0)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        x = (x.float() if x.is_floating_point() else x).numpy()
+    x = np.asarray(x)
+    if x.dtype.kind not in "fb":
+        hint = f"; divide by {2 ** (8 * x.dtype.itemsize - 1)} for full scale 1.0" if x.dtype.kind in "iu" else ""
+        raise WavesrError(f"audio must be a float array (full scale 1.0), got dtype {x.dtype}{hint}")
+    return x.astype(np.float32, copy=False)
 
 
 def _hz(rate: float) -> str:
@@ -216,8 +236,8 @@ def chunk_sizes(model: Upsampler, chunk_seconds: float | None, overlap_seconds: 
     """
     grid = _alignment(model)
     a = grid // math.gcd(grid, model.ratio)  # low-rate samples per step of the high-rate grid
-    if overlap_seconds < 0:
-        raise WavesrError(f"overlap must be >= 0 seconds, got {overlap_seconds}")
+    checks.number(overlap_seconds, "overlap (seconds)", 0, MAX_OVERLAP_SECONDS)
+    checks.number(chunk_seconds, "chunk length (seconds)", 0, MAX_CHUNK_SECONDS, low_open=True, optional=True)
     overlap = math.ceil(overlap_seconds * model.sr_lowres / (4 * a)) * 4 * a
     if chunk_seconds is None:
         return 0, overlap
@@ -270,7 +290,12 @@ class Stream:
         self.offsets = ensemble_offsets(model, self.passes)
         self.condition = conditions(model, input_degrade)
         self.sr_out = int(target_sr or model.sr)
-        self.chunk, self.overlap = chunk_sizes(model, chunk_seconds, overlap_seconds)
+        self.chunk_seconds, self.overlap_seconds = chunk_seconds, overlap_seconds
+        self.chunk_seconds_asked = chunk_seconds
+        if chunk_seconds is not None and chunk_seconds * model.sr_lowres * channels > CHUNK_SAMPLES:
+            self.chunk_seconds = CHUNK_SAMPLES / (model.sr_lowres * channels)  # many channels: shorter chunks
+            self.overlap_seconds = min(overlap_seconds, self.chunk_seconds / 4)
+        self.chunk, self.overlap = chunk_sizes(model, self.chunk_seconds, self.overlap_seconds)
         self.fade = _crossfade(self.overlap * self.r)
         self.to_lr = (soxr.ResampleStream(sr_in, model.sr_lowres, channels, dtype="float32", quality=QUALITY)
                       if sr_in != model.sr_lowres else None)
@@ -286,7 +311,7 @@ class Stream:
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Feed ``[channels, n]`` input samples; return the output samples now final."""
-        block = np.asarray(block, dtype=np.float32)
+        block = float_audio(block)
         audio.check_finite(block, self.sr_in, self.name, offset=self.n_in)
         self.n_in += block.shape[1]
         if block.size:
@@ -338,13 +363,15 @@ class Stream:
         for drop, sign in self.offsets:  # one pass at a time: memory as for a single pass
             if drop >= n:
                 continue
-            x = torch.from_numpy(np.ascontiguousarray(sign * lr[:, drop:])).unsqueeze(1).to(self.device)
-            with torch.inference_mode():
-                out = self.model(x)  # [channels, 1, (n - drop) * ratio]
-            out = out[:, 0].float().cpu().numpy()
-            if out.shape != (self.channels, (n - drop) * self.r):
-                raise RuntimeError(f"{type(self.model).__name__} returned shape {out.shape} for input {x.shape}")
-            y[:, drop * self.r:] += out * sign
+            for c in range(0, self.channels, CHANNEL_GROUP):  # and a few channels at a time
+                group = lr[c:c + CHANNEL_GROUP, drop:]
+                x = torch.from_numpy(np.ascontiguousarray(sign * group)).unsqueeze(1).to(self.device)
+                with torch.inference_mode():
+                    out = self.model(x)  # [group, 1, (n - drop) * ratio]
+                out = out[:, 0].float().cpu().numpy()
+                if out.shape != (group.shape[0], (n - drop) * self.r):
+                    raise RuntimeError(f"{type(self.model).__name__} returned shape {out.shape} for input {x.shape}")
+                y[c:c + CHANNEL_GROUP, drop * self.r:] += out * sign
             passes[drop * self.r:] += 1
         y /= passes
         if self.condition:
@@ -420,7 +447,9 @@ class Stream:
             notes.append(f"input has no content above {_hz(self.sr_in / 2)} Hz; the network expects up to "
                          f"{_hz(m.sr_lowres / 2)} Hz")
         if self.channels > 1:
-            notes.append(f"{self.channels} channels, each upsampled on its own (as one batch)")
+            notes.append(f"{self.channels} channels, each upsampled on its own")
+        if self.chunk and self.chunk_seconds != self.chunk_seconds_asked:
+            notes.append(f"chunks shortened to {self.chunk_seconds:.2f} s for {self.channels} channels (bounded memory)")
         if self.chunks > 1:
             notes.append(f"{self.chunks} chunks of {self.chunk / m.sr_lowres:.2f} s with "
                          f"{self.overlap / m.sr_lowres:.2f} s overlap, cross-faded")
@@ -466,11 +495,7 @@ def upsample_array(model: Upsampler, audio_in: np.ndarray, sr: float, *, target_
     out_sr : ``target_sr`` or ``model.sr``.
     notes : what was done, one line each.
     """
-    x = np.asarray(audio_in)
-    if x.dtype.kind not in "fb":
-        hint = f"; divide by {2 ** (8 * x.dtype.itemsize - 1)} for full scale 1.0" if x.dtype.kind in "iu" else ""
-        raise WavesrError(f"audio must be a float array (full scale 1.0), got dtype {x.dtype}{hint}")
-    x = x.astype(np.float32)
+    x = float_audio(audio_in)
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
@@ -479,7 +504,8 @@ def upsample_array(model: Upsampler, audio_in: np.ndarray, sr: float, *, target_
         stream = Stream(model, sr, x.shape[0], chunk_seconds, overlap_seconds, target_sr, dev, limiter,
                         passes=passes, input_degrade=input_degrade)
         with _bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
-            parts = [stream.push(x[:, i:i + BLOCK_FRAMES]) for i in range(0, x.shape[1], BLOCK_FRAMES)]
+            step = block_frames(x.shape[0])
+            parts = [stream.push(x[:, i:i + step]) for i in range(0, x.shape[1], step)]
             parts.append(stream.finish())
     return np.concatenate(parts, axis=1), stream.sr_out, stream.notes("FLOAT")
 
@@ -495,7 +521,7 @@ def upsample(model: Upsampler, audio_in: Any, sr: float, target_sr: int | None =
     import warnings
 
     is_tensor = isinstance(audio_in, torch.Tensor)
-    x = audio_in.detach().float().cpu().numpy() if is_tensor else np.asarray(audio_in)
+    x = float_audio(audio_in)
     y, out_sr, notes = upsample_array(model, x, sr, target_sr=target_sr, **options)
     for note in notes:
         if "full scale" in note:
@@ -575,9 +601,7 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
     Refuses to replace ``out_path`` unless ``force``. ``subtype``: see :func:`output_subtype`.
     Other parameters as :func:`upsample_array`.
     """
-    in_path, out_path = Path(in_path), Path(out_path)
-    if not in_path.is_file():
-        raise WavesrError(f"{in_path}: no such file")
+    in_path, out_path = check_input_file(in_path), Path(out_path)
     if in_path.resolve() == out_path.resolve():
         raise WavesrError(f"{in_path}: output would overwrite the input")
     info = audio.info(in_path)
@@ -592,8 +616,9 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
         try:
             with atomic_path(out_path, force=force) as tmp, \
                     _bar(progress, stream.expected_chunks(info.frames), in_path.name) as stream.bar, \
-                    sf.SoundFile(str(tmp), "w", stream.sr_out, info.channels, subtype,
+                    sf.SoundFile(os.fsencode(tmp), "w", stream.sr_out, info.channels, subtype,
                                  format=out_path.suffix[1:].upper()) as out:
+                out.software = software_tag()
                 for block in _read_blocks(in_path):
                     out.write(stream.push(block).T)
                 out.write(stream.finish().T)
@@ -627,7 +652,13 @@ def plan_outputs(inputs: list[str | os.PathLike], out: str | os.PathLike | None 
     if ext is not None and ext not in audio.SUBTYPES:
         raise WavesrError(f"output format must be wav or flac, got {ext.lstrip('.')!r}")
     paths = [Path(p) for p in inputs]
+    if out is not None and str(out) == "-":
+        raise WavesrError("-o -: writing audio to standard output is not supported; name an output file "
+                          "(.wav or .flac) or a folder")
     out = Path(out) if out is not None else None
+    if out is not None and out.suffix.lower() in audio.AUDIO_EXTENSIONS and out.suffix.lower() not in audio.SUBTYPES:
+        raise WavesrError(f"{out}: wavesr writes .wav or .flac files; name the output {out.stem}.wav or "
+                          f"{out.stem}.flac (or a folder)")
     if out is not None and out.suffix.lower() in audio.SUBTYPES and not out.is_dir():
         if len(paths) != 1 or paths[0].is_dir():
             raise WavesrError(f"{out}: with several inputs or a folder, -o must be a folder")
@@ -655,12 +686,18 @@ def companion_paths(output: str | os.PathLike) -> tuple[Path, Path]:
     return output.with_name(f"{base}.cubic{output.suffix}"), output.with_name(f"{base}.compare.png")
 
 
+def block_frames(channels: int) -> int:
+    """Frames per read block: :data:`BLOCK_FRAMES`, fewer for many channels (:data:`BLOCK_SAMPLES`)."""
+    return max(256, min(BLOCK_FRAMES, BLOCK_SAMPLES // max(channels, 1)))
+
+
 def _read_blocks(path: Path) -> Iterator[np.ndarray]:
     """``[channels, BLOCK_FRAMES]`` float32 blocks of a file, decoding errors as one-line WavesrErrors."""
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(os.fsencode(path)) as f:
+            frames = block_frames(f.channels)
             while True:
-                block = f.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+                block = f.read(frames, dtype="float32", always_2d=True)
                 if not len(block):
                     return
                 yield block.T
@@ -706,7 +743,7 @@ def compare_figure(panels: list[tuple[str, str | os.PathLike]], out_png: str | o
 
     specs = []  # (title, power in dB [freq, frames], duration s, sr)
     for title, path in panels:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(os.fsencode(path)) as f:
             x = f.read(int(seconds * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
             sr = f.samplerate
         nper = min(len(x), 2 ** round(math.log2(max(sr * 0.032, 16))))  # ~32 ms frames at every rate
@@ -726,5 +763,5 @@ def compare_figure(panels: list[tuple[str, str | os.PathLike]], out_png: str | o
     axes[-1].set_xlabel("time (s)")
     out_png = Path(out_png)
     with atomic_path(out_png, force=force) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": software_tag()})
     return out_png

@@ -502,7 +502,7 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
               "paper's data sets were given; compare the ordering of methods, not the values.",
               *[f"- {n}" for n in notes]]
     md = out / f"table1-{b.name}.md"
-    with atomic_path(md, force=True) as tmp:
+    with atomic_path(md, ours=True) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     js = out / f"table1-{b.name}.json"
     write_json(js, {"format": "wavesr-table1", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -48,13 +48,13 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from . import audio, metrics
+from . import audio, checks, metrics
 from .data.augment import BrightnessAugment, DegradeMix
 from .data.patches import PatchDataset
 from .errors import WavesrError
-from .files import read_json, write_json
+from .files import made_by_wavesr, read_json, write_json
 from .losses import LOSSES, loss_fn
-from .models.base import build_model, channels, save_model
+from .models.base import build_model, channels, read_checkpoint, save_model
 
 
 @dataclass
@@ -89,6 +89,37 @@ class TrainConfig:
     checkpoint_steps: int | None = None
     log_every: int = 20
 
+    def check(self) -> "TrainConfig":
+        """Every setting within its range (one-line WavesrErrors); returns the config."""
+        for name, low, integer, optional, low_open in (
+                ("epochs", 1, True, False, False), ("max_steps", 1, True, True, False),
+                ("max_minutes", 0, False, True, True), ("batch_size", 1, True, False, False),
+                ("lr", 0, False, False, True), ("stft_weight", 0, False, False, False),
+                ("grad_clip", 0, False, True, True), ("brightness_db", 0, False, False, False),
+                ("seed", 0, True, False, False), ("workers", 0, True, False, False),
+                ("val_patches", 0, True, False, False), ("val_files", 0, True, False, False),
+                ("checkpoint_minutes", 0, False, False, True), ("checkpoint_steps", 1, True, True, False),
+                ("log_every", 1, True, False, False)):
+            checks.number(getattr(self, name), f"--{name.replace('_', '-')}", low, integer=integer,
+                          optional=optional, low_open=low_open)
+        if checks.number(self.ema, "--ema", 0) >= 1:
+            raise WavesrError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {self.ema}")
+        checks.device_name(self.device)
+        for name, value, choices in (("--decay", self.decay, DECAYS), ("--precision", self.precision, PRECISIONS),
+                                     ("--loss", self.loss, ("auto", "lps", *LOSSES)),
+                                     ("--mix-degrade", self.mix_degrade, ("", *audio.DEGRADE_METHODS))):
+            if value not in choices:
+                raise WavesrError(f"{name} {value!r}: choose from {', '.join(c for c in choices if c)}")
+        if self.mix_degrade:
+            checks.number(self.mix_fraction, "--mix-fraction", 0, 1, low_open=True)
+        if not isinstance(self.model_config, dict):
+            raise WavesrError(f"model_config must be a mapping of settings, got {self.model_config!r}")
+        return self
+
+
+DECAYS = ("linear-second-half", "none")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
 
 # ------------------------------------------------------------------------------ small parts
 
@@ -100,6 +131,7 @@ def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
 
 
 def _device(name: str) -> torch.device:
+    checks.device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -249,6 +281,81 @@ def _tensorboard(run: Path) -> Any:
     return SummaryWriter(str(run / "tensorboard"))
 
 
+def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    """The config and the last checkpoint of a run folder to resume, checked (one-line errors)."""
+    if not run.is_dir():
+        raise WavesrError(f"{run}: no such run folder")
+    if not (run / "last.pt").exists():
+        raise WavesrError(f"{run}: no checkpoint to resume from (last.pt missing)")
+    stored = read_json(run / "config.json")
+    where = f"{run / 'config.json'}"
+    if not isinstance(stored, dict) or not isinstance(stored.get("train"), dict):
+        raise WavesrError(f"{where}: not a wavesr run's config (no 'train' settings)")
+    cfg = checks.from_dict(TrainConfig, stored["train"], f"{where}: train")
+    checkpoint = read_checkpoint(run / "last.pt")
+    training = checkpoint.get("training")
+    keys = {"optimizer": dict, "rng": dict, "step": int, "total": (int, float), "best": (int, float),
+            "planned": bool, "elapsed": (int, float)}
+    bad = ([] if isinstance(training, dict) else ["training"]) or [
+        k for k, kind in keys.items() if not isinstance(training.get(k), kind)]
+    if not bad and not isinstance(training["rng"].get("torch"), torch.Tensor):
+        bad = ["rng"]
+    if not bad and cfg.ema > 0 and not isinstance(training.get("ema"), dict):
+        bad = ["ema"]
+    if bad:
+        raise WavesrError(f"{run / 'last.pt'}: not a training checkpoint of this run ({', '.join(bad)} missing or "
+                          "damaged); start again with --force or another folder")
+    if checkpoint["model"] != cfg.model:
+        raise WavesrError(f"{run / 'last.pt'}: holds a {checkpoint['model']} network, the run trains {cfg.model}")
+    return cfg, checkpoint
+
+
+def _restore(path: Path, checkpoint: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+             state: dict[str, Any], ema: WeightAverage | None) -> None:
+    """Load a checked resume checkpoint (:func:`read_run`) into the run's objects."""
+    training = checkpoint["training"]
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+        optimizer.load_state_dict(training["optimizer"])
+        if ema is not None:
+            ema.model.load_state_dict(training["ema"])
+        torch.set_rng_state(training["rng"]["torch"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+        detail = " ".join(str(e).split())[:160]
+        raise WavesrError(f"{path}: does not fit the run's network and config ({detail})") from None
+    state.update({k: training[k] for k in state})
+    if "cuda" in training["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(training["rng"]["cuda"])
+
+
+RUN_FILES = ("config.json", "last.pt", "best.pt", "model.pt", "metrics.jsonl", "metrics.csv")  # what a run writes
+
+
+def check_run_folder(run: Path, force: bool) -> None:
+    """Refuse to start a run where one was (unless ``force``), and never restart in a folder whose
+    files wavesr did not write: ``force`` replaces a wavesr run's files and nothing else."""
+    if run.exists() and not run.is_dir():
+        raise WavesrError(f"{run}: exists and is not a folder")
+    present = [name for name in RUN_FILES if os.path.lexists(run / name)]
+    if not present:
+        return
+    if not force:
+        resume = "--resume to continue from last.pt, " if "last.pt" in present else ""
+        raise WavesrError(f"{run}: already holds a training run ({', '.join(present)}); use {resume}--force to "
+                          "start it again, or another folder")
+    foreign = [name for name in present if name.endswith(".pt") and not made_by_wavesr(run / name)]
+    config = run / "config.json"
+    if not foreign and config.exists():
+        try:
+            ok = set(read_json(config)) >= {"train", "model", "data"}
+        except (WavesrError, TypeError):
+            ok = False
+        foreign += [] if ok else ["config.json"]
+    if foreign or not any(name.endswith(".pt") or name == "config.json" for name in present):
+        raise WavesrError(f"{run}: {', '.join(foreign or present)} not written by a wavesr run; --force only "
+                          "restarts wavesr's own runs (choose another folder)")
+
+
 def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress: bool = True) -> Path:
     """Train ``cfg.model`` on ``cfg.data``; returns the run folder.
 
@@ -263,19 +370,10 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
     """:func:`train`, also returning the trained network (this process's replica under DDP)."""
     run = Path(cfg.out)
     if resume:
-        if not (run / "last.pt").exists():
-            raise WavesrError(f"{run}: no checkpoint to resume from (last.pt missing)")
-        cfg = TrainConfig(**read_json(run / "config.json")["train"])
-    elif (run / "last.pt").exists() and not force:
-        raise WavesrError(f"{run}: already holds a training run (use --resume to continue or --force to restart)")
-    if not 0.0 <= cfg.ema < 1.0:
-        raise WavesrError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {cfg.ema}")
-    if cfg.loss not in ("auto", "lps", *LOSSES):
-        raise WavesrError(f"unknown loss {cfg.loss!r} (choose from auto, lps, {', '.join(LOSSES)})")
-    if cfg.mix_degrade and cfg.mix_degrade not in audio.DEGRADE_METHODS:
-        raise WavesrError(f"--mix-degrade {cfg.mix_degrade!r}: choose from {', '.join(audio.DEGRADE_METHODS)}")
-    if cfg.mix_degrade and not 0.0 < cfg.mix_fraction <= 1.0:
-        raise WavesrError(f"--mix-fraction must be in (0, 1], not {cfg.mix_fraction}")
+        cfg, checkpoint = read_run(run)
+    else:
+        check_run_folder(run, force)
+    cfg.check()
 
     device = _device(cfg.device)
     d = _init_distributed(device)
@@ -307,22 +405,14 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
              "planned": cfg.max_minutes is None, "elapsed": 0.0}
 
     if resume:
-        ckpt = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["state_dict"])
-        training = ckpt["training"]
-        optimizer.load_state_dict(training["optimizer"])
-        state = {k: training[k] for k in state}
-        if ema is not None:
-            ema.model.load_state_dict(training["ema"])
-        torch.set_rng_state(training["rng"]["torch"])
-        if "cuda" in training["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(training["rng"]["cuda"])
+        _restore(run / "last.pt", checkpoint, model, optimizer, state, ema)
     else:
         torch.manual_seed(cfg.seed + d.rank)
         if d.main:
             run.mkdir(parents=True, exist_ok=True)
-            for name in ("metrics.jsonl", "metrics.csv"):
-                (run / name).unlink(missing_ok=True)
+            for name in RUN_FILES:  # a run restarted with force (checked above to be wavesr's)
+                if (run / name).is_file():
+                    (run / name).unlink()
             write_json(run / "config.json", {"train": cfg, "model": {"name": cfg.model, **dataclasses.asdict(model.config)},
                                              "data": data.settings})
     if d.main:  # temporary files of writes a killed run left behind (never a checkpoint itself)

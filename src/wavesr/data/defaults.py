@@ -44,7 +44,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ from tqdm import tqdm
 
 from .. import __version__, audio
 from ..errors import WavesrError
-from ..files import write_json
+from ..files import staged_folder, write_json
 from .corpus import MANIFEST, SPLITS, Corpus, Item, cache_dir, fraction_split, sha256_file, stable_fraction
 from .fetch import Package, fetch_deb
 
@@ -319,8 +318,10 @@ def build_default(name: str, target_sr: int = audio.SAMPLE_RATE, limit: int | No
             return corpus
         diff = ", ".join(f"{k}={built[k]!r} (asked {request[k]!r})" for k in request if built[k] != request[k])
         raise WavesrError(f"{folder}: already built with {diff}; rebuild with force=True (`--force`)")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).is_file():
+        raise WavesrError(f"{folder}: is a non-empty folder but not a built corpus; refusing to replace it")
     start = time.time()
-    with _staging(folder) as tmp:
+    with staged_folder(folder, replace=True) as tmp:
         if name == "piano":
             from .piano import build_piano  # music21 is an optional dependency
             corpus, dropped = build_piano(tmp, **request, progress=progress)
@@ -448,39 +449,6 @@ def link_or_copy(src: Path, dest: Path) -> None:
         os.link(src, dest)
     except OSError:
         shutil.copyfile(src, dest)
-
-
-@contextlib.contextmanager
-def _staging(final: Path) -> Iterator[Path]:
-    """A temporary sibling of ``final`` that replaces it only when the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.partial-*"):
-        pid = stale.name.split("-")[-2] if stale.name.count("-") >= 2 else ""
-        if not pid.isdigit() or not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-{os.getpid()}-", dir=final.parent))
-    try:
-        yield tmp
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.rename(final, old)
-            os.rename(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # ---------------------------------------------------------------------------------- summary

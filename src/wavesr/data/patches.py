@@ -37,8 +37,8 @@ Layout on disk
       lr.f32          float32 little-endian, [N, L / r]
       index.csv       patch,file,offset: source number in settings["sources"], first sample at sr
 
-The folder is built as ``OUT.partial/`` and renamed to ``OUT`` only when complete. A leftover
-``OUT.partial`` (an interrupted run) is deleted and rebuilt from scratch, so rerunning after an
+The folder is built in a hidden temporary sibling (``files.staged_folder``) and renamed to ``OUT``
+only when complete; one left by a killed run is deleted by the next, and a rerun after an
 interrupt gives the same bytes as an uninterrupted run. Worker processes each decode and cut one
 file at a time; the main process appends results in file order, so memory stays bounded by a few
 files, never by the dataset.
@@ -53,7 +53,6 @@ import itertools
 import multiprocessing
 import operator
 import os
-import shutil
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -64,9 +63,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import __version__, audio
+from .. import __version__, audio, checks
 from ..errors import WavesrError
-from ..files import read_json, write_json
+from ..files import inside, read_json, staged_folder, write_json
 from .corpus import SPLITS, Corpus, Item
 
 FORMAT = "wavesr-patches"
@@ -226,26 +225,19 @@ def prepare(items: list[Item], out_dir: str | os.PathLike, cfg: PrepareConfig,
     selected = _select(items, cfg)
     if not selected:
         raise WavesrError(f"{out}: no files to prepare")
-    partial = out.with_name(out.name + ".partial")
     try:
-        _build(items, selected, partial, out, cfg, corpus_info, progress)
+        with staged_folder(out, replace=force) as partial:
+            _build(items, selected, partial, out, cfg, corpus_info, progress)
     except OSError as e:  # a full disk, a folder that cannot be written: nothing half-built is kept
-        shutil.rmtree(partial, ignore_errors=True)
         blocker = next((q for q in out.parents if q.exists() and not q.is_dir()), None)
         reason = f"{blocker} is a file, not a folder" if blocker else e.strerror or str(e)
         raise WavesrError(f"{out}: cannot write the dataset ({reason}); nothing was kept") from None
-    except WavesrError:  # e.g. settings.json on a full disk
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return out
 
 
 def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cfg: PrepareConfig,
            corpus_info: dict[str, Any], progress: bool) -> None:
-    """:func:`prepare`'s work: write the dataset into ``partial``, then rename it to ``out``."""
-    if partial.exists():  # left by an interrupted run: start again
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
+    """:func:`prepare`'s work: write the dataset into the empty folder ``partial``."""
 
     sources: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
@@ -273,7 +265,6 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
             bar.set_postfix(patches=n)
 
     if n == 0:
-        shutil.rmtree(partial)
         why = [f"{k}: {v}" for k, v in Counter(s["reason"] for s in skipped).items()]
         if silent:
             why.append(f"{silent} patches below {cfg.silence_db} dBFS")
@@ -308,20 +299,6 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
         },
     }
     write_json(partial / SETTINGS, settings)
-    _publish(partial, out)
-
-
-def _publish(partial: Path, out: Path) -> None:
-    """Rename the finished ``partial`` folder onto ``out`` (replacing an old dataset there)."""
-    if not out.exists():
-        os.rename(partial, out)
-        return
-    old = out.with_name(out.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    os.rename(out, old)
-    os.rename(partial, out)
-    shutil.rmtree(old)
 
 
 def prepare_corpus(corpus: Corpus, split: str, out_dir: str | os.PathLike, cfg: PrepareConfig,
@@ -346,13 +323,14 @@ def load_settings(folder: str | os.PathLike) -> dict[str, Any]:
         raise WavesrError(f"{folder}: no such folder")
     path = folder / SETTINGS
     if not path.is_file():
-        hint = " (an interrupted build: run `wavesr prepare` again)" if folder.name.endswith(".partial") else ""
+        hint = " (an interrupted build: run `wavesr prepare` again)" if ".partial-" in folder.name else ""
         raise WavesrError(f"{folder}: not a prepared patch dataset (no {SETTINGS}){hint}")
     s = read_json(path)
     if not isinstance(s, dict) or s.get("format") != FORMAT:
         raise WavesrError(f"{path}: not the settings of a prepared patch dataset")
     if s.get("format_version") != FORMAT_VERSION:
         raise WavesrError(f"{path}: format version {s.get('format_version')}, this wavesr reads {FORMAT_VERSION}")
+    _check_settings(s, folder, path)
     for key in ("hr", "lr"):
         name, shape = s["files"][key]["name"], s["files"][key]["shape"]
         raw = folder / name
@@ -362,6 +340,33 @@ def load_settings(folder: str | os.PathLike) -> dict[str, Any]:
             raise WavesrError(f"{raw}: incomplete dataset ({'missing' if actual is None else f'{actual} bytes'}, "
                               f"settings say {expected} for {shape[0]} x {shape[1]} float32)")
     return s
+
+
+def _check_settings(s: dict[str, Any], folder: Path, path: Path) -> None:
+    """The entries a dataset is read by: present, of their types, consistent (a hand-edited or damaged
+    ``settings.json`` is one line), and file names that stay inside the dataset's folder."""
+    def damaged(what: str) -> WavesrError:
+        return WavesrError(f"{path}: damaged or edited settings ({what})")
+
+    for key in ("sr", "ratio", "patch_len", "lr_len"):
+        checks.number(s.get(key), f"{path}: {key}", 1, integer=True)
+    if s["lr_len"] * s["ratio"] != s["patch_len"]:
+        raise damaged(f"lr_len {s['lr_len']} x ratio {s['ratio']} is not patch_len {s['patch_len']}")
+    totals, files, sources = s.get("totals"), s.get("files"), s.get("sources")
+    if not isinstance(totals, dict) or not isinstance(files, dict) or not isinstance(sources, list):
+        raise damaged("'totals', 'files' and 'sources' must be present")
+    n = checks.number(totals.get("patches"), f"{path}: totals.patches", 1, integer=True)
+    for key, width in (("hr", s["patch_len"]), ("lr", s["lr_len"]), ("index", None)):
+        entry = files.get(key)
+        if not isinstance(entry, dict):
+            raise damaged(f"no files.{key}")
+        inside(folder, entry.get("name"), f"files.{key}.name")
+        if width is not None and entry.get("shape") != [n, width]:
+            raise damaged(f"files.{key}.shape {entry.get('shape')!r}, expected [{n}, {width}] from the totals")
+    if not all(isinstance(src, dict) and isinstance(src.get("path"), str) for src in sources):
+        raise damaged("every entry of 'sources' needs a 'path'")
+    if not isinstance(s.get("method", "decimate"), str) or not isinstance(s.get("skipped_files", []), list):
+        raise damaged("'method' must be a name and 'skipped_files' a list")
 
 
 class PatchDataset(torch.utils.data.Dataset):
@@ -417,8 +422,15 @@ class PatchDataset(torch.utils.data.Dataset):
         i = self._position(i)
         if self._index is None:
             name = self.settings["files"]["index"]["name"]
-            self._index = np.loadtxt(self.folder / name, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+            try:
+                self._index = np.loadtxt(self.folder / name, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+            except (ValueError, OSError) as e:
+                raise WavesrError(f"{self.folder / name}: damaged index ({' '.join(str(e).split())[:120]})") from None
+        if len(self._index) != self._n or self._index.shape[1] != 3:
+            raise WavesrError(f"{self.folder}: damaged index ({len(self._index)} rows for {self._n} patches)")
         _, file_no, offset = self._index[i]
+        if not 0 <= file_no < len(self.settings["sources"]):
+            raise WavesrError(f"{self.folder}: damaged index (patch {i} names source {file_no})")
         return self.settings["sources"][file_no]["path"], int(offset)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -174,11 +174,14 @@ def build_model(name: str, **config_overrides: Any) -> Upsampler:
     """
     cls = model_class(name)
     preset = config_overrides.pop("preset", None)
-    if preset is not None:
-        config = cls.config_class.preset(preset, **config_overrides)
-    else:
-        config = config_from_dict(cls.config_class, config_overrides)
-    return cls(config)
+    try:
+        if preset is not None:
+            config = cls.config_class.preset(preset, **config_overrides)
+        else:
+            config = config_from_dict(cls.config_class, config_overrides)
+        return cls(config)
+    except (TypeError, ValueError) as e:  # e.g. --set blocks='"four"'
+        raise WavesrError(f"network {name!r}: settings do not fit it ({' '.join(str(e).split())[:160]})") from None
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -274,19 +277,35 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint") -> Upsampler:
-    """Rebuild the network a checkpoint dict describes and load its weights strictly."""
+    """Rebuild the network a checkpoint dict describes and load its weights strictly.
+
+    The network is first built on the ``meta`` device (no memory) and its shapes compared with
+    the stored weights, so that a config asking for huge widths fails in one line before anything
+    is allocated; only a config that fits the weights is built for real.
+    """
+    name, weights = checkpoint["model"], checkpoint["state_dict"]
     try:
-        cls = model_class(checkpoint["model"])
-        model = cls(config_from_dict(cls.config_class, checkpoint["config"]))
+        cls = model_class(name)
+        config = config_from_dict(cls.config_class, checkpoint["config"])
+        with torch.device("meta"):
+            shapes = {k: tuple(v.shape) for k, v in cls(config).state_dict().items()}
     except WavesrError as e:
         raise WavesrError(f"{source}: {e}") from None
-    except (TypeError, ValueError) as e:
-        raise WavesrError(f"{source}: config does not fit network {checkpoint['model']!r} ({e})") from None
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise WavesrError(f"{source}: config does not fit network {name!r} ({' '.join(str(e).split())[:160]})") from None
+    stored = {k: tuple(v.shape) if isinstance(v, Tensor) else None for k, v in weights.items()}
+    if stored != shapes:
+        missing, extra = sorted(set(shapes) - set(stored)), sorted(set(stored) - set(shapes))
+        wrong = [k for k in shapes if k in stored and stored[k] != shapes[k]]
+        detail = "; ".join(f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}" for what, keys in
+                           (("missing", missing), ("unexpected", extra), ("other shapes", wrong)) if keys)
+        raise WavesrError(f"{source}: weights do not match network {name!r} and its config ({detail})")
+    model = cls(config)
     try:
-        model.load_state_dict(checkpoint["state_dict"], strict=True)
+        model.load_state_dict(weights, strict=True)
     except RuntimeError as e:
         detail = " ".join(str(e).split())
-        raise WavesrError(f"{source}: weights do not match network {checkpoint['model']!r} and its config "
+        raise WavesrError(f"{source}: weights do not match network {name!r} and its config "
                           f"({detail[:200]})") from None
     return model
 

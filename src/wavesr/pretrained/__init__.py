@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import checks
 from ..errors import WavesrError
-from ..files import atomic_path, read_json, write_json
+from ..files import atomic_path, inside, read_json, write_json
 
 if TYPE_CHECKING:  # torch is imported only when a model is loaded
     from ..models.base import Upsampler
@@ -123,14 +124,26 @@ def available_models(registry: str | os.PathLike | None = None) -> list[ModelInf
     folder = registry_dir(registry)
     out = []
     for name, entry in sorted(_read_index(folder)["models"].items()):
-        try:
-            info = ModelInfo(name=name, folder=folder, **entry)
-        except TypeError as e:
-            raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} is malformed ({e})") from None
-        if not valid_passes(info.passes):
-            raise WavesrError(f"{folder / 'registry.json'}: entry {name!r} has passes {info.passes!r} (one of {PASSES_TEXT})")
-        out.append(info)
+        out.append(_entry(folder, name, entry))
     return out
+
+
+def _entry(folder: Path, name: str, entry: Any) -> ModelInfo:
+    """A registry entry as a ModelInfo, every field checked (a hand-edited registry is one line)."""
+    where = f"{folder / 'registry.json'}: entry {name!r}"
+    if not isinstance(entry, dict):
+        raise WavesrError(f"{where} is not a mapping")
+    info = checks.from_dict(ModelInfo, {**entry, "name": name, "folder": folder}, where, partial=True)
+    for key, low in (("ratio", 1), ("sr", 1), ("params", 0)):
+        checks.number(getattr(info, key), f"{where}: {key}", low, integer=True)
+    if not valid_passes(info.passes):
+        raise WavesrError(f"{where} has passes {info.passes!r} (one of {PASSES_TEXT})")
+    if info.content not in CONTENTS:
+        raise WavesrError(f"{where} has content {info.content!r} (one of {', '.join(CONTENTS)})")
+    inside(folder, info.file, "model file")
+    if info.card is not None:
+        inside(folder, info.card, "model card")
+    return info
 
 
 def get_model_info(name: str, registry: str | os.PathLike | None = None) -> ModelInfo:
@@ -254,6 +267,7 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
         raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {passes!r}")
     folder = registry_dir(registry)
     index = _read_index(folder)
+    available_models(folder)  # every entry checked before any is replaced or its file deleted
     if name in index["models"] and not force:
         raise WavesrError(f"{name}: already in {folder / 'registry.json'} (use force to replace)")
     src = checkpoint_path(checkpoint)
@@ -269,13 +283,14 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
              "card": f"{name}.md", "recipe": recipe, "degrade": degrade or model.degrade,
              **({"passes": passes} if passes != 1 else {})}
     old = index["models"].get(name)
+    old_file = old["file"] if old is not None else None  # checked above: a name inside the registry
     index["models"][name] = entry
     info = ModelInfo(name=name, folder=folder, **entry)
-    with atomic_path(folder / info.card, force=True) as tmp:
+    with atomic_path(folder / info.card, ours=True) as tmp:
         tmp.write_text(card if card is not None else _default_card(info))
-    write_json(folder / "registry.json", index, force=True)
-    if old and old["file"] != file and not any(m["file"] == old["file"] for m in index["models"].values()):
-        (folder / old["file"]).unlink(missing_ok=True)
+    write_json(folder / "registry.json", index)
+    if old_file and old_file != file and not any(m["file"] == old_file for m in index["models"].values()):
+        (folder / old_file).unlink(missing_ok=True)
     return info
 
 

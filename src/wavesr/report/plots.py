@@ -26,7 +26,7 @@ import numpy as np
 import scipy.signal
 
 from ..errors import WavesrError
-from ..files import atomic_path
+from ..files import atomic_path, software_tag
 
 WINDOW_SECONDS = 0.032
 DYNAMIC_RANGE_DB = 80.0
@@ -99,7 +99,8 @@ def save_figure(fig: Any, out: str | os.PathLike, force: bool = False, dpi: int 
     if out.suffix.lower() not in FORMATS:
         raise WavesrError(f"{out}: figure must be {', '.join(FORMATS)}")
     with atomic_path(out, force=force) as tmp:
-        fig.savefig(tmp, format=out.suffix[1:].lower(), dpi=dpi)
+        fmt = out.suffix[1:].lower()
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Software" if fmt == "png" else "Creator": software_tag()})
     return out
 
 

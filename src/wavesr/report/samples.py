@@ -37,7 +37,7 @@ from .. import audio
 from ..errors import WavesrError
 from ..evaluate import slug
 from .tables import METRIC_LABELS
-from ..files import read_json
+from ..files import read_json, staged_folder
 
 HERE = Path(__file__).parent
 MIN_BROWSER_RATE = 3000  # Hz: browsers do not play audio below this rate
@@ -129,7 +129,7 @@ def _copy_audio(src: Path, dst_dir: Path, name: str, flac: bool) -> str:
         shutil.copyfile(src, dst_dir / name)
         return name
     name = str(Path(name).with_suffix(".flac"))
-    subtype = sf.info(str(src)).subtype
+    subtype = sf.info(os.fsencode(src)).subtype
     x, sr = audio.load(src)
     audio.save(dst_dir / name, x, sr, subtype=subtype if subtype in ("PCM_16", "PCM_24") else "PCM_24")
     return name
@@ -222,10 +222,7 @@ def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         if out.is_file() or (any(out.iterdir()) and not (index.is_file() and MARKER in index.read_text(errors="replace"))):
             raise WavesrError(f"{out}: exists and is not a wavesr samples page; refusing to replace it")
     sections = plan_sections(eval_dirs, methods)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with staged_folder(out, replace=force) as partial:
         body = []
         for section in sections:
             interesting = section.anchor == "interesting"
@@ -245,17 +242,6 @@ def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLik
             sources=", ".join(_e(Path(d).name) for d in eval_dirs))
         (partial / "index.html").write_text(page)
         shutil.copyfile(HERE / "style.css", partial / "style.css")
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.rename(out, old)
-        os.rename(partial, out)
-        shutil.rmtree(old)
-    else:
-        os.rename(partial, out)
     return out / "index.html"
 
 

@@ -55,7 +55,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     w = csv.DictWriter(buf, fieldnames=columns)
     w.writeheader()
     w.writerows(rows)
-    with atomic_path(path, force=True) as tmp:
+    with atomic_path(path, ours=True) as tmp:
         tmp.write_text(buf.getvalue())
 
 
