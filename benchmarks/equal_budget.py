@@ -34,7 +34,7 @@ from wavesr.evaluate import EvalConfig, evaluate
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, count_parameters, load_model_file
 from wavesr.recipes import FAST_MEDIUM_SINC, RECIPES
-from wavesr.train import TrainConfig, _train
+from wavesr.train import TrainConfig, train
 
 NETWORKS = {  # label -> (network, config overrides, loss)
     "fast (medium, sinc skip)": ("fast", FAST_MEDIUM_SINC, "l2"),
@@ -92,7 +92,7 @@ def main() -> None:
                           checkpoint_minutes=5.0)
         if not (run / "model.pt").exists():
             print(f"training {label} for {args.minutes:g} min", flush=True)
-            _train(cfg, resume=(run / "last.pt").exists(), progress=False)
+            train(cfg, resume=(run / "last.pt").exists(), progress=False)
         runs[label] = run
 
     methods = ["cubic", "bandlimited"] + [f"{SLUGS[label]}={run / 'model.pt'}" for label, run in runs.items()]

@@ -94,7 +94,7 @@ def test_training_with_brightness_and_logspec_runs(patches, tmp_path):
                       model="fast", model_config={"widths": [8, 8, 8, 8], "skip": "sinc"}, epochs=1,
                       batch_size=4, lr=1e-3, loss="rmse+logspec", stft_weight=1e-5, brightness_db=9.0,
                       val_files=1, val_patches=8)
-    run = train(cfg, progress=False)
+    run = train(cfg, progress=False).run
     stored = json.loads((run / "config.json").read_text())["train"]
     assert stored["brightness_db"] == 9.0 and stored["loss"] == "rmse+logspec"
     losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
@@ -129,7 +129,7 @@ def test_training_with_mixed_degradations_records_it(patches, tmp_path):
     cfg = TrainConfig(data=str(patches / "train"), out=str(tmp_path / "run"), model="fast",
                       model_config={"widths": [8, 8, 8, 8]}, epochs=1, batch_size=4, lr=1e-3, loss="rmse",
                       mix_degrade="sinc", mix_fraction=0.3, val_files=0, val_patches=0)
-    run = train(cfg, progress=False)
+    run = train(cfg, progress=False).run
     stored = json.loads((run / "config.json").read_text())["train"]
     assert (stored["mix_degrade"], stored["mix_fraction"]) == ("sinc", 0.3)
     assert torch.load(run / "model.pt", weights_only=True)["degrade"] == "decimate+sinc"  # both channels seen

@@ -24,7 +24,7 @@ import soundfile as sf
 import torch
 
 from wavesr.models import build_model, read_checkpoint, save_model
-from wavesr.train import TrainConfig, _train
+from wavesr.train import TrainConfig, train
 
 from test_train import _cfg, dataset  # noqa: F401 - the prepared tiny dataset fixture
 
@@ -80,7 +80,7 @@ def _kill(proc: subprocess.Popen, run: Path, mode: str, rng: np.random.Generator
 
 def test_training_killed_anywhere_resumes_to_the_same_weights(dataset, tmp_path):  # noqa: F811
     kw = dict(epochs=1, max_steps=12, checkpoint_steps=1, log_every=1, val_patches=8)
-    full = _train(_cfg(dataset, tmp_path / "full", **kw), progress=False)[1].state_dict()
+    full = train(_cfg(dataset, tmp_path / "full", **kw), progress=False).model.state_dict()
     rng = np.random.default_rng(2024)
     kills = []
     for trial, mode in enumerate(["write", "random", "write", "random", "write"]):
@@ -91,10 +91,10 @@ def test_training_killed_anywhere_resumes_to_the_same_weights(dataset, tmp_path)
         last = run / "last.pt"
         if last.exists():  # whatever the moment of the kill, last.pt is a complete checkpoint
             kill["step"] = read_checkpoint(last)["training"]["step"]
-            _, model = _train(TrainConfig(data="", out=str(run)), resume=True, progress=False)
+            model = train(TrainConfig(data="", out=str(run)), resume=True, progress=False).model
         else:  # killed before the first checkpoint: nothing to resume, start again
             kill["step"] = None
-            _, model = _train(cfg, progress=False)
+            model = train(cfg, progress=False).model
         kills.append(kill)
         for (name, a), b in zip(full.items(), model.state_dict().values()):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"trial {trial} {kill}: {name}")

@@ -428,17 +428,19 @@ def test_resume_of_a_damaged_run_is_one_line(data, tmp_path, capsys, damage):
 
 
 @pytest.mark.parametrize("edit", [
-    lambda s: s.pop("files"), lambda s: s["files"].pop("hr"), lambda s: s.update(sr="16 kHz"),
-    lambda s: s["files"]["hr"].update(name="../outside.bin"), lambda s: s["files"]["lr"].update(name="/etc/passwd"),
-    lambda s: s["totals"].update(patches=s["totals"]["patches"] * 10), lambda s: s.update(sources={"a": 1}),
-    lambda s: s.update(lr_len=3), lambda s: s["totals"].update(patches="many"), lambda s: s.update(totals=[])])
+    lambda s, o: s.pop("files"), lambda s, o: s["files"].pop("hr"), lambda s, o: s.update(sr="16 kHz"),
+    lambda s, o: s["files"]["hr"].update(name="../outside.bin"), lambda s, o: s["files"]["lr"].update(name=str(o)),
+    lambda s, o: s["totals"].update(patches=s["totals"]["patches"] * 10), lambda s, o: s.update(sources={"a": 1}),
+    lambda s, o: s.update(lr_len=3), lambda s, o: s["totals"].update(patches="many"), lambda s, o: s.update(totals=[])])
 def test_a_damaged_or_edited_dataset_is_one_line(data, tmp_path, capsys, edit):
     folder = tmp_path / "train"
     shutil.copytree(data / "train", folder)
+    outside = tmp_path / "outside.bin"  # a file outside the dataset, of the size a patch file would have
+    for key in ("hr", "lr"):
+        shutil.copyfile(folder / f"{key}.f32", outside if key == "hr" else tmp_path / "outside-lr.bin")
     settings = json.loads((folder / "settings.json").read_text())
-    edit(settings)
+    edit(settings, tmp_path / "outside-lr.bin")
     (folder / "settings.json").write_text(json.dumps(settings))
-    (tmp_path / "outside.bin").write_bytes(b"\0" * (1 << 20))
     with pytest.raises(WavesrError):
         PatchDataset(folder)
     one_line_error(capsys, main(["train", str(folder), "-o", str(tmp_path / "run"), *TINY]))

@@ -17,7 +17,7 @@ from wavesr.cli import main as cli
 from wavesr.data.patches import PatchDataset
 from wavesr.errors import WavesrError
 from wavesr.models.base import load_model_file
-from wavesr.train import TrainConfig, WeightAverage, _train, learning_rate, train
+from wavesr.train import TrainConfig, WeightAverage, learning_rate, train
 
 from conftest import prepare_voices
 
@@ -41,7 +41,7 @@ def test_learning_rate_is_constant_then_decays_linearly():
 
 
 def test_run_writes_checkpoints_logs_and_beats_nothing_silently(dataset, tmp_path):
-    run = train(_cfg(dataset, tmp_path / "run"), progress=False)
+    run = train(_cfg(dataset, tmp_path / "run"), progress=False).run
     for name in ("config.json", "last.pt", "best.pt", "model.pt", "metrics.jsonl", "metrics.csv"):
         assert (run / name).is_file(), name
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -61,7 +61,7 @@ def test_run_writes_checkpoints_logs_and_beats_nothing_silently(dataset, tmp_pat
 
 def test_tiny_network_learns(dataset, tmp_path):
     """The training loss falls well below its start on real (synthetic) patches."""
-    run = train(_cfg(dataset, tmp_path / "run", epochs=6, log_every=5, val_data=None), progress=False)
+    run = train(_cfg(dataset, tmp_path / "run", epochs=6, log_every=5, val_data=None), progress=False).run
     losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
               if "loss" in json.loads(line)]
     assert losses[-1] < 0.5 * losses[0]
@@ -71,7 +71,7 @@ def test_tiny_network_learns(dataset, tmp_path):
 def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path, ema):
     """With ``ema`` the moving average is restored too: the compared weights are the average's."""
     kw = dict(epochs=3, checkpoint_steps=2, log_every=1, ema=ema)
-    full = _train(_cfg(dataset, tmp_path / "full", **kw), progress=False)[1]
+    full = train(_cfg(dataset, tmp_path / "full", **kw), progress=False).model
     cfg = _cfg(dataset, tmp_path / "killed", **kw)
     script = ("import sys, json; from wavesr.train import TrainConfig, train; "
               "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)")
@@ -90,7 +90,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path, ema):
     proc.wait()
     step = torch.load(ckpt, weights_only=True)["training"]["step"]
     assert 4 <= step < 12, f"killed too late to test anything (step {step})"
-    _, resumed = _train(TrainConfig(data="", out=str(tmp_path / "killed")), resume=True, progress=False)
+    resumed = train(TrainConfig(data="", out=str(tmp_path / "killed")), resume=True, progress=False).model
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
 
@@ -111,14 +111,15 @@ def test_weight_average_follows_the_weights_with_a_ramped_decay():
 
 
 def test_ema_run_validates_and_ships_the_average(dataset, tmp_path):
-    run, final = _train(_cfg(dataset, tmp_path / "run", ema=0.9), progress=False)
+    trained = train(_cfg(dataset, tmp_path / "run", ema=0.9), progress=False)
+    run, final = trained.run, trained.model
     last = torch.load(run / "last.pt", weights_only=True)
     shipped = load_model_file(run / "model.pt").state_dict()
     for name, value in final.state_dict().items():
         torch.testing.assert_close(shipped[name], value, msg=name)
         torch.testing.assert_close(last["training"]["ema"][name], value, msg=name)
     assert any(not torch.equal(last["state_dict"][k], v) for k, v in shipped.items())  # raw != average
-    _, resumed = _train(TrainConfig(data="", out=str(run)), resume=True, progress=False)  # finished: no steps
+    resumed = train(TrainConfig(data="", out=str(run)), resume=True, progress=False).model  # finished: no steps
     for name, value in resumed.state_dict().items():  # the average comes back from last.pt, not the raw weights
         torch.testing.assert_close(value, last["training"]["ema"][name], msg=name)
     with pytest.raises(WavesrError, match="--ema must be in"):
@@ -129,7 +130,7 @@ def _ddp_worker(rank, world, port, cfg_json, out_dir):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    _, model = _train(TrainConfig(**json.loads(cfg_json)), progress=False)
+    model = train(TrainConfig(**json.loads(cfg_json)), progress=False).model
     torch.save(model.state_dict(), Path(out_dir) / f"rank{rank}.pt")
     torch.distributed.destroy_process_group()
 
@@ -163,7 +164,7 @@ def test_cli_train_and_resume(dataset, tmp_path, capsys):
 
 def test_dnn_trains_with_its_own_objective(dataset, tmp_path):
     cfg = _cfg(dataset, tmp_path / "dnn", model="dnn", model_config={"hidden": 64}, epochs=1, val_data=None)
-    run = train(cfg, progress=False)
+    run = train(cfg, progress=False).run
     assert load_model_file(run / "model.pt").__class__.__name__ == "DNN"
 
 
@@ -181,7 +182,7 @@ def test_torchrun_runs_the_same_cli_command(dataset, tmp_path):
 def test_wall_clock_budget_plans_fewer_steps(dataset, tmp_path):
     cfg = _cfg(dataset, tmp_path / "budget", epochs=50, max_minutes=0.1, val_data=None)
     start = time.monotonic()
-    run = train(cfg, progress=False)
+    run = train(cfg, progress=False).run
     state = torch.load(run / "last.pt", weights_only=True)["training"]
     assert state["step"] == state["total"] < 50 * (len(PatchDataset(dataset / "train")) // 8)
     assert time.monotonic() - start < 60  # a 6 s budget, with start-up, validation and checkpoints on top

@@ -132,13 +132,19 @@ def test_without_model_or_ratio_the_input_rate_picks_the_shipped_model(tmp_path)
         assert info.samplerate == 16000 and info.frames == round(n * 16000 / rate), (rate, ratio)
 
 
-def test_cli_choices_match_the_library():
-    """The CLI spells out these lists (importing scipy and torch would slow its start): keep them equal."""
+def test_cli_choices_come_from_the_library_and_parsing_imports_nothing_heavy():
+    """The flags' choices are the library's own lists, and building the parser (``--help``, ``--version``,
+    ``wavesr models``) imports neither torch, scipy nor numpy: they answer at once."""
+    import subprocess
+    import sys
+
     from wavesr import cli
 
-    assert cli.DEGRADE_CHOICES == audio.DEGRADE_METHODS
-    assert cli.CONTENT_CHOICES == pretrained.CONTENTS
-    assert cli.PASSES_CHOICES == pretrained.PASSES
+    assert cli.DEGRADE_METHODS is audio.DEGRADE_METHODS
+    assert cli.CONTENTS is pretrained.CONTENTS and cli.PASSES is pretrained.PASSES
+    code = ("import sys; from wavesr.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy', 'numpy', 'soundfile')))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 
 def test_passes_option(env, capsys):

@@ -26,11 +26,10 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
+from .constants import DEGRADE_METHODS, SAMPLE_RATE  # noqa: F401 (audio.SAMPLE_RATE is public)
 from .errors import WavesrError
 from .files import atomic_path, check_input_file, software_tag
 
-SAMPLE_RATE = 16000  # the paper's high-resolution rate
-DEGRADE_METHODS = ("decimate", "subsample", "sinc", "telephone")
 # the telephone channel relative to the low-resolution Nyquist frequency: 300-3400 Hz at an 8 kHz low rate
 TELEPHONE_BAND = (300 / 4000, 3400 / 4000)
 MULAW_MU = 255  # G.711's mu
@@ -245,7 +244,7 @@ def lowres_length(n: int, ratio: int) -> int:
 
 # ------------------------------------------------------------------- low-resolution simulation
 
-def _check_ratio(ratio: int) -> int:
+def check_ratio(ratio: int) -> int:
     if int(ratio) != ratio or ratio < 2:
         raise WavesrError(f"ratio must be an integer >= 2, got {ratio}")
     return int(ratio)
@@ -281,7 +280,7 @@ def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarr
     -------
     ``[..., ceil(time / ratio)]``, same dtype family (float32 in, float32 out).
     """
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     x = np.asarray(audio)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
     n = x.shape[-1]
@@ -337,7 +336,7 @@ def interpolate(lowres: np.ndarray, ratio: int, method: str = "cubic", length: i
     -------
     ``[..., length]`` float32 (float64 stays float64).
     """
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     x = np.asarray(lowres)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
     n = x.shape[-1]
@@ -366,7 +365,7 @@ def crossover_taps(ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:
     number of taps, about ``145 * ratio``: 9 ms at 16 kHz whatever the ratio). Designed once per
     ``(ratio, cutoff)`` (every chunk of a stream uses it) and read-only.
     """
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     if not 0.0 < cutoff <= 1.0:
         raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
     numtaps, beta = scipy.signal.kaiserord(60.0, 0.05 / ratio)

@@ -11,13 +11,9 @@ import argparse
 import sys
 
 from . import __version__
+from .constants import CONTENTS, DEGRADE_METHODS, PASSES
 from .errors import WavesrError
 
-# audio.DEGRADE_METHODS, pretrained.PASSES and pretrained.CONTENTS, spelled out: importing those modules (scipy, torch)
-# would slow the start of every command (tests/test_upsample_cli.py keeps them equal)
-DEGRADE_CHOICES = ("decimate", "subsample", "sinc", "telephone")
-PASSES_CHOICES = (1, 2, 4, 8)
-CONTENT_CHOICES = ("speech", "telephone", "piano", "music")
 
 
 class Number:
@@ -256,7 +252,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
     # defaults None: PrepareConfig's own defaults apply (kept in one place)
     p.add_argument("--sr", type=RATE, metavar="HZ", help="high-resolution rate in Hz (default 16000)")
     p.add_argument("--ratio", type=RATIO, metavar="R", help="downsampling ratio (default 4)")
-    p.add_argument("--method", choices=DEGRADE_CHOICES,
+    p.add_argument("--method", choices=DEGRADE_METHODS,
                    help="low-resolution simulation (default decimate)")
     p.add_argument("--patch-len", type=Number(1, 1 << 20, integer=True), metavar="N", help="high-res samples per patch (default 8192)")
     p.add_argument("--stride", type=Number(1, 1 << 20, integer=True), metavar="N", help="hop between patches (default patch-len / 2)")
@@ -334,7 +330,7 @@ def _prepare_summary(folder) -> str:
 # ------------------------------------------------------------------------------------- train
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from .train import TrainConfig
+    from .configs import TrainConfig
 
     d = TrainConfig(data="", out="")
     p = sub.add_parser("train", help="train a network on prepared patches",
@@ -360,7 +356,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="validate and keep a moving average of the weights with this decay, e.g. 0.999 (default off)")
     p.add_argument("--brightness-db", type=Number(0, 24), default=d.brightness_db,
                    help="augment: a random high shelf of up to +-DB on every training patch (default off)")
-    p.add_argument("--mix-degrade", choices=DEGRADE_CHOICES, default=d.mix_degrade or None,
+    p.add_argument("--mix-degrade", choices=DEGRADE_METHODS, default=d.mix_degrade or None,
                    help="augment: rebuild the input of a share of the patches with this degradation instead of "
                         "the data's own (e.g. plain decimation mixed into phone-band data)")
     p.add_argument("--mix-fraction", type=Number(0, 1, low_open=True), default=d.mix_fraction,
@@ -398,7 +394,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .train import TrainConfig, train
 
     if args.resume:
-        run = train(TrainConfig(data="", out=args.resume), resume=True)
+        run = train(TrainConfig(data="", out=args.resume), resume=True).run
     else:
         if not args.data or not args.out:
             raise WavesrError("train needs DATA and -o RUN (or --resume RUN)")
@@ -412,7 +408,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
             device=args.device, precision=args.precision, workers=args.workers, val_files=args.val_files,
             val_patches=args.val_patches, checkpoint_minutes=args.checkpoint_minutes,
             checkpoint_steps=args.checkpoint_steps, log_every=args.log_every)
-        run = train(cfg, force=args.force)
+        run = train(cfg, force=args.force).run
     print(f"run folder: {run} (best.pt, last.pt, model.pt, metrics.jsonl)")
 
 
@@ -429,7 +425,7 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--model", metavar="NAME|PATH", help="a shipped model (wavesr models), a .pt checkpoint "
                                                           "or a training run folder")
     g.add_argument("--ratio", type=RATIO, metavar="R", help="use the shipped model for this ratio and --content")
-    p.add_argument("--content", choices=CONTENT_CHOICES, default="speech",
+    p.add_argument("--content", choices=CONTENTS, default="speech",
                    help="which shipped model --ratio or the input's rate picks (default speech; telephone: "
                         "phone calls, 300-3400 Hz at 8 kHz, for models you add: none is shipped)")
     p.add_argument("--target-sr", type=RATE, metavar="HZ", help="resample the output to this rate")
@@ -441,7 +437,7 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--subtype", help="e.g. PCM_16, PCM_24, FLOAT (default PCM_16, or the input's if deeper)")
     p.add_argument("--no-limiter", dest="limiter", action="store_false",
                    help="keep samples over full scale (clipped by PCM formats, reported) instead of soft-limiting")
-    p.add_argument("--passes", type=int, choices=PASSES_CHOICES,
+    p.add_argument("--passes", type=int, choices=PASSES,
                    help="self-ensemble: average this many sign-flipped and shifted runs of the network (higher SNR, "
                         "somewhat higher LSD, that many times slower; default: the model's own, 1 unless its card says)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
@@ -577,7 +573,7 @@ def _ratios(text: str) -> list[int]:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    from .evaluate import EvalConfig
+    from .configs import EvalConfig
 
     d = EvalConfig()
     p = sub.add_parser("evaluate", help="score methods (cubic, bandlimited, models) on a test split",
@@ -595,7 +591,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="evaluation folder (resumed when it exists)")
     p.add_argument("--ratio", "--ratios", dest="ratios", metavar="R[,R...]",
                    help="upsampling ratios (default: the networks' ratios, else 4)")
-    p.add_argument("--degrade", choices=DEGRADE_CHOICES, default=d.degrade,
+    p.add_argument("--degrade", choices=DEGRADE_METHODS, default=d.degrade,
                    help=f"low-resolution simulation (default {d.degrade})")
     p.add_argument("--sr", type=RATE, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)")
     p.add_argument("--max-files", type=COUNT, metavar="N", help="at most N files, evenly spaced over the split")
@@ -614,7 +610,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-seconds", type=Number(0, 60), default=d.chunk_seconds, metavar="S",
                    help=f"network chunk length (default {d.chunk_seconds:g}; 0 = whole files)")
     p.add_argument("--limiter", action="store_true", help="soft-limit network outputs (default: score the raw output)")
-    p.add_argument("--passes", type=int, choices=PASSES_CHOICES,
+    p.add_argument("--passes", type=int, choices=PASSES,
                    help="self-ensemble passes of every network (default: each model's own)")
     p.add_argument("-f", "--force", action="store_true", help="start again in a folder evaluated with other settings")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -661,7 +657,7 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ratio", type=RATIO, required=True, metavar="R", help="upsampling ratio")
     p.add_argument("--model", metavar="NAME|PATH", help="a shipped model, checkpoint or run folder (else 3 panels)")
     p.add_argument("-o", "--out", required=True, help="figure file: .png, .svg or .pdf")
-    p.add_argument("--degrade", choices=DEGRADE_CHOICES, default="decimate")
+    p.add_argument("--degrade", choices=DEGRADE_METHODS, default="decimate")
     p.add_argument("--sr", type=RATE, metavar="HZ", help="rate of the high-resolution signal (default: the model's, else 16000)")
     p.add_argument("--start", type=Number(0), default=0.0, metavar="S", help="start of the excerpt (seconds)")
     p.add_argument("--seconds", type=POSITIVE, metavar="S", help="length of the excerpt (default: the whole file)")
@@ -671,7 +667,7 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .report.plots import figure2
+    from .evaluate import figure2
 
     out = figure2(args.file, args.ratio, args.out, model=args.model, sr=args.sr, degrade=args.degrade,
                   start=args.start, seconds=args.seconds, device=args.device, force=args.force)

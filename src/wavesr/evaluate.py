@@ -53,10 +53,11 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import __version__, audio, checks, metrics
+from . import __version__, audio, metrics
 from .data.corpus import Item
 from .errors import WavesrError
 from .files import atomic_path, read_json, to_jsonable, write_json
+from .configs import EvalConfig
 from .report.tables import METRICS, aggregate, finite_or_none, mean_finite, summary_markdown, write_csv
 
 FORMAT = "wavesr-evaluation"
@@ -73,44 +74,6 @@ METRIC_CONVENTIONS = {
 }
 RUNS_AS = ("sha256", "passes", "conditioned", "pipeline")  # what decides a method's output besides files and settings
 LOW_RATE_NOTE = "low-resolution WAVs whose rate sr / r is not whole are written at the rounded rate"
-
-
-@dataclass
-class EvalConfig:
-    """How files are evaluated (written to ``settings.json``)."""
-
-    sr: int | None = None  # evaluation rate; None: the first network's rate, else 16000
-    degrade: str = "decimate"  # audio.degrade method
-    max_files: int | None = None  # at most this many files, evenly spaced over the list
-    max_seconds: float | None = None  # evaluate only the first seconds of each file
-    pesq: bool | None = None  # None: when the pesq package is importable
-    stoi: bool | None = None  # None: when the pystoi package is importable
-    chunk_seconds: float | None = 10.0  # network chunks (None: whole files at once)
-    limiter: bool = False  # soft-limit network outputs (off: the raw output is scored)
-    passes: int | None = None  # self-ensemble passes of every network (None: each model's own)
-    device: str = "auto"  # for networks: auto | cpu | cuda | cuda:N
-    figures: int = 0  # spectrogram figures for the first N files of each ratio
-    save_audio: int = 0  # WAVs (hr, lr, every method) for the first N files of each ratio
-    interesting: int = 0  # also save the N files where the first network falls furthest below cubic in SNR
-    title: str | None = None  # name of this evaluation on the samples page (default: the corpus)
-    description: str | None = None  # a paragraph for the samples page
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.degrade not in audio.DEGRADE_METHODS:
-            raise WavesrError(f"unknown degradation {self.degrade!r} (choose from {', '.join(audio.DEGRADE_METHODS)})")
-        for name in ("figures", "save_audio", "interesting"):
-            checks.number(getattr(self, name), name, 0, integer=True)
-        checks.number(self.max_files, "max_files", 0, integer=True, optional=True)
-        checks.number(self.sr, "sr", 1, integer=True, optional=True)
-        checks.number(self.max_seconds, "max_seconds", 0, low_open=True, optional=True)
-        checks.number(self.chunk_seconds, "chunk_seconds", 0, 60, low_open=True, optional=True)
-        checks.device_name(self.device)
-
-    def protocol(self, sr: int, which: dict[str, bool]) -> dict[str, Any]:
-        """The settings rows depend on: a folder evaluated under other ones cannot be resumed."""
-        return {"sr": sr, "degrade": self.degrade, "max_seconds": self.max_seconds, "limiter": self.limiter,
-                "chunk_seconds": self.chunk_seconds, "pesq": which["pesq"], "stoi": which["stoi"]}
 
 
 # ------------------------------------------------------------------------------------ methods
@@ -420,7 +383,7 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
     cfg = cfg or EvalConfig()
     corpus_info = dict(corpus_info or {})
     out = Path(out_dir)
-    ratios = sorted({audio._check_ratio(r) for r in ratios})
+    ratios = sorted({audio.check_ratio(r) for r in ratios})
     if not ratios:
         raise WavesrError("no ratio to evaluate")
     resolved = [m if isinstance(m, Method) else resolve_method(m, cfg.device) for m in methods]
@@ -657,3 +620,38 @@ def load_summary(out_dir: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise WavesrError(f"{out_dir}: not a finished wavesr evaluation (no summary.json)")
     return read_json(path)
+
+
+# ---------------------------------------------------------------------------- figure 2
+
+def figure2(path: str | os.PathLike, ratio: int, out: str | os.PathLike, model: str | None = None,
+            sr: int | None = None, degrade: str = "decimate", start: float = 0.0, seconds: float | None = None,
+            device: str = "auto", force: bool = False) -> Path:
+    """Figure 2 for one audio file: high-res / low-res / super-resolved (``model``) / cubic.
+
+    Parameters
+    ----------
+    path : any audio file; loaded mono at ``sr`` (default: the model's rate, else 16000 Hz).
+    ratio : upsampling ratio r; the low-res signal is ``audio.degrade(hr, r, degrade)``.
+    out : ``.png``, ``.svg`` or ``.pdf``.
+    model : a shipped model name, checkpoint or run folder (must upsample x``ratio``); without
+        one the figure has three panels.
+    start, seconds : the excerpt shown (seconds).
+    """
+    from .report.plots import Panel, save_spectrograms
+
+    cfg = EvalConfig(degrade=degrade, device=device)
+    method = resolve_method(model, device) if model else None
+    if method is not None and method.ratio != ratio:
+        raise WavesrError(f"{model}: the network upsamples x{method.ratio}, not x{ratio}")
+    sr = sr or (method.sr if method else audio.SAMPLE_RATE)
+    hr, _ = audio.load(path, sr=sr, mono=True)
+    hr = hr[int(start * sr):][: int(seconds * sr) if seconds else None]
+    if hr.size < 2 * ratio:
+        raise WavesrError(f"{path}: too short for a figure at {start} s (+ {seconds} s)")
+    lr = audio.degrade(hr, ratio, degrade)
+    panels = [Panel("high resolution", hr, sr), Panel(f"low resolution, x{ratio}", lr, sr / ratio)]
+    if method is not None:
+        panels.append(Panel(f"super-resolution: {method.label}", estimate(method, lr, ratio, hr.size, cfg)[0], sr))
+    panels.append(Panel("cubic interpolation", audio.interpolate(lr, ratio, "cubic", length=hr.size), sr))
+    return save_spectrograms(panels, out, title=Path(path).name, force=force)

@@ -86,14 +86,13 @@ nothing is clipped silently.
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import soundfile as sf
@@ -103,8 +102,11 @@ import torch
 from . import audio, checks
 from .errors import WavesrError
 from .files import atomic_path, check_input_file, check_writable, software_tag
-from .models.base import Upsampler
-from .pretrained import PASSES_TEXT, valid_passes
+
+if TYPE_CHECKING:  # a type only: models.base imports this module to give every network .upsample()
+    from .models.base import Upsampler
+from .constants import PASSES_TEXT, valid_passes
+from .devices import model_device, resolve_device
 
 PIPELINE = 2  # revision of how networks are run here; evaluation rows made by another are computed again
 # (2: FastNet ends at its array's edge at any length, self-ensemble passes drop samples instead of adding zeros)
@@ -207,27 +209,6 @@ def ensemble_offsets(model: Upsampler, passes: int) -> list[tuple[int, int]]:
     return [(round(j * grid / shifts), sign) for j in range(shifts) for sign in (1, -1)]
 
 
-def _model_device(model: Upsampler) -> torch.device:
-    for t in itertools.chain(model.parameters(), model.buffers()):
-        return t.device
-    return torch.device("cpu")
-
-
-def resolve_device(device: str | torch.device | None, model: Upsampler) -> torch.device:
-    """``None``: where the model is; ``"auto"``: CUDA when available, else CPU; else as given."""
-    if device is None:
-        return _model_device(model)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise WavesrError(f"unknown device {device!r} (cpu, cuda, cuda:N, auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise WavesrError(f"device {device!r}: CUDA is not available here")
-    return dev
-
-
 def chunk_sizes(model: Upsampler, chunk_seconds: float | None, overlap_seconds: float) -> tuple[int, int]:
     """Chunk length and overlap in low-rate samples (see the module docstring).
 
@@ -284,7 +265,7 @@ class Stream:
         if target_sr is not None and (isinstance(target_sr, bool) or not isinstance(target_sr, numbers.Integral)
                                       or target_sr < 1):
             raise WavesrError(f"target sample rate must be a positive whole number of Hz, got {target_sr!r}")
-        self.model, self.device, self.name, self.limiter = model, device or _model_device(model), name, limiter
+        self.model, self.device, self.name, self.limiter = model, device or model_device(model), name, limiter
         self.sr_in, self.channels, self.r = sr_in, channels, model.ratio
         self.passes = getattr(model, "passes", 1) if passes is None else passes
         self.offsets = ensemble_offsets(model, self.passes)
@@ -619,7 +600,7 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
                     sf.SoundFile(os.fsencode(tmp), "w", stream.sr_out, info.channels, subtype,
                                  format=out_path.suffix[1:].upper()) as out:
                 out.software = software_tag()
-                for block in _read_blocks(in_path):
+                for block in read_blocks(in_path):
                     out.write(stream.push(block).T)
                 out.write(stream.finish().T)
                 out.close()  # inside the atomic block: a failed final flush (a full disk) is a failed write
@@ -691,7 +672,7 @@ def block_frames(channels: int) -> int:
     return max(256, min(BLOCK_FRAMES, BLOCK_SAMPLES // max(channels, 1)))
 
 
-def _read_blocks(path: Path) -> Iterator[np.ndarray]:
+def read_blocks(path: Path) -> Iterator[np.ndarray]:
     """``[channels, BLOCK_FRAMES]`` float32 blocks of a file, decoding errors as one-line WavesrErrors."""
     try:
         with sf.SoundFile(os.fsencode(path)) as f:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("l2", "rmse", "l2+stft", "rmse+logspec")
+from .constants import LOSSES
+
 STFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WavesrError
-from .pretrained import PASSES_TEXT, valid_passes
+from .constants import PASSES_TEXT, valid_passes
 
 HARDWARE = f"{platform.machine()}, CPU"
 # the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
@@ -143,7 +143,7 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     from .data.defaults import build_default, is_built, load_default
     from .data.patches import PrepareConfig, prepare_corpus
     from .evaluate import EvalConfig, evaluate
-    from .train import TrainConfig, _train
+    from .train import TrainConfig, train
 
     if minutes is not None:
         recipe = dataclasses.replace(recipe, minutes=minutes)
@@ -169,7 +169,7 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     _check_run(run, train_cfg)
     started = time.monotonic()
     if not (run / "model.pt").exists():
-        _train(train_cfg, resume=(run / "last.pt").exists(), progress=progress)
+        train(train_cfg, resume=(run / "last.pt").exists(), progress=progress)
     train_seconds = _train_seconds(run)
     weights = run / WEIGHTS[recipe.weights]
     if not test:
@@ -304,7 +304,7 @@ def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | 
     """The registry's file for ``name`` when it holds exactly ``model`` (network, config, weights), else None."""
     import torch
 
-    from .models.base import _plain, read_checkpoint
+    from .models.base import plain_values, read_checkpoint
     from .pretrained import available_models
 
     info = next((m for m in available_models(registry) if m.name == name), None)
@@ -312,7 +312,7 @@ def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | 
         return None
     old = read_checkpoint(info.path)
     new = model.state_dict()
-    same = (old["model"] == model.name and old["config"] == _plain(model.config)
+    same = (old["model"] == model.name and old["config"] == plain_values(model.config)
             and old["state_dict"].keys() == new.keys()
             and all(torch.equal(old["state_dict"][k], new[k].cpu()) for k in new))
     return info.path if same else None

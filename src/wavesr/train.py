@@ -38,7 +38,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,73 +52,11 @@ from . import audio, checks, metrics
 from .data.augment import BrightnessAugment, DegradeMix
 from .data.patches import PatchDataset
 from .errors import WavesrError
+from .devices import resolve_device
+from .configs import TrainConfig  # noqa: F401 (public here too)
 from .files import made_by_wavesr, read_json, write_json
-from .losses import LOSSES, loss_fn
+from .losses import loss_fn
 from .models.base import build_model, channels, read_checkpoint, save_model
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run needs; stored in RUN/config.json and in every checkpoint."""
-
-    data: str  # prepared training patches (``wavesr prepare``)
-    out: str  # run folder
-    val_data: str | None = None  # prepared validation patches; its source files give whole-file scores
-    model: str = "audiounet"
-    model_config: dict[str, Any] = field(default_factory=dict)  # overrides of the model's config
-    epochs: int = 10
-    max_steps: int | None = None
-    max_minutes: float | None = None  # wall-clock budget; fixes the planned steps after a short warm-up
-    batch_size: int = 32
-    lr: float = 1e-4
-    decay: str = "linear-second-half"  # or "none"
-    loss: str = "auto"  # the network's own (l2 for AudioUNet, lps for the DNN) or one of wavesr.losses.LOSSES
-    stft_weight: float = 1e-3
-    grad_clip: float | None = None
-    ema: float = 0.0  # > 0: keep an exponential moving average of the weights with this decay (e.g. 0.999)
-    brightness_db: float = 0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
-    mix_degrade: str = ""  # a degradation (audio.DEGRADE_METHODS) that rebuilds the input of mix_fraction of the patches
-    mix_fraction: float = 0.5
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "auto"  # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
-    workers: int = 0  # DataLoader worker processes
-    val_patches: int = 256  # at most this many validation patches
-    val_files: int = 4  # whole held-out files scored every epoch
-    checkpoint_minutes: float = 10.0
-    checkpoint_steps: int | None = None
-    log_every: int = 20
-
-    def check(self) -> "TrainConfig":
-        """Every setting within its range (one-line WavesrErrors); returns the config."""
-        for name, low, integer, optional, low_open in (
-                ("epochs", 1, True, False, False), ("max_steps", 1, True, True, False),
-                ("max_minutes", 0, False, True, True), ("batch_size", 1, True, False, False),
-                ("lr", 0, False, False, True), ("stft_weight", 0, False, False, False),
-                ("grad_clip", 0, False, True, True), ("brightness_db", 0, False, False, False),
-                ("seed", 0, True, False, False), ("workers", 0, True, False, False),
-                ("val_patches", 0, True, False, False), ("val_files", 0, True, False, False),
-                ("checkpoint_minutes", 0, False, False, True), ("checkpoint_steps", 1, True, True, False),
-                ("log_every", 1, True, False, False)):
-            checks.number(getattr(self, name), f"--{name.replace('_', '-')}", low, integer=integer,
-                          optional=optional, low_open=low_open)
-        if checks.number(self.ema, "--ema", 0) >= 1:
-            raise WavesrError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {self.ema}")
-        checks.device_name(self.device)
-        for name, value, choices in (("--decay", self.decay, DECAYS), ("--precision", self.precision, PRECISIONS),
-                                     ("--loss", self.loss, ("auto", "lps", *LOSSES)),
-                                     ("--mix-degrade", self.mix_degrade, ("", *audio.DEGRADE_METHODS))):
-            if value not in choices:
-                raise WavesrError(f"{name} {value!r}: choose from {', '.join(c for c in choices if c)}")
-        if self.mix_degrade:
-            checks.number(self.mix_fraction, "--mix-fraction", 0, 1, low_open=True)
-        if not isinstance(self.model_config, dict):
-            raise WavesrError(f"model_config must be a mapping of settings, got {self.model_config!r}")
-        return self
-
-
-DECAYS = ("linear-second-half", "none")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 # ------------------------------------------------------------------------------ small parts
@@ -128,15 +66,6 @@ def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
     if cfg.decay == "none" or step < total / 2:
         return cfg.lr
     return cfg.lr * max(0.0, (total - step) / (total / 2))
-
-
-def _device(name: str) -> torch.device:
-    checks.device_name(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise WavesrError("--device cuda asked for, but no CUDA device is available")
-    return torch.device(name)
 
 
 def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -356,18 +285,22 @@ def check_run_folder(run: Path, force: bool) -> None:
                           "restarts wavesr's own runs (choose another folder)")
 
 
-def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress: bool = True) -> Path:
-    """Train ``cfg.model`` on ``cfg.data``; returns the run folder.
+@dataclass
+class Trained:
+    """What :func:`train` made: the run folder and the trained network (this process's replica under DDP;
+    the moving average of the weights with ``ema``)."""
+
+    run: Path
+    model: torch.nn.Module
+
+
+def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress: bool = True) -> Trained:
+    """Train ``cfg.model`` on ``cfg.data``; returns the run folder and the network.
 
     ``resume`` continues from ``RUN/last.pt`` with the configuration stored in the run folder.
-    A run folder that already holds a checkpoint is refused unless ``resume`` or ``force``.
+    A run folder that already holds a run is refused unless ``resume`` or ``force``
+    (:func:`check_run_folder`).
     """
-    return _train(cfg, resume, force, progress)[0]
-
-
-def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
-           progress: bool = True) -> tuple[Path, torch.nn.Module]:
-    """:func:`train`, also returning the trained network (this process's replica under DDP)."""
     run = Path(cfg.out)
     if resume:
         cfg, checkpoint = read_run(run)
@@ -375,7 +308,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
         check_run_folder(run, force)
     cfg.check()
 
-    device = _device(cfg.device)
+    device = resolve_device(cfg.device)
     d = _init_distributed(device)
     if device.type == "cuda" and d.world > 1:
         device = torch.device("cuda", d.local_rank)
@@ -501,7 +434,7 @@ def _train(cfg: TrainConfig, resume: bool = False, force: bool = False,
         if writer is not None:
             writer.close()
     _barrier(d)
-    return run, final
+    return Trained(run, final)
 
 
 def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist,

@@ -36,26 +36,21 @@ How a corpus is built
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-import math
-import multiprocessing
-import os
 import re
-import shutil
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
-import numpy as np
 from tqdm import tqdm
 
 from .. import __version__, audio
 from ..errors import WavesrError
 from ..files import staged_folder, write_json
+from .curation import HELD_OUT, SILENCE_DB, SPLIT_KEY, drop_reason, group_split, link_or_copy, measure, worker_pool
 from .corpus import MANIFEST, SPLITS, Corpus, Item, cache_dir, fraction_split, sha256_file, stable_fraction
 from .fetch import Package, fetch_deb
 
@@ -65,11 +60,7 @@ DEFAULT_CORPORA = {
     "piano": "music21's solo piano scores rendered by fluidsynth with a sampled piano; split by piece",
     "music": "recorded game music (Wesnoth, Warzone 2100); split by track",
 }
-SILENCE_DB = -60.0  # files quieter than this (RMS, dBFS) are dropped as silent
-HELD_OUT = {"val": 0.1, "test": 0.1}  # fractions of the audio held out by group_split
 SINGLE_HELD_OUT = {"val": 0.05, "test": 0.10}  # speech-single, by utterance (as vctk-single)
-SPLIT_KEY = "wavesr-default-v1"  # salt of the stable group order
-WORKERS = 2
 
 
 # ------------------------------------------------------------------------------- sources
@@ -158,41 +149,6 @@ MUSIC_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
 
 # -------------------------------------------------------------------- measuring, dropping
 
-def measure(path: str | os.PathLike, min_sr: int = 0) -> dict[str, Any]:
-    """Decode ``path``: its rate, channels, duration (s), bandwidth (Hz) and RMS level (dBFS).
-
-    A file whose header rate is below ``min_sr`` is not decoded (rate, channels and duration
-    only). Returns ``{"error": message}`` instead when the file cannot be decoded.
-    """
-    try:
-        info = audio.info(path)
-        if info.samplerate < min_sr:
-            return {"sr": info.samplerate, "channels": info.channels, "duration": info.frames / info.samplerate}
-        x, sr = audio.load(path)
-    except WavesrError as e:
-        return {"error": str(e)}
-    rms = float(np.linalg.norm(x)) / math.sqrt(x.size)
-    return {"sr": sr, "channels": int(x.shape[0]), "duration": x.shape[1] / sr,
-            "bandwidth": audio.bandwidth(x, sr), "level_db": 20 * math.log10(rms + 1e-12)}
-
-
-def drop_reason(m: dict[str, Any], target_sr: int) -> str | None:
-    """Why a measured file (see :func:`measure`) cannot serve as high-resolution audio at ``target_sr``.
-
-    ``unreadable``, ``low_rate`` (sample rate below the target's), ``silent`` (RMS below
-    ``SILENCE_DB``), ``narrowband`` (bandwidth below ``target_sr / 2``), or None to keep it.
-    """
-    if "error" in m:
-        return "unreadable"
-    if m["sr"] < target_sr:
-        return "low_rate"
-    if m["level_db"] < SILENCE_DB:
-        return "silent"
-    if m["bandwidth"] < target_sr / 2:
-        return "narrowband"
-    return None
-
-
 def dedupe(candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, Candidate]]]:
     """Drop byte-identical copies (same ``sha256``); the copy whose ``rel`` sorts first stays.
 
@@ -214,41 +170,6 @@ def round_robin(candidates: Sequence[Candidate], key: str = SPLIT_KEY) -> list[C
     out = []
     for i in range(max((len(v) for v in groups.values()), default=0)):
         out.extend(groups[g][i] for g in order if i < len(groups[g]))
-    return out
-
-
-# ----------------------------------------------------------------------------------- splits
-
-def group_split(durations: dict[str, float], val: float = HELD_OUT["val"], test: float = HELD_OUT["test"],
-                key: str = SPLIT_KEY) -> dict[str, str]:
-    """Assign whole groups to ``train`` / ``val`` / ``test`` by duration.
-
-    Groups are visited in a stable pseudo-random order (sha1 of ``key`` and the group name). Each
-    goes to the first held-out split (test, then val) that is still below its target share of
-    the total duration and that it would not push more than 50 % past that target; every other
-    group trains. A held-out split left empty then takes the shortest training group, as long
-    as training keeps at least one. Depends only on the names and durations, so it never changes.
-
-    Parameters
-    ----------
-    durations : seconds of audio per group.
-    val, test : target fractions of the total duration.
-    """
-    total = sum(durations.values())
-    targets = {"test": test * total, "val": val * total}
-    filled = {"test": 0.0, "val": 0.0}
-    out = {}
-    for g in sorted(durations, key=lambda g: (stable_fraction(f"{key}/{g}"), g)):
-        d = durations[g]
-        split = next((s for s in ("test", "val") if filled[s] < targets[s]
-                      and filled[s] + d <= 1.5 * targets[s]), "train")
-        out[g] = split
-        if split != "train":
-            filled[split] += d
-    for s in ("test", "val"):
-        train = sorted((g for g in out if out[g] == "train"), key=lambda g: (durations[g], g))
-        if targets[s] > 0 and filled[s] == 0 and len(train) > 1:
-            out[train[0]] = s
     return out
 
 
@@ -413,7 +334,7 @@ def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | No
     """
     kept, dropped = [], []
     paths = [str(c.path) for c in candidates]
-    with _pool(len(paths)) as imap, tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar:
+    with worker_pool(len(paths)) as imap, tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar:
         for c, m in zip(candidates, imap(functools.partial(measure, min_sr=target_sr), paths)):
             bar.update()
             reason = drop_reason(m, target_sr)
@@ -426,29 +347,10 @@ def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | No
     return kept, dropped
 
 
-@contextlib.contextmanager
-def _pool(n_tasks: int) -> Iterator[Callable]:
-    """An ordered ``imap`` over ``WORKERS`` spawned processes (in-process for a handful of tasks)."""
-    if n_tasks < 8 or WORKERS < 2:
-        yield map
-        return
-    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
-        yield lambda fn, xs: pool.imap(fn, xs, chunksize=4)
-
-
 def _dropped(c: Candidate, reason: str, **info: Any) -> dict[str, Any]:
     keep = ("sr", "duration", "bandwidth", "level_db", "error", "duplicate_of")
     return {"path": c.meta["origin"], "source": c.source, "group": c.group, "reason": reason,
             **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items() if k in keep}}
-
-
-def link_or_copy(src: Path, dest: Path) -> None:
-    """Hard-link ``src`` at ``dest`` (no extra disk), or copy it where links cannot be made."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copyfile(src, dest)
 
 
 # ---------------------------------------------------------------------------------- summary

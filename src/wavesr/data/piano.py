@@ -10,8 +10,8 @@ piano) and rendered by fluidsynth::
 with a sampled piano soundfont: MuseScore_General(_Full).sf2 when installed (it keeps the most
 high frequencies), else FluidR3_GM.sf2 (package fluid-soundfont-gm, fetched into the cache when
 it is not installed). The renders are stored as 16-bit FLAC at 44.1 kHz, measured and dropped
-like every default corpus (:func:`wavesr.data.defaults.drop_reason`), and split by piece with
-:func:`wavesr.data.defaults.group_split`. Optionally the ~400 Bach chorales of the corpus are
+like every default corpus (:func:`wavesr.data.curation.drop_reason`), and split by piece with
+:func:`wavesr.data.curation.group_split`. Optionally the ~400 Bach chorales of the corpus are
 rendered the same way (about 3.5 h more, four-part chorale writing played on a piano).
 """
 
@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .. import audio
 from ..errors import WavesrError
 from .corpus import Corpus, Item, sha256_file
-from .defaults import HELD_OUT, SPLIT_KEY, _pool, drop_reason, group_split, measure
+from .curation import HELD_OUT, SPLIT_KEY, drop_reason, group_split, measure, worker_pool
 from .fetch import fetch_deb, require_tool
 
 # Works of music21's corpus written for piano alone (two staves, no other instrument): 11
@@ -129,7 +129,7 @@ def render(midi_path: str | Path, out_path: str | Path, soundfont: str | Path, s
 
 
 def _render_work(args: tuple[str, str, str]) -> dict[str, Any]:
-    """Worker: one corpus work to a FLAC file, measured (see :func:`wavesr.data.defaults.measure`)."""
+    """Worker: one corpus work to a FLAC file, measured (see :func:`wavesr.data.curation.measure`)."""
     work, out_path, soundfont = args
     try:
         with tempfile.TemporaryDirectory(prefix="wavesr-midi-") as tmp:
@@ -153,7 +153,7 @@ def build_piano(folder: Path, target_sr: int, limit: int | None, chorales: bool,
     for out in outs:
         out.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(w, str(o), str(soundfont)) for w, o in zip(works, outs)]
-    with _pool(len(jobs)) as imap:
+    with worker_pool(len(jobs)) as imap:
         results = list(tqdm(imap(_render_work, jobs), total=len(jobs), desc="piano: rendering",
                             unit="piece", disable=not progress))
     kept, dropped = [], []

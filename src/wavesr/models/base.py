@@ -191,17 +191,17 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 # --------------------------------------------------------------------------------- checkpoints
 
-def _plain(value: Any) -> Any:
+def plain_values(value: Any) -> Any:
     """Make ``value`` loadable with ``weights_only=True``: dataclasses -> dicts, paths -> str,
     numpy -> python numbers / tensors; tensors, dicts, lists and plain values pass through."""
     if isinstance(value, Tensor):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain_values(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_values(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
+        return type(value)(plain_values(v) for v in value)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, np.ndarray):
@@ -235,10 +235,10 @@ def save_model(model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] 
         "format_version": FORMAT_VERSION,
         "wavesr_version": __version__,
         "model": model.name,
-        "config": _plain(model.config),
+        "config": plain_values(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **({"degrade": model.degrade} if model.degrade else {}),
-        **_plain(extra),
+        **plain_values(extra),
     }
     path = Path(path)
     with atomic_path(path, force=force) as tmp:

@@ -47,7 +47,7 @@ class SincUpsampler(torch.nn.Module):
 
     def __init__(self, ratio: int) -> None:
         super().__init__()
-        self.ratio = audio._check_ratio(ratio)
+        self.ratio = audio.check_ratio(ratio)
         kernel = torch.tensor(sinc_kernel(self.ratio), dtype=torch.float32)
         self.register_buffer("kernel", kernel, persistent=False)
 

@@ -103,7 +103,7 @@ def cubic_upsample(lr: Tensor, ratio: int) -> Tensor:
     -------
     ``[..., time_lr * ratio]``, same dtype and device; differentiable in ``lr``.
     """
-    ratio = audio._check_ratio(ratio)
+    ratio = audio.check_ratio(ratio)
     if lr.shape[-1] < 1:
         raise ValueError("cannot interpolate zero-length audio")
     kernel, left, right = (_tensor(a, lr) for a in spline_factors(ratio))
@@ -119,7 +119,7 @@ class CubicSplineUpsampler(torch.nn.Module):
 
     def __init__(self, ratio: int) -> None:
         super().__init__()
-        self.ratio = audio._check_ratio(ratio)
+        self.ratio = audio.check_ratio(ratio)
         kernel, left, right = spline_factors(self.ratio)
         self.register_buffer("kernel", torch.tensor(kernel, dtype=torch.float32), persistent=False)
         self.register_buffer("left", torch.tensor(left, dtype=torch.float32), persistent=False)

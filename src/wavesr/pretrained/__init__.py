@@ -27,7 +27,6 @@ if none is given, and updates the index atomically.
 
 from __future__ import annotations
 
-import numbers
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import checks
+from ..constants import CONTENTS, PASSES, PASSES_TEXT, valid_passes  # noqa: F401 (public names)
 from ..errors import WavesrError
 from ..files import atomic_path, inside, read_json, write_json
 
@@ -44,16 +44,8 @@ if TYPE_CHECKING:  # torch is imported only when a model is loaded
 REGISTRY_ENV = "WAVESR_PRETRAINED"
 FORMAT = "wavesr-pretrained"
 FORMAT_VERSION = 1
-CONTENTS = ("speech", "telephone", "piano", "music")  # telephone: phone-band speech (300-3400 Hz, mu-law)
-PASSES = (1, 2, 4, 8)  # self-ensemble sizes a model may upsample with (wavesr.inference.ensemble_offsets)
-PASSES_TEXT = ", ".join(map(str, PASSES))
 RUN_CHECKPOINTS = ("best.pt", "model.pt", "last.pt")  # what a training run folder offers, best first
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 already checked
-
-
-def valid_passes(value: Any) -> bool:
-    """Whether ``value`` is a self-ensemble size (one of :data:`PASSES`; a whole number, not a bool)."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value in PASSES
 
 
 @dataclass(frozen=True)
@@ -222,7 +214,7 @@ def load_model(name_or_path: str | os.PathLike, device: str = "cpu",
 
     Registry names are checked first; a registry file is verified against its sha256.
     """
-    from ..inference import resolve_device
+    from ..devices import resolve_device
     from ..models.base import load_model_file
 
     names = {m.name: m for m in available_models(registry)}

@@ -108,37 +108,3 @@ def save_spectrograms(panels: Sequence[Panel], out: str | os.PathLike, title: st
                       force: bool = False, **options: Any) -> Path:
     """:func:`make_figure` then :func:`save_figure`."""
     return save_figure(make_figure(panels, title=title, **options), out, force=force)
-
-
-def figure2(path: str | os.PathLike, ratio: int, out: str | os.PathLike, model: str | None = None,
-            sr: int | None = None, degrade: str = "decimate", start: float = 0.0, seconds: float | None = None,
-            device: str = "auto", force: bool = False) -> Path:
-    """Figure 2 for one audio file: high-res / low-res / super-resolved (``model``) / cubic.
-
-    Parameters
-    ----------
-    path : any audio file; loaded mono at ``sr`` (default: the model's rate, else 16000 Hz).
-    ratio : upsampling ratio r; the low-res signal is ``audio.degrade(hr, r, degrade)``.
-    out : ``.png``, ``.svg`` or ``.pdf``.
-    model : a shipped model name, checkpoint or run folder (must upsample x``ratio``); without
-        one the figure has three panels.
-    start, seconds : the excerpt shown (seconds).
-    """
-    from .. import audio
-    from ..evaluate import EvalConfig, resolve_method, estimate
-
-    cfg = EvalConfig(degrade=degrade, device=device)
-    method = resolve_method(model, device) if model else None
-    if method is not None and method.ratio != ratio:
-        raise WavesrError(f"{model}: the network upsamples x{method.ratio}, not x{ratio}")
-    sr = sr or (method.sr if method else audio.SAMPLE_RATE)
-    hr, _ = audio.load(path, sr=sr, mono=True)
-    hr = hr[int(start * sr):][: int(seconds * sr) if seconds else None]
-    if hr.size < 2 * ratio:
-        raise WavesrError(f"{path}: too short for a figure at {start} s (+ {seconds} s)")
-    lr = audio.degrade(hr, ratio, degrade)
-    panels = [Panel("high resolution", hr, sr), Panel(f"low resolution, x{ratio}", lr, sr / ratio)]
-    if method is not None:
-        panels.append(Panel(f"super-resolution: {method.label}", estimate(method, lr, ratio, hr.size, cfg)[0], sr))
-    panels.append(Panel("cubic interpolation", audio.interpolate(lr, ratio, "cubic", length=hr.size), sr))
-    return save_spectrograms(panels, out, title=Path(path).name, force=force)
