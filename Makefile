@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 RATIO  ?= 4
 
-.PHONY: install system-deps corpus-speech corpora run test bench clean
+.PHONY: install system-deps corpus-speech corpora run test lint bench clean
 
 $(BIN)/wavesr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ $(RUN)/model.pt:
 
 test: install corpora
 	$(BIN)/python -m pytest -q
+
+# style: ruff's lint and formatter (settings in pyproject.toml); CI runs it before the tests
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 # the quick benchmarks (under 20 minutes): speed of every network, every network trained for the same
 # minute on speech x4 and scored on held-out voices (the paper-size AudioUNets, minutes per step here, only

@@ -30,8 +30,8 @@ import torch
 
 from wavesr.data.defaults import build_default, is_built, load_default
 from wavesr.data.patches import PrepareConfig, prepare_corpus
-from wavesr.evaluate import EvalConfig, evaluate
 from wavesr.errors import WavesrError
+from wavesr.evaluate import EvalConfig, evaluate
 from wavesr.models.base import build_model, count_parameters, load_model_file
 from wavesr.recipes import FAST_MEDIUM_SINC, RECIPES
 from wavesr.train import TrainConfig, train
@@ -44,10 +44,16 @@ NETWORKS = {  # label -> (network, config overrides, loss)
     "audiounet original (B=4)": ("audiounet", {"preset": "original"}, "l2"),
     "audiounet reduced (B=4, 1/8 width)": ("audiounet", {"blocks": 4, "width": 0.125}, "l2"),
     "dnn (Li et al.)": ("dnn", {}, "lps"),
-    "fast (medium, sinc skip, rmse+logspec)": ("fast", FAST_MEDIUM_SINC, "rmse+logspec"),  # the shipped models'
+    "fast (medium, sinc skip, rmse+logspec)": (
+        "fast",
+        FAST_MEDIUM_SINC,
+        "rmse+logspec",
+    ),  # the shipped models'
 }
 SPECTRAL_WEIGHT = RECIPES["speech-x4"].stft_weight  # of the spectral term, as the shipped recipes
-SLUGS = {label: label.split(" (")[0] + "-" + str(i) for i, label in enumerate(NETWORKS)}  # run folders, columns
+SLUGS = {
+    label: label.split(" (")[0] + "-" + str(i) for i, label in enumerate(NETWORKS)
+}  # run folders, columns
 
 
 def main() -> None:
@@ -61,7 +67,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--networks", help="comma-separated labels' first words, or whole labels (default all)")
-    ap.add_argument("--data", help="prepared patches with train/ and val/ (default OUT/data, prepared if missing)")
+    ap.add_argument(
+        "--data", help="prepared patches with train/ and val/ (default OUT/data, prepared if missing)"
+    )
     ap.add_argument("--out", default="runs/equal-budget")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -71,10 +79,18 @@ def main() -> None:
     data = Path(args.data) if args.data else out / "data"
     for split in ("train", "val"):
         if not (data / split / "settings.json").exists():
-            prepare_corpus(corpus, split, data / split, PrepareConfig(ratio=args.ratio, patch_len=args.patch_len,
-                                                                      silence_db=-60.0), spec=args.corpus)
-    chosen = {k: v for k, v in NETWORKS.items()
-              if not args.networks or any(k.startswith(w) for w in re.split(r",(?![^(]*\))", args.networks))}
+            prepare_corpus(
+                corpus,
+                split,
+                data / split,
+                PrepareConfig(ratio=args.ratio, patch_len=args.patch_len, silence_db=-60.0),
+                spec=args.corpus,
+            )
+    chosen = {
+        k: v
+        for k, v in NETWORKS.items()
+        if not args.networks or any(k.startswith(w) for w in re.split(r",(?![^(]*\))", args.networks))
+    }
 
     runs, skipped = {}, {}
     for label, (network, overrides, loss) in chosen.items():
@@ -85,20 +101,36 @@ def main() -> None:
             print(f"{label}: n/a ({e})", flush=True)
             continue
         run = out / "runs" / SLUGS[label]
-        cfg = TrainConfig(data=str(data / "train"), val_data=str(data / "val"), out=str(run), model=network,
-                          model_config=dict(overrides), epochs=1000, max_minutes=args.minutes,
-                          batch_size=args.batch_size, lr=args.lr, loss=loss, stft_weight=SPECTRAL_WEIGHT,
-                          val_files=2, val_patches=32,
-                          checkpoint_minutes=5.0)
+        cfg = TrainConfig(
+            data=str(data / "train"),
+            val_data=str(data / "val"),
+            out=str(run),
+            model=network,
+            model_config=dict(overrides),
+            epochs=1000,
+            max_minutes=args.minutes,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            loss=loss,
+            stft_weight=SPECTRAL_WEIGHT,
+            val_files=2,
+            val_patches=32,
+            checkpoint_minutes=5.0,
+        )
         if not (run / "model.pt").exists():
             print(f"training {label} for {args.minutes:g} min", flush=True)
             train(cfg, resume=(run / "last.pt").exists(), progress=False)
         runs[label] = run
 
     methods = ["cubic", "bandlimited"] + [f"{SLUGS[label]}={run / 'model.pt'}" for label, run in runs.items()]
-    summary = evaluate(methods, corpus.split("test"), [args.ratio], out / "eval",
-                       EvalConfig(max_files=args.eval_files, pesq=False, stoi=False, progress=False),
-                       corpus_info={"spec": args.corpus, "root": corpus.root, "split": "test"})
+    summary = evaluate(
+        methods,
+        corpus.split("test"),
+        [args.ratio],
+        out / "eval",
+        EvalConfig(max_files=args.eval_files, pesq=False, stoi=False, progress=False),
+        corpus_info={"spec": args.corpus, "root": corpus.root, "split": "test"},
+    )
     scores = {row["method"]: row for row in summary["table"]}
 
     rows = []
@@ -107,31 +139,51 @@ def main() -> None:
         steps = max(r.get("step", 0) for r in log)
         seconds = max(r.get("time", 0.0) for r in log)
         s = scores[SLUGS[label]]
-        rows.append({"network": label, "params": count_parameters(load_model_file(run / "model.pt")),
-                     "steps": steps, "train_seconds": seconds,
-                     "audio_seconds": steps * args.batch_size * args.patch_len / 16000,
-                     **{k: s[k] for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}})
+        rows.append(
+            {
+                "network": label,
+                "params": count_parameters(load_model_file(run / "model.pt")),
+                "steps": steps,
+                "train_seconds": seconds,
+                "audio_seconds": steps * args.batch_size * args.patch_len / 16000,
+                **{k: s[k] for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")},
+            }
+        )
     base = {m: scores[m] for m in ("cubic", "bandlimited")}
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {torch.get_num_threads()} "
-              f"thread(s), torch {torch.__version__}", "args": vars(args), "baselines": base, "networks": rows,
-              "not_applicable": skipped}
+    report = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} thread(s), torch {torch.__version__}",
+        "args": vars(args),
+        "baselines": base,
+        "networks": rows,
+        "not_applicable": skipped,
+    }
     (out / "equal_budget.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
 
     c = base["cubic"]
-    lines = [f"Held-out {args.corpus} x{args.ratio}, {c['files']} test files, {args.minutes:g} min of training each "
-             f"({report['machine']}, {report['date']}).", "",
-             "| network | parameters | steps | audio seen (s) | training s audio/s | SNR (dB) | vs cubic | LSD | x cubic "
-             "| LSD-std | LSD-HF |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Held-out {args.corpus} x{args.ratio}, {c['files']} test files, {args.minutes:g} min of training "
+        "each "
+        f"({report['machine']}, {report['date']}).",
+        "",
+        "| network | parameters | steps | audio seen (s) | training s audio/s | SNR (dB) | vs cubic | LSD | "
+        "x cubic "
+        "| LSD-std | LSD-HF |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name in ("cubic", "bandlimited"):
         b = base[name]
-        lines.append(f"| {name} | 0 | - | - | - | {b['snr']:.2f} | {b['snr'] - c['snr']:+.2f} | {b['lsd']:.2f} | "
-                     f"{b['lsd'] / c['lsd']:.2f}x | {b['lsd_standard']:.2f} | {b['lsd_hf']:.2f} |")
+        lines.append(
+            f"| {name} | 0 | - | - | - | {b['snr']:.2f} | {b['snr'] - c['snr']:+.2f} | {b['lsd']:.2f} | "
+            f"{b['lsd'] / c['lsd']:.2f}x | {b['lsd_standard']:.2f} | {b['lsd_hf']:.2f} |"
+        )
     for r in rows:
-        lines.append(f"| {r['network']} | {r['params']:,} | {r['steps']} | {r['audio_seconds']:.0f} | "
-                     f"{r['audio_seconds'] / r['train_seconds']:.2f} | {r['snr']:.2f} | "
-                     f"{r['snr'] - c['snr']:+.2f} | {r['lsd']:.2f} | {r['lsd'] / c['lsd']:.2f}x | "
-                     f"{r['lsd_standard']:.2f} | {r['lsd_hf']:.2f} |")
+        lines.append(
+            f"| {r['network']} | {r['params']:,} | {r['steps']} | {r['audio_seconds']:.0f} | "
+            f"{r['audio_seconds'] / r['train_seconds']:.2f} | {r['snr']:.2f} | "
+            f"{r['snr'] - c['snr']:+.2f} | {r['lsd']:.2f} | {r['lsd'] / c['lsd']:.2f}x | "
+            f"{r['lsd_standard']:.2f} | {r['lsd_hf']:.2f} |"
+        )
     lines += [f"| {label} | n/a ({why}) ||||||||||" for label, why in skipped.items()]
     (out / "equal_budget.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

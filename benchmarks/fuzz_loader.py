@@ -48,19 +48,31 @@ import numpy as np
 import soundfile as sf
 
 SEED_FORMATS = [  # (extension, format, subtype, rate, channels)
-    ("wav", "WAV", "PCM_16", 16000, 1), ("wav", "WAV", "PCM_24", 44100, 2), ("wav", "WAV", "FLOAT", 22050, 1),
-    ("wav", "WAV", "DOUBLE", 8000, 3), ("wav", "WAV", "PCM_U8", 11025, 1), ("wav", "WAV", "PCM_32", 48000, 6),
-    ("wav", "WAV", "ULAW", 8000, 1), ("wav", "WAV", "IMA_ADPCM", 16000, 2),
-    ("flac", "FLAC", "PCM_16", 16000, 1), ("flac", "FLAC", "PCM_24", 48000, 2),
-    ("ogg", "OGG", "VORBIS", 44100, 2), ("ogg", "OGG", "VORBIS", 16000, 1), ("opus", "OGG", "OPUS", 48000, 1),
-    ("mp3", "MP3", "MPEG_LAYER_III", 44100, 2), ("aiff", "AIFF", "PCM_16", 22050, 2), ("au", "AU", "PCM_16", 8000, 1),
-    ("w64", "W64", "PCM_16", 16000, 1), ("caf", "CAF", "PCM_16", 16000, 1),
+    ("wav", "WAV", "PCM_16", 16000, 1),
+    ("wav", "WAV", "PCM_24", 44100, 2),
+    ("wav", "WAV", "FLOAT", 22050, 1),
+    ("wav", "WAV", "DOUBLE", 8000, 3),
+    ("wav", "WAV", "PCM_U8", 11025, 1),
+    ("wav", "WAV", "PCM_32", 48000, 6),
+    ("wav", "WAV", "ULAW", 8000, 1),
+    ("wav", "WAV", "IMA_ADPCM", 16000, 2),
+    ("flac", "FLAC", "PCM_16", 16000, 1),
+    ("flac", "FLAC", "PCM_24", 48000, 2),
+    ("ogg", "OGG", "VORBIS", 44100, 2),
+    ("ogg", "OGG", "VORBIS", 16000, 1),
+    ("opus", "OGG", "OPUS", 48000, 1),
+    ("mp3", "MP3", "MPEG_LAYER_III", 44100, 2),
+    ("aiff", "AIFF", "PCM_16", 22050, 2),
+    ("au", "AU", "PCM_16", 8000, 1),
+    ("w64", "W64", "PCM_16", 16000, 1),
+    ("caf", "CAF", "PCM_16", 16000, 1),
 ]
 BOUNDARY = [0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF]
 TIMEOUT_S = 20.0
 
 
 # ----------------------------------------------------------------------------------- inputs
+
 
 def seed_files(corpus: list[str] | None = None) -> list[tuple[str, bytes]]:
     """(extension, bytes) of short real files libsndfile wrote, and any ``corpus`` files (< 2 MB)."""
@@ -84,16 +96,26 @@ def seed_files(corpus: list[str] | None = None) -> list[tuple[str, bytes]]:
 
 def _put(data: bytearray, offset: int, value: int, size: int) -> None:
     if 0 <= offset and offset + size <= len(data):
-        data[offset:offset + size] = struct.pack("<I" if size == 4 else "<H", value & (0xFFFFFFFF if size == 4 else 0xFFFF))
+        data[offset : offset + size] = struct.pack(
+            "<I" if size == 4 else "<H", value & (0xFFFFFFFF if size == 4 else 0xFFFF)
+        )
 
 
 def _corrupt_header(data: bytearray, rng: np.random.Generator) -> None:
     """Set one header field of a WAV, FLAC or Ogg file to an extreme or random value."""
-    value = int(rng.choice(BOUNDARY)) if rng.random() < 0.7 else int(rng.integers(0, 2 ** 32))
+    value = int(rng.choice(BOUNDARY)) if rng.random() < 0.7 else int(rng.integers(0, 2**32))
     if data[:4] == b"RIFF":
         fmt = data.find(b"fmt ")
-        fields = [(4, 4), (fmt + 4, 4), (fmt + 8, 2), (fmt + 10, 2), (fmt + 12, 4), (fmt + 16, 4), (fmt + 20, 2),
-                  (fmt + 22, 2)]  # RIFF size, fmt size, codec, channels, rate, byte rate, block align, bits
+        fields = [
+            (4, 4),
+            (fmt + 4, 4),
+            (fmt + 8, 2),
+            (fmt + 10, 2),
+            (fmt + 12, 4),
+            (fmt + 16, 4),
+            (fmt + 20, 2),
+            (fmt + 22, 2),
+        ]  # RIFF size, fmt size, codec, channels, rate, byte rate, block align, bits
         dat = data.find(b"data")
         if dat > 0:
             fields.append((dat + 4, 4))
@@ -125,7 +147,7 @@ def mutate(seed: bytes, rng: np.random.Generator) -> bytes:
             for _ in range(int(rng.integers(1, 5))):
                 data[int(rng.integers(min(n, 128)))] = int(rng.choice([0, 0xFF, 0x7F, 0x80]))
         elif kind == 2:  # truncation
-            data = data[:int(rng.integers(0, n + 1))]
+            data = data[: int(rng.integers(0, n + 1))]
         elif kind == 3:
             _corrupt_header(data, rng)
         elif kind == 4:  # insertion of random bytes
@@ -133,10 +155,10 @@ def mutate(seed: bytes, rng: np.random.Generator) -> bytes:
             data[i:i] = rng.bytes(int(rng.integers(1, 64)))
         elif kind == 5 and n:  # deletion
             i = int(rng.integers(n))
-            del data[i:i + int(rng.integers(1, 256))]
+            del data[i : i + int(rng.integers(1, 256))]
         elif kind == 6 and n:  # a chunk repeated
             i = int(rng.integers(n))
-            chunk = data[i:i + int(rng.integers(1, 512))]
+            chunk = data[i : i + int(rng.integers(1, 512))]
             data[i:i] = chunk
     return bytes(data)
 
@@ -148,12 +170,17 @@ def make_input(seeds: list[tuple[str, bytes]], rng: np.random.Generator) -> tupl
         return ext, rng.bytes(int(rng.integers(0, 4096))), "random"
     if rng.random() < 0.05:  # a random header glued to random bytes
         ext, seed = seeds[int(rng.integers(len(seeds)))]
-        return ext, seed[:int(rng.integers(4, 64))] + rng.bytes(int(rng.integers(0, 4096))), f"{ext} header+random"
+        return (
+            ext,
+            seed[: int(rng.integers(4, 64))] + rng.bytes(int(rng.integers(0, 4096))),
+            f"{ext} header+random",
+        )
     ext, seed = seeds[int(rng.integers(len(seeds)))]
     return ext, mutate(seed, rng), f"mutated {ext}"
 
 
 # ---------------------------------------------------------------------------------- targets
+
 
 def check(path: str) -> tuple[str, str]:
     """Run the targets on one file: ``("loaded" | "refused", detail)`` or ``("bug", what)``."""
@@ -162,7 +189,9 @@ def check(path: str) -> tuple[str, str]:
 
     def bad_message(e: WavesrError) -> str | None:
         text = str(e)
-        return None if path in text and "\n" not in text else f"message not one line naming the file: {text!r}"
+        return (
+            None if path in text and "\n" not in text else f"message not one line naming the file: {text!r}"
+        )
 
     for name, call in (("info", lambda: audio.info(path)),):
         try:
@@ -181,8 +210,16 @@ def check(path: str) -> tuple[str, str]:
     except Exception as e:  # noqa: BLE001
         return "bug", f"load: {type(e).__name__}: {e}"
     else:
-        if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 2 and x.shape[0] >= 1
-                and x.shape[1] >= 1 and np.all(np.isfinite(x)) and isinstance(sr, int) and sr > 0):
+        if not (
+            isinstance(x, np.ndarray)
+            and x.dtype == np.float32
+            and x.ndim == 2
+            and x.shape[0] >= 1
+            and x.shape[1] >= 1
+            and np.all(np.isfinite(x))
+            and isinstance(sr, int)
+            and sr > 0
+        ):
             return "bug", f"load: returned {getattr(x, 'dtype', type(x))} {getattr(x, 'shape', '')} at {sr!r}"
         loaded, detail = x, f"{x.shape[0]} ch, {x.shape[1]} frames"
     try:
@@ -260,9 +297,15 @@ class Worker:
 
 # ---------------------------------------------------------------------------------- the run
 
-def fuzz(n_inputs: int | None = None, seconds: float | None = None, seed: int = 0,
-         corpus: list[str] | None = None, keep: str | os.PathLike | None = None,
-         timeout: float = TIMEOUT_S) -> dict[str, Any]:
+
+def fuzz(
+    n_inputs: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+    corpus: list[str] | None = None,
+    keep: str | os.PathLike | None = None,
+    timeout: float = TIMEOUT_S,
+) -> dict[str, Any]:
     """Fuzz for ``n_inputs`` inputs or ``seconds`` (whichever ends first); return the figures.
 
     ``keep``: a folder where every input that showed a bug is saved.
@@ -296,8 +339,16 @@ def fuzz(n_inputs: int | None = None, seconds: float | None = None, seed: int = 
     finally:
         worker.close()
         shutil.rmtree(work, ignore_errors=True)
-    return {"inputs": i, "seconds": round(time.monotonic() - start, 1), "seed": seed, "seed_files": len(seeds),
-            "loaded": outcomes["loaded"], "refused": outcomes["refused"], "bugs": bugs, "made": dict(kinds)}
+    return {
+        "inputs": i,
+        "seconds": round(time.monotonic() - start, 1),
+        "seed": seed,
+        "seed_files": len(seeds),
+        "loaded": outcomes["loaded"],
+        "refused": outcomes["refused"],
+        "bugs": bugs,
+        "made": dict(kinds),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,15 +358,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--corpus", nargs="*", default=[], help="more seed files (real recordings, < 2 MB each)")
     p.add_argument("--keep", default="fuzz-bugs", help="folder for inputs that showed a bug")
-    p.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds before an input counts as a hang")
+    p.add_argument(
+        "--timeout", type=float, default=TIMEOUT_S, help="seconds before an input counts as a hang"
+    )
     args = p.parse_args(argv)
-    stats = fuzz(args.inputs, args.seconds if args.seconds or args.inputs else 60.0, args.seed, args.corpus,
-                 args.keep, args.timeout)
+    stats = fuzz(
+        args.inputs,
+        args.seconds if args.seconds or args.inputs else 60.0,
+        args.seed,
+        args.corpus,
+        args.keep,
+        args.timeout,
+    )
     print(json.dumps({k: v for k, v in stats.items() if k != "bugs"}, indent=1))
     for bug in stats["bugs"][:50]:
         print(f"BUG input {bug['input']} ({bug['made']}): {bug['bug']}")
-    print(f"{stats['inputs']} inputs in {stats['seconds']} s: {stats['loaded']} loaded, {stats['refused']} refused, "
-          f"{len(stats['bugs'])} bugs")
+    print(
+        f"{stats['inputs']} inputs in {stats['seconds']} s: {stats['loaded']} loaded, {stats['refused']} "
+        "refused, "
+        f"{len(stats['bugs'])} bugs"
+    )
     return 1 if stats["bugs"] else 0
 
 

@@ -42,19 +42,26 @@ SUBTYPES = [("wav", "PCM_16"), ("wav", "PCM_24"), ("wav", "FLOAT"), ("flac", "PC
 # A child's ru_maxrss counts the pages it shares with its parent until it execs, so a large parent
 # (a benchmark holding torch models) would inflate it: a bare interpreter (python -S, ~10 MB) in
 # between starts the command and reports the command's own peak on its last line.
-MEASURE = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); _, status, usage = os.wait4(p.pid, 0); "
-           "print('peak', os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
+MEASURE = (
+    "import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); _, status, usage = os.wait4(p.pid, 0); "
+    "print('peak', os.waitstatus_to_exitcode(status), usage.ru_maxrss)"
+)
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run ``cmd``; its wall time, peak RSS (MB), exit status and the tail of its output."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-S", "-c", MEASURE, *cmd], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", MEASURE, *cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+    )
     out, _, last = proc.stdout.decode(errors="replace").rstrip("\n").rpartition("\n")
     _, returncode, maxrss = last.split()
-    return {"seconds": round(time.perf_counter() - start, 1), "peak_rss_mb": round(int(maxrss) / 1024, 1),
-            "returncode": int(returncode), "tail": out[-800:]}
+    return {
+        "seconds": round(time.perf_counter() - start, 1),
+        "peak_rss_mb": round(int(maxrss) / 1024, 1),
+        "returncode": int(returncode),
+        "tail": out[-800:],
+    }
 
 
 def make_long(path: Path, seconds: float, sr: int = 4000) -> int:
@@ -64,7 +71,11 @@ def make_long(path: Path, seconds: float, sr: int = 4000) -> int:
     with sf.SoundFile(str(path), "w", sr, 1, "PCM_16") as f:
         for start in range(0, n, 1 << 20):
             t = np.arange(start, min(n, start + (1 << 20))) / sr
-            x = 0.2 * np.sin(2 * np.pi * (150 + 50 * np.sin(2 * np.pi * 0.3 * t)) * t) * (0.6 + 0.4 * np.sin(t))
+            x = (
+                0.2
+                * np.sin(2 * np.pi * (150 + 50 * np.sin(2 * np.pi * 0.3 * t)) * t)
+                * (0.6 + 0.4 * np.sin(t))
+            )
             f.write((x + 0.02 * rng.standard_normal(t.size)).astype(np.float32))
     return n
 
@@ -97,7 +108,9 @@ def check_outputs(out: Path, files: dict[str, tuple[int, int, int]]) -> list[str
         info = sf.info(str(path))
         want = (round(frames * 16000 / sr), 16000, channels)
         if (info.frames, info.samplerate, info.channels) != want:
-            problems.append(f"{name}: output {(info.frames, info.samplerate, info.channels)}, expected {want}")
+            problems.append(
+                f"{name}: output {(info.frames, info.samplerate, info.channels)}, expected {want}"
+            )
     leftovers = [p.name for p in out.rglob(".*.tmp*")]
     if leftovers:
         problems.append(f"temporary files left: {leftovers[:5]}")
@@ -107,7 +120,9 @@ def check_outputs(out: Path, files: dict[str, tuple[int, int, int]]) -> list[str
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--files", type=int, default=1000, help="short files in the batch (default 1000)")
-    p.add_argument("--batch-long-minutes", type=float, default=10.0, help="the batch's long file (default 10 min)")
+    p.add_argument(
+        "--batch-long-minutes", type=float, default=10.0, help="the batch's long file (default 10 min)"
+    )
     p.add_argument("--hours", type=float, default=2.0, help="the long run's file at 4 kHz (default 2 h)")
     p.add_argument("--work", help="working folder (default: a temporary one, removed at the end)")
     args = p.parse_args(argv)
@@ -134,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         frames = make_long(work / "long.wav", args.hours * 3600)
         report["long_made_s"] = round(time.perf_counter() - t, 1)
         cmd = wavesr + ["upsample", str(work / "long.wav"), "-o", str(work / "long.sr.wav")] + env_model
-        report["long"] = {"command": " ".join(cmd[2:]), "hours": args.hours,
-                          "input_mb": round((work / "long.wav").stat().st_size / 1e6, 1), **run(cmd)}
+        report["long"] = {
+            "command": " ".join(cmd[2:]),
+            "hours": args.hours,
+            "input_mb": round((work / "long.wav").stat().st_size / 1e6, 1),
+            **run(cmd),
+        }
         out = work / "long.sr.wav"
         problems = check_outputs(work, {"long.wav": (frames, 4000, 1)})
         if out.is_file():

@@ -47,8 +47,20 @@ def rtf(model: torch.nn.Module, lr: np.ndarray, sr: float, **options) -> float:
 def peak_rss(name: str, seconds: float, sr: float, folder: Path) -> float:
     source = folder / f"long-{name}.wav"
     make_long(source, seconds, int(sr))
-    result = run([str(Path(sys.executable).with_name("wavesr")), "upsample", str(source), "-o",
-                  str(folder / "out.wav"), "--model", name, "--force", "-q"], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = run(
+        [
+            str(Path(sys.executable).with_name("wavesr")),
+            "upsample",
+            str(source),
+            "-o",
+            str(folder / "out.wav"),
+            "--model",
+            name,
+            "--force",
+            "-q",
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     if result["returncode"] != 0:
         raise RuntimeError(f"wavesr upsample failed: {result['tail']}")
     return result["peak_rss_mb"]
@@ -71,23 +83,37 @@ def main() -> None:
             model = wavesr.load_model(name)
             sr = model.sr_lowres
             lr = audio.resample(speech_like(args.seconds, model.sr), model.sr, sr)
-            row = {"model": name, "passes": model.passes, "seconds": args.seconds,
-                   "bare": rtf(model, lr, sr, passes=1, input_degrade=model.degrade),
-                   "conditioned": rtf(model, lr, sr, passes=1),
-                   "default": rtf(model, lr, sr),
-                   "memory_file_seconds": args.memory_seconds,
-                   "peak_rss_mb": peak_rss(name, args.memory_seconds, sr, Path(tmp))}
+            row = {
+                "model": name,
+                "passes": model.passes,
+                "seconds": args.seconds,
+                "bare": rtf(model, lr, sr, passes=1, input_degrade=model.degrade),
+                "conditioned": rtf(model, lr, sr, passes=1),
+                "default": rtf(model, lr, sr),
+                "memory_file_seconds": args.memory_seconds,
+                "peak_rss_mb": peak_rss(name, args.memory_seconds, sr, Path(tmp)),
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("\n| model | passes | bare x real time | conditioned (vs bare) | default (vs bare) | upsample peak RSS (MB) |")
+    print(
+        "\n| model | passes | bare x real time | conditioned (vs bare) | default (vs bare) | upsample peak "
+        "RSS (MB) |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['passes']} | {r['bare']:.1f} | {r['conditioned']:.1f} ({r['conditioned'] / r['bare']:.2f}x) "
-              f"| {r['default']:.1f} ({r['default'] / r['bare']:.2f}x) | {r['peak_rss_mb']:.0f} "
-              f"({r['memory_file_seconds']:g} s file) |")
+        print(
+            f"| {r['model']} | {r['passes']} | {r['bare']:.1f} | {r['conditioned']:.1f} "
+            f"({r['conditioned'] / r['bare']:.2f}x) "
+            f"| {r['default']:.1f} ({r['default'] / r['bare']:.2f}x) | {r['peak_rss_mb']:.0f} "
+            f"({r['memory_file_seconds']:g} s file) |"
+        )
     if args.out:
-        Path(args.out).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
-                                              "rows": rows}, indent=2) + "\n")
+        Path(args.out).write_text(
+            json.dumps(
+                {"date": time.strftime("%Y-%m-%d"), "torch": torch.__version__, "rows": rows}, indent=2
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ keeps the peak at one chunk plus its overlap, which any file longer than two chu
 Every speed figure is a rate, so the lengths do not change what is compared. Machines drift:
 compare ratios within one run.
 
-    python benchmarks/speed.py --seconds 600 --slow-seconds 30 --memory-seconds 3600 --out runs/bench_speed.json
+    python benchmarks/speed.py --seconds 600 --slow-seconds 30 --memory-seconds 3600 \
+        --out runs/bench_speed.json
     python benchmarks/speed.py --quick                                                  (minutes)
 """
 
@@ -105,9 +106,20 @@ def upsample_peak_rss(model: torch.nn.Module, seconds: float, folder: Path) -> f
         make_long(source, seconds, SR // RATIO)
     checkpoint = folder / "model.pt"
     save_model(model, checkpoint, force=True)
-    result = run([str(Path(sys.executable).with_name("wavesr")), "upsample", str(source), "-o",
-                  str(folder / "out.wav"), "--model", str(checkpoint), "--force", "-q"],
-                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = run(
+        [
+            str(Path(sys.executable).with_name("wavesr")),
+            "upsample",
+            str(source),
+            "-o",
+            str(folder / "out.wav"),
+            "--model",
+            str(checkpoint),
+            "--force",
+            "-q",
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     if result["returncode"] != 0:
         raise RuntimeError(f"wavesr upsample failed: {result['tail']}")
     return result["peak_rss_mb"]
@@ -133,37 +145,70 @@ def main() -> None:
         torch.manual_seed(0)
         model = build_model(name, ratio=RATIO, sr=SR, **overrides).eval()
         lr = lr_short if slow else lr_long
-        row = {"method": label, "params": count_parameters(model), "mmac_per_s": macs_per_second(model) / 1e6,
-               "rtf_1thread": inference_rtf(model, lr, 1), "rtf_2threads": inference_rtf(model, lr, 2),
-               "timed_seconds": lr.size / (SR / RATIO)}
-        row["train_audio_s_per_s"] = (train_throughput(model, args.train_steps) if name != "spline" else None)
+        row = {
+            "method": label,
+            "params": count_parameters(model),
+            "mmac_per_s": macs_per_second(model) / 1e6,
+            "rtf_1thread": inference_rtf(model, lr, 1),
+            "rtf_2threads": inference_rtf(model, lr, 2),
+            "timed_seconds": lr.size / (SR / RATIO),
+        }
+        row["train_audio_s_per_s"] = train_throughput(model, args.train_steps) if name != "spline" else None
         row["memory_file_seconds"] = args.slow_seconds if slow else args.memory_seconds
         row["upsample_peak_rss_mb"] = upsample_peak_rss(model.eval(), row["memory_file_seconds"], tmp)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    rows.append({"method": "bandlimited (soxr)", "params": 0, "mmac_per_s": None,
-                 "rtf_1thread": bandlimited_rtf(lr_long), "rtf_2threads": None, "timed_seconds": args.seconds,
-                 "train_audio_s_per_s": None, "memory_file_seconds": None, "upsample_peak_rss_mb": None})
+    rows.append(
+        {
+            "method": "bandlimited (soxr)",
+            "params": 0,
+            "mmac_per_s": None,
+            "rtf_1thread": bandlimited_rtf(lr_long),
+            "rtf_2threads": None,
+            "timed_seconds": args.seconds,
+            "train_audio_s_per_s": None,
+            "memory_file_seconds": None,
+            "upsample_peak_rss_mb": None,
+        }
+    )
     shutil.rmtree(tmp, ignore_errors=True)
     ref = next(r for r in rows if r["method"] == "audiounet paper (B=8)")
     for r in rows:
         r["speed_vs_paper_unet"] = r["rtf_1thread"] / ref["rtf_1thread"]
-        r["train_vs_paper_unet"] = (r["train_audio_s_per_s"] / ref["train_audio_s_per_s"]
-                                    if r["train_audio_s_per_s"] else None)
-    print("\n| method | params | MMAC per s of audio | x real time (1 thread) | (2 threads) | vs paper AudioUNet "
-          "| train s audio/s | vs paper AudioUNet | upsample peak RSS (MB) |")
+        r["train_vs_paper_unet"] = (
+            r["train_audio_s_per_s"] / ref["train_audio_s_per_s"] if r["train_audio_s_per_s"] else None
+        )
+    print(
+        "\n| method | params | MMAC per s of audio | x real time (1 thread) | (2 threads) | vs paper "
+        "AudioUNet "
+        "| train s audio/s | vs paper AudioUNet | upsample peak RSS (MB) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     fmt = lambda v, f: "-" if v is None else format(v, f)
     for r in rows:
-        print(f"| {r['method']} | {r['params']:,} | {fmt(r['mmac_per_s'], ',.0f')} | {fmt(r['rtf_1thread'], '.1f')} "
-              f"| {fmt(r['rtf_2threads'], '.1f')} | {r['speed_vs_paper_unet']:.0f}x | "
-              f"{fmt(r['train_audio_s_per_s'], '.2f')} | {fmt(r['train_vs_paper_unet'], '.0f')}x | "
-              f"{fmt(r['upsample_peak_rss_mb'], '.0f')}"
-              + (f" ({r['memory_file_seconds']:g} s file)" if r["memory_file_seconds"] else "") + " |")
+        print(
+            f"| {r['method']} | {r['params']:,} | {fmt(r['mmac_per_s'], ',.0f')} | "
+            f"{fmt(r['rtf_1thread'], '.1f')} "
+            f"| {fmt(r['rtf_2threads'], '.1f')} | {r['speed_vs_paper_unet']:.0f}x | "
+            f"{fmt(r['train_audio_s_per_s'], '.2f')} | {fmt(r['train_vs_paper_unet'], '.0f')}x | "
+            f"{fmt(r['upsample_peak_rss_mb'], '.0f')}"
+            + (f" ({r['memory_file_seconds']:g} s file)" if r["memory_file_seconds"] else "")
+            + " |"
+        )
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"machine": platform.platform(), "processor": platform.processor(), "threads": torch.get_num_threads(),
-                       "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": rows}, f, indent=2)
+            json.dump(
+                {
+                    "machine": platform.platform(),
+                    "processor": platform.processor(),
+                    "threads": torch.get_num_threads(),
+                    "torch": torch.__version__,
+                    "date": time.strftime("%Y-%m-%d"),
+                    "rows": rows,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ import pytest
 
 def tone(freqs, sr: int = 16000, seconds: float = 1.0, amp: float = 0.3) -> np.ndarray:
     t = np.arange(int(sr * seconds)) / sr
-    return (amp * sum(np.sin(2 * np.pi * f * t) for f in np.atleast_1d(freqs)) / len(np.atleast_1d(freqs))).astype(np.float32)
+    return (
+        amp * sum(np.sin(2 * np.pi * f * t) for f in np.atleast_1d(freqs)) / len(np.atleast_1d(freqs))
+    ).astype(np.float32)
 
 
 def voice(rng: np.random.Generator, seconds: float = 1.5, sr: int = 16000) -> np.ndarray:

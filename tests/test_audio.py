@@ -3,19 +3,27 @@ import pytest
 import scipy.interpolate
 import scipy.signal
 import soundfile as sf
+from conftest import tone
 
 from wavesr import audio
 from wavesr.errors import WavesrError
 
-from conftest import tone
-
-
 # ------------------------------------------------------------------------------------ I/O
 
-@pytest.mark.parametrize("fmt,subtype,tol", [
-    ("WAV", "PCM_U8", 1 / 64), ("WAV", "PCM_16", 1e-4), ("WAV", "PCM_24", 1e-6), ("WAV", "PCM_32", 1e-6),
-    ("WAV", "FLOAT", 0), ("WAV", "DOUBLE", 1e-7), ("FLAC", "PCM_16", 1e-4), ("FLAC", "PCM_24", 1e-6),
-])
+
+@pytest.mark.parametrize(
+    "fmt,subtype,tol",
+    [
+        ("WAV", "PCM_U8", 1 / 64),
+        ("WAV", "PCM_16", 1e-4),
+        ("WAV", "PCM_24", 1e-6),
+        ("WAV", "PCM_32", 1e-6),
+        ("WAV", "FLOAT", 0),
+        ("WAV", "DOUBLE", 1e-7),
+        ("FLAC", "PCM_16", 1e-4),
+        ("FLAC", "PCM_24", 1e-6),
+    ],
+)
 @pytest.mark.parametrize("channels", [1, 2, 5])
 def test_load_any_depth_and_channels(tmp_path, rng, fmt, subtype, tol, channels):
     x = (0.5 * rng.uniform(-1, 1, size=(channels, 4000))).astype(np.float32)
@@ -80,10 +88,15 @@ def test_find_audio(tmp_path):
     for name in ["a/x.wav", "a/b/y.FLAC", "z.ogg", "notes.txt"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    assert [p.relative_to(tmp_path).as_posix() for p in audio.find_audio(tmp_path)] == ["a/b/y.FLAC", "a/x.wav", "z.ogg"]
+    assert [p.relative_to(tmp_path).as_posix() for p in audio.find_audio(tmp_path)] == [
+        "a/b/y.FLAC",
+        "a/x.wav",
+        "z.ogg",
+    ]
 
 
 # ------------------------------------------------------------------------------ resampling
+
 
 def test_resample_keeps_a_tone():
     x = tone(1000, sr=44100)
@@ -98,10 +111,13 @@ def test_resample_keeps_a_tone():
 
 # ------------------------------------------------------------------------------ degrade
 
+
 @pytest.mark.parametrize("ratio", [2, 3, 4, 6, 8])
 def test_decimate_is_the_papers(rng, ratio):
     x = rng.standard_normal(5001).astype(np.float64)
-    np.testing.assert_allclose(audio.degrade(x, ratio, "decimate"), scipy.signal.decimate(x, ratio), atol=1e-8)
+    np.testing.assert_allclose(
+        audio.degrade(x, ratio, "decimate"), scipy.signal.decimate(x, ratio), atol=1e-8
+    )
 
 
 @pytest.mark.parametrize("method", audio.DEGRADE_METHODS)
@@ -127,7 +143,7 @@ def test_antialiased_methods_keep_passband_and_remove_stopband(method):
     assert np.max(np.abs(y_low[100:-100] - ref[100:-100])) < 0.01
     assert np.sqrt(np.mean(audio.degrade(high, ratio, method)[100:-100] ** 2)) < 0.01
     aliased = audio.degrade(high, ratio, "subsample")
-    assert np.sqrt(np.mean(aliased ** 2)) > 0.1  # plain subsampling folds 3500 Hz down to 500 Hz
+    assert np.sqrt(np.mean(aliased**2)) > 0.1  # plain subsampling folds 3500 Hz down to 500 Hz
 
 
 def test_telephone_keeps_300_to_3400_hz_at_8_khz():
@@ -135,14 +151,20 @@ def test_telephone_keeps_300_to_3400_hz_at_8_khz():
 
     def gain_db(freq):
         y = audio.degrade(tone(freq, sr), ratio, "telephone")[400:-400]
-        return 20 * np.log10(np.sqrt(np.mean(y ** 2)) / (0.3 / np.sqrt(2)) + 1e-12)  # tone(): amplitude 0.3
+        return 20 * np.log10(np.sqrt(np.mean(y**2)) / (0.3 / np.sqrt(2)) + 1e-12)  # tone(): amplitude 0.3
 
-    for freq, lo, hi in [(100, -300, -40), (1000, -0.5, 0.5), (3000, -2.5, 0.5), (3800, -300, -15), (6000, -300, -60)]:
+    for freq, lo, hi in [
+        (100, -300, -40),
+        (1000, -0.5, 0.5),
+        (3000, -2.5, 0.5),
+        (3800, -300, -15),
+        (6000, -300, -60),
+    ]:
         assert lo < gain_db(freq) < hi, (freq, gain_db(freq))
     # the 1 kHz tone comes through with the noise of an 8-bit logarithmic codec (~38 dB SNR)
     y = audio.degrade(tone(1000, sr), ratio, "telephone")[400:-400]
     ref = tone(1000, sr // ratio)[400:-400]
-    snr = 10 * np.log10(np.sum(ref ** 2) / np.sum((y - ref) ** 2))
+    snr = 10 * np.log10(np.sum(ref**2) / np.sum((y - ref) ** 2))
     assert 30 < snr < 45, snr
 
 
@@ -151,13 +173,17 @@ def test_mulaw_is_an_8_bit_logarithmic_code():
     y = audio.mulaw(x)
     assert len(np.unique(y)) == 255 and np.abs(y).max() <= 1.0
     assert np.allclose(audio.mulaw(y), y, atol=1e-12)  # decoded values are codes already
-    assert np.allclose(audio.mulaw(np.array([3.0, -7.0])), [1.0, -1.0], atol=1e-12)  # beyond full scale: clipped
+    assert np.allclose(
+        audio.mulaw(np.array([3.0, -7.0])), [1.0, -1.0], atol=1e-12
+    )  # beyond full scale: clipped
 
     def snr(a):
         s = a * np.sin(np.linspace(0, 200 * np.pi, 40000))
-        return 10 * np.log10(np.sum(s ** 2) / np.sum((audio.mulaw(s) - s) ** 2))
+        return 10 * np.log10(np.sum(s**2) / np.sum((audio.mulaw(s) - s) ** 2))
 
-    assert 35 < snr(1.0) < 41 and snr(0.03) > 32  # the same relative precision 30 dB down (linear 8 bit: ~19 dB)
+    assert (
+        35 < snr(1.0) < 41 and snr(0.03) > 32
+    )  # the same relative precision 30 dB down (linear 8 bit: ~19 dB)
 
 
 def test_degrade_rejects_bad_ratio_and_method():
@@ -170,6 +196,7 @@ def test_degrade_rejects_bad_ratio_and_method():
 
 
 # ------------------------------------------------------------------------------ interpolate
+
 
 @pytest.mark.parametrize("ratio", [2, 4, 6])
 def test_cubic_matches_original_splrep(rng, ratio):
@@ -200,6 +227,7 @@ def test_interpolation_passes_through_samples_and_recovers_a_slow_tone():
 
 
 # ------------------------------------------------------------------------------ bandwidth
+
 
 def test_bandwidth_finds_a_lowpass_cliff(rng):
     sr = 44100

@@ -5,14 +5,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import prepare_voices, voice
 
 from wavesr import audio, metrics
 from wavesr.data.augment import BrightnessAugment, DegradeMix, shelf_gain, tilt
 from wavesr.data.patches import PatchDataset
 from wavesr.losses import log_spectral_loss, loss_fn, rmse_per_example
 from wavesr.train import TrainConfig, train
-
-from conftest import prepare_voices, voice
 
 
 def test_log_spectral_loss_is_the_metric_stft(rng):
@@ -52,7 +51,9 @@ def test_rmse_logspec_adds_the_weighted_term(rng):
     y = torch.from_numpy(voice(rng, seconds=0.5).astype(np.float32))[None, None]
     p = y + 0.01 * torch.randn_like(y)
     total = loss_fn("rmse+logspec", p, y, stft_weight=1e-2)
-    assert total.item() == pytest.approx((rmse_per_example(p, y).mean() + 1e-2 * log_spectral_loss(p, y)).item())
+    assert total.item() == pytest.approx(
+        (rmse_per_example(p, y).mean() + 1e-2 * log_spectral_loss(p, y)).item()
+    )
     short = torch.randn(2, 1, 700)  # shorter than one 2048-point frame: a smaller FFT, still finite
     assert torch.isfinite(log_spectral_loss(short, short * 0.5))
 
@@ -90,15 +91,29 @@ def test_brightness_augment_rebuilds_the_input_and_is_reproducible(patches):
 
 
 def test_training_with_brightness_and_logspec_runs(patches, tmp_path):
-    cfg = TrainConfig(data=str(patches / "train"), val_data=str(patches / "val"), out=str(tmp_path / "run"),
-                      model="fast", model_config={"widths": [8, 8, 8, 8], "skip": "sinc"}, epochs=1,
-                      batch_size=4, lr=1e-3, loss="rmse+logspec", stft_weight=1e-5, brightness_db=9.0,
-                      val_files=1, val_patches=8)
+    cfg = TrainConfig(
+        data=str(patches / "train"),
+        val_data=str(patches / "val"),
+        out=str(tmp_path / "run"),
+        model="fast",
+        model_config={"widths": [8, 8, 8, 8], "skip": "sinc"},
+        epochs=1,
+        batch_size=4,
+        lr=1e-3,
+        loss="rmse+logspec",
+        stft_weight=1e-5,
+        brightness_db=9.0,
+        val_files=1,
+        val_patches=8,
+    )
     run = train(cfg, progress=False).run
     stored = json.loads((run / "config.json").read_text())["train"]
     assert stored["brightness_db"] == 9.0 and stored["loss"] == "rmse+logspec"
-    losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
-              if "loss" in json.loads(line)]
+    losses = [
+        json.loads(line)["loss"]
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+        if "loss" in json.loads(line)
+    ]
     assert losses and all(np.isfinite(losses))
 
 
@@ -111,10 +126,13 @@ def test_degrade_mix_rebuilds_a_share_of_the_inputs_reproducibly(patches):
     lr, hr = mix[i]
     torch.testing.assert_close(hr, data[i][1])
     np.testing.assert_array_equal(lr[0].numpy(), audio.degrade(hr[0].numpy(), data.ratio, "telephone"))
-    assert not np.allclose(lr[0].numpy(), data[i][0][0].numpy())  # the stored input is decimated, not phone-band
+    assert not np.allclose(
+        lr[0].numpy(), data[i][0][0].numpy()
+    )  # the stored input is decimated, not phone-band
     torch.testing.assert_close(mix[j][0], data[j][0])  # the rest keep their own input
-    assert [DegradeMix(data, data.ratio, "telephone", 0.5, seed=3).rebuilt(k) for k in range(len(mix))] == \
-        [mix.rebuilt(k) for k in range(len(mix))]
+    assert [DegradeMix(data, data.ratio, "telephone", 0.5, seed=3).rebuilt(k) for k in range(len(mix))] == [
+        mix.rebuilt(k) for k in range(len(mix))
+    ]
     mix.set_epoch(1)
     assert [mix.rebuilt(k) for k in range(len(mix))] != [k in rebuilt for k in range(len(mix))]
     stacked = DegradeMix(BrightnessAugment(data, 6.0, seed=1), data.ratio, "sinc", 1.0)
@@ -126,9 +144,20 @@ def test_degrade_mix_rebuilds_a_share_of_the_inputs_reproducibly(patches):
 
 
 def test_training_with_mixed_degradations_records_it(patches, tmp_path):
-    cfg = TrainConfig(data=str(patches / "train"), out=str(tmp_path / "run"), model="fast",
-                      model_config={"widths": [8, 8, 8, 8]}, epochs=1, batch_size=4, lr=1e-3, loss="rmse",
-                      mix_degrade="sinc", mix_fraction=0.3, val_files=0, val_patches=0)
+    cfg = TrainConfig(
+        data=str(patches / "train"),
+        out=str(tmp_path / "run"),
+        model="fast",
+        model_config={"widths": [8, 8, 8, 8]},
+        epochs=1,
+        batch_size=4,
+        lr=1e-3,
+        loss="rmse",
+        mix_degrade="sinc",
+        mix_fraction=0.3,
+        val_files=0,
+        val_patches=0,
+    )
     run = train(cfg, progress=False).run
     stored = json.loads((run / "config.json").read_text())["train"]
     assert (stored["mix_degrade"], stored["mix_fraction"]) == ("sinc", 0.3)

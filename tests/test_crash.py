@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from test_train import _cfg, dataset  # noqa: F401 - the prepared tiny dataset fixture
 
 from wavesr.models import build_model, read_checkpoint, save_model
 from wavesr.train import TrainConfig, train
-
-from test_train import _cfg, dataset  # noqa: F401 - the prepared tiny dataset fixture
 
 # The child trains as `wavesr train` would, with checkpoint writes slowed down (the serialized
 # checkpoint, 1.4 MB, is written in 16 kB pieces 1 ms apart: ~0.1 s) so that a kill can land inside one.
@@ -108,6 +107,7 @@ def test_training_killed_anywhere_resumes_to_the_same_weights(dataset, tmp_path)
 
 # ------------------------------------------------------------------------------------ upsample
 
+
 def test_upsample_killed_leaves_no_half_written_output(tmp_path):
     folder = tmp_path / "music"
     folder.mkdir()
@@ -115,7 +115,16 @@ def test_upsample_killed_leaves_no_half_written_output(tmp_path):
     x = (0.2 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
     sf.write(folder / "long.wav", x, 4000, subtype="PCM_16")
     save_model(build_model("spline", ratio=4), tmp_path / "spline.pt")
-    cmd = [sys.executable, "-m", "wavesr.cli", "upsample", str(folder), "--model", str(tmp_path / "spline.pt"), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "wavesr.cli",
+        "upsample",
+        str(folder),
+        "--model",
+        str(tmp_path / "spline.pt"),
+        "-q",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     temps: list[Path] = []

@@ -17,8 +17,16 @@ import soundfile as sf
 from wavesr import audio, cli
 from wavesr.data import defaults
 from wavesr.data.corpus import SPLITS, Corpus
-from wavesr.data.defaults import (Candidate, build_default, dedupe, drop_reason, group_split, load_default, measure,
-                                  round_robin)
+from wavesr.data.defaults import (
+    Candidate,
+    build_default,
+    dedupe,
+    drop_reason,
+    group_split,
+    load_default,
+    measure,
+    round_robin,
+)
 from wavesr.errors import WavesrError
 from wavesr.files import staged_folder
 
@@ -38,6 +46,7 @@ def lowpassed(x: np.ndarray, sr: int, cutoff: float) -> np.ndarray:
 
 # --------------------------------------------------------------------- dropping by bandwidth
 
+
 def test_drop_reason_separates_wideband_from_narrowband_noise(tmp_path, rng):
     sr = 44100
     noise = 0.1 * rng.standard_normal(2 * sr)
@@ -47,8 +56,11 @@ def test_drop_reason_separates_wideband_from_narrowband_noise(tmp_path, rng):
         "lp7k.wav": (lowpassed(noise, sr, 7000), sr, "narrowband"),  # as klettres' es voice
         "lp4k.wav": (lowpassed(noise, sr, 4000), sr, "narrowband"),
         # a voice band over a flat noise floor 50 dB down (as klettres' en): the floor is not signal
-        "floor.wav": (lowpassed(noise, sr, 4000) + 0.1 * 10 ** (-50 / 20) * rng.standard_normal(2 * sr), sr,
-                      "narrowband"),
+        "floor.wav": (
+            lowpassed(noise, sr, 4000) + 0.1 * 10 ** (-50 / 20) * rng.standard_normal(2 * sr),
+            sr,
+            "narrowband",
+        ),
         "rate8k.wav": (0.1 * rng.standard_normal(16000), 8000, "low_rate"),  # as ktuberling's 8 kHz files
         "silent.wav": (np.zeros(sr), sr, "silent"),
         "dither.wav": (1e-5 * rng.standard_normal(sr), sr, "silent"),
@@ -78,13 +90,18 @@ def test_measure_reads_rate_channels_and_duration(tmp_path, rng):
 
 # ------------------------------------------------------------------------ dedupe, ordering
 
+
 def cand(rel: str, group: str, sha: str = "") -> Candidate:
     return Candidate(Path("/x") / rel, rel, group, "pkg", "GPL", {"origin": "/" + rel}, sha or rel)
 
 
 def test_dedupe_keeps_the_copy_whose_path_sorts_first():
-    cands = [cand("ktuberling/sr@latin/a.ogg", "sr@latin", "h1"), cand("ktuberling/sr/a.ogg", "sr", "h1"),
-             cand("ktuberling/sr/b.ogg", "sr", "h2"), cand("ktuberling/sr@ijekavian/a.ogg", "sr@ijekavian", "h1")]
+    cands = [
+        cand("ktuberling/sr@latin/a.ogg", "sr@latin", "h1"),
+        cand("ktuberling/sr/a.ogg", "sr", "h1"),
+        cand("ktuberling/sr/b.ogg", "sr", "h2"),
+        cand("ktuberling/sr@ijekavian/a.ogg", "sr@ijekavian", "h1"),
+    ]
     kept, copies = dedupe(cands)
     assert [c.rel for c in kept] == ["ktuberling/sr/a.ogg", "ktuberling/sr/b.ogg"]
     assert sorted(c.rel for c, _ in copies) == ["ktuberling/sr@ijekavian/a.ogg", "ktuberling/sr@latin/a.ogg"]
@@ -101,6 +118,7 @@ def test_round_robin_spans_groups_and_keeps_every_file():
 
 
 # ------------------------------------------------------------------------------ voice split
+
 
 def test_group_split_holds_out_whole_groups_near_the_target_fractions(rng):
     durations = {f"voice{i}": float(d) for i, d in enumerate(rng.lognormal(5, 1, 55))}
@@ -121,6 +139,7 @@ def test_group_split_never_leaves_train_empty():
 
 
 # ------------------------------------------------------------------------- staging, loading
+
 
 def test_staging_replaces_only_on_success(tmp_path):
     final = tmp_path / "corpora" / "speech"
@@ -155,6 +174,7 @@ def test_load_default_says_how_to_build(tmp_path, monkeypatch, capsys):
 
 
 # ------------------------------------------------------------------ small real builds (gcin)
+
 
 @pytest.fixture(scope="module")
 def gcin():
@@ -212,8 +232,9 @@ def test_small_piano_build(corpora):
     if shutil.which("fluidsynth") is None:
         pytest.skip("fluidsynth not installed (apt-get install fluidsynth fluid-soundfont-gm)")
     from wavesr.data.piano import SOLO_PIANO, piano_works
+
     works = piano_works(chorales=True)
-    assert works[:len(SOLO_PIANO)] == list(SOLO_PIANO) and len(works) > 400 and works[-1].startswith("bach/")
+    assert works[: len(SOLO_PIANO)] == list(SOLO_PIANO) and len(works) > 400 and works[-1].startswith("bach/")
     corpus = build_default("piano", limit=3, progress=False)
     assert len(corpus.items) == 3 and len(corpus.groups()) == 3
     for it in corpus.items:
@@ -223,6 +244,7 @@ def test_small_piano_build(corpora):
 
 
 # -------------------------------------------------------------- the corpora built on this machine
+
 
 def built(name: str) -> Corpus:
     try:
@@ -239,7 +261,9 @@ def test_built_corpus_is_sound(name):
     assert all(corpus.split(s) for s in SPLITS), "every split has material"
     if corpus.settings["split"]["by"] == "utterance":  # speech-single: one voice, split in order
         assert len(corpus.groups()) == 1
-        assert [it.split for it in corpus.items] == sorted((it.split for it in corpus.items), key=SPLITS.index)
+        assert [it.split for it in corpus.items] == sorted(
+            (it.split for it in corpus.items), key=SPLITS.index
+        )
     else:
         groups = [set(corpus.groups(s)) for s in SPLITS]
         assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
@@ -264,7 +288,9 @@ def test_built_speech_corpus_holds_out_voices_across_languages():
         pytest.skip("speech was built with a limit")
     hours = {s: sum(it.duration for it in corpus.split(s)) / 3600 for s in SPLITS}
     assert sum(hours.values()) > 3.0 and len(corpus.groups()) >= 40
-    assert 0.05 < hours["val"] / sum(hours.values()) < 0.16 and 0.05 < hours["test"] / sum(hours.values()) < 0.16
+    assert (
+        0.05 < hours["val"] / sum(hours.values()) < 0.16 and 0.05 < hours["test"] / sum(hours.values()) < 0.16
+    )
     for s in ("val", "test"):
         assert len({it.meta["language"] for it in corpus.split(s)}) >= 2
     dropped = corpus.settings["dropped"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import voice
 
 from wavesr import audio, metrics
 from wavesr.cli import main as cli
@@ -19,14 +20,12 @@ from wavesr.evaluate import EvalConfig, evaluate, read_rows, resolve_method
 from wavesr.inference import upsample_array
 from wavesr.models import build_model, save_model
 
-from conftest import voice
-
 HAVE_PESQ = importlib.util.find_spec("pesq") is not None and importlib.util.find_spec("pystoi") is not None
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """A folder corpus (train/ and test/ sub-folders; one test file stereo at 22.05 kHz) and a tiny x4 AudioUNet."""
+    """A folder corpus (train/ and test/ sub-folders; a test file in stereo at 22.05 kHz), a tiny network."""
     root = tmp_path_factory.mktemp("eval")
     rng = np.random.default_rng(0)
     for split, n in (("train", 1), ("test", 3)):
@@ -48,8 +47,14 @@ def setup(tmp_path_factory):
 def evaluated(setup):
     root, items, info, ckpt = setup
     out = root / "run"
-    summary = evaluate(["cubic", "bandlimited", str(ckpt)], items, [2, 4], out,
-                       EvalConfig(progress=False, save_audio=1, pesq=False, stoi=False), corpus_info=info)
+    summary = evaluate(
+        ["cubic", "bandlimited", str(ckpt)],
+        items,
+        [2, 4],
+        out,
+        EvalConfig(progress=False, save_audio=1, pesq=False, stoi=False),
+        corpus_info=info,
+    )
     return out, summary
 
 
@@ -85,7 +90,9 @@ def test_numbers_equal_a_direct_computation(setup, evaluated):
     lr = audio.degrade(hr, 4, "decimate")
     cubic = metrics.evaluate_pair(hr, audio.interpolate(lr, 4, "cubic", length=hr.size), 16000, 4)
     model = resolve_method(str(ckpt), "cpu").model
-    net = metrics.evaluate_pair(hr, upsample_array(model, lr, model.sr_lowres, limiter=False)[0][0, :hr.size], 16000, 4)
+    net = metrics.evaluate_pair(
+        hr, upsample_array(model, lr, model.sr_lowres, limiter=False)[0][0, : hr.size], 16000, 4
+    )
     for log, expected in (("cubic-x4", cubic), ("tiny-x4", net)):
         row = next(r for r in read_rows(out / "rows" / f"{log}.jsonl") if r["file"] == key)
         for k, v in expected.items():
@@ -96,8 +103,15 @@ def test_numbers_equal_a_direct_computation(setup, evaluated):
 def test_saved_audio_low_res_at_its_own_rate(evaluated):
     out, _ = evaluated
     folder = next((out / "audio" / "x4").iterdir())
-    assert sorted(p.name for p in folder.iterdir()) == ["bandlimited.wav", "cubic.wav", "hr.wav", "lr.wav",
-                                                       "sample.json", "spectrogram.png", "tiny.wav"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "bandlimited.wav",
+        "cubic.wav",
+        "hr.wav",
+        "lr.wav",
+        "sample.json",
+        "spectrogram.png",
+        "tiny.wav",
+    ]
     hr, lr = sf.info(folder / "hr.wav"), sf.info(folder / "lr.wav")
     assert (hr.samplerate, lr.samplerate) == (16000, 4000)
     assert lr.frames == math.ceil(hr.frames / 4)
@@ -116,8 +130,14 @@ def test_restart_skips_complete_methods_and_resumes_partial_ones(setup, evaluate
     tiny = out / "rows" / "tiny-x4.jsonl"
     first = logs["tiny-x4.jsonl"].split(b"\n")[0]
     tiny.write_bytes(first + b"\n" + b'{"file": "test/te')
-    again = evaluate(["cubic", "bandlimited", str(ckpt)], items, [2, 4], out,
-                     EvalConfig(progress=False, save_audio=1, pesq=False, stoi=False), corpus_info=info)
+    again = evaluate(
+        ["cubic", "bandlimited", str(ckpt)],
+        items,
+        [2, 4],
+        out,
+        EvalConfig(progress=False, save_audio=1, pesq=False, stoi=False),
+        corpus_info=info,
+    )
     for p in (out / "rows").glob("*.jsonl"):
         if p.name != "tiny-x4.jsonl":  # complete logs are not touched: those methods did not run
             assert p.stat().st_mtime_ns == mtimes[p.name] and p.read_bytes() == logs[p.name]
@@ -132,11 +152,20 @@ def test_restart_skips_complete_methods_and_resumes_partial_ones(setup, evaluate
 def test_other_settings_are_refused_unless_forced(setup, tmp_path):
     root, items, info, ckpt = setup
     out = tmp_path / "ev"
-    evaluate(["cubic"], items[:1], [2], out, EvalConfig(progress=False, pesq=False, stoi=False), corpus_info=info)
+    evaluate(
+        ["cubic"], items[:1], [2], out, EvalConfig(progress=False, pesq=False, stoi=False), corpus_info=info
+    )
     with pytest.raises(WavesrError, match="other settings"):
         evaluate(["cubic"], items[:1], [2], out, EvalConfig(degrade="sinc", progress=False), corpus_info=info)
-    summary = evaluate(["cubic"], items[:1], [2], out, EvalConfig(degrade="sinc", progress=False, pesq=False,
-                                                                   stoi=False), corpus_info=info, force=True)
+    summary = evaluate(
+        ["cubic"],
+        items[:1],
+        [2],
+        out,
+        EvalConfig(degrade="sinc", progress=False, pesq=False, stoi=False),
+        corpus_info=info,
+        force=True,
+    )
     assert summary["settings"]["degradation"]["method"] == "sinc"
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
@@ -150,7 +179,9 @@ def test_other_settings_are_refused_unless_forced(setup, tmp_path):
 @pytest.mark.skipif(not HAVE_PESQ, reason="pesq and pystoi are not installed (pip install wavesr[quality])")
 def test_pesq_and_stoi_when_installed(setup, tmp_path):
     root, items, info, ckpt = setup
-    summary = evaluate(["cubic"], items[1:2], [4], tmp_path / "ev", EvalConfig(progress=False), corpus_info=info)
+    summary = evaluate(
+        ["cubic"], items[1:2], [4], tmp_path / "ev", EvalConfig(progress=False), corpus_info=info
+    )
     row = summary["table"][0]
     assert 1.0 <= row["pesq"] <= 4.7 and 0.5 < row["stoi"] <= 1.0
     assert "pesq" in summary["settings"]["versions"]
@@ -166,8 +197,29 @@ def test_pesq_asked_without_the_package_is_a_clear_error(setup, tmp_path):
 def test_cli_on_files(setup, tmp_path, capsys):
     root, items, info, ckpt = setup
     out = tmp_path / "cli"
-    assert cli(["evaluate", "cubic", f"net={ckpt}", "--files", str(root / "corpus" / "test"), "-o", str(out),
-                "--ratio", "4", "--max-files", "2", "--figures", "1", "--no-pesq", "--no-stoi", "-q"]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "cubic",
+                f"net={ckpt}",
+                "--files",
+                str(root / "corpus" / "test"),
+                "-o",
+                str(out),
+                "--ratio",
+                "4",
+                "--max-files",
+                "2",
+                "--figures",
+                "1",
+                "--no-pesq",
+                "--no-stoi",
+                "-q",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "| x4 | net | 2 |" in text and "| x4 | cubic | 2 |" in text
     assert len(list((out / "figures" / "x4").glob("*.png"))) == 1
@@ -197,19 +249,36 @@ def test_corpus_groups_get_their_own_means(setup, tmp_path):
     import dataclasses
 
     _, items, info, _ = setup
-    grouped = [dataclasses.replace(it, group="voice-a" if i == 0 else "voice-b") for i, it in enumerate(items)]
-    summary = evaluate(["cubic"], grouped, [4], tmp_path / "g", EvalConfig(progress=False, pesq=False, stoi=False),
-                       corpus_info=info)
+    grouped = [
+        dataclasses.replace(it, group="voice-a" if i == 0 else "voice-b") for i, it in enumerate(items)
+    ]
+    summary = evaluate(
+        ["cubic"],
+        grouped,
+        [4],
+        tmp_path / "g",
+        EvalConfig(progress=False, pesq=False, stoi=False),
+        corpus_info=info,
+    )
     rows = {r["group"]: r for r in summary["by_group"]}
-    assert set(rows) == {"voice-a", "voice-b"} and rows["voice-a"]["files"] == 1 and rows["voice-b"]["files"] == 2
+    assert (
+        set(rows) == {"voice-a", "voice-b"}
+        and rows["voice-a"]["files"] == 1
+        and rows["voice-b"]["files"] == 2
+    )
     with open(tmp_path / "g" / "per_file.csv") as f:
         per_file = list(csv.DictReader(f))
     b = [float(r["snr"]) for r in per_file if r["group"] == "voice-b"]
     assert rows["voice-b"]["snr"] == pytest.approx(np.mean(b))
     assert "## By group" in (tmp_path / "g" / "summary.md").read_text()
     # one group (or plain files): no such table
-    plain = evaluate(["cubic"], [it.path for it in items], [4], tmp_path / "p",
-                     EvalConfig(progress=False, pesq=False, stoi=False))
+    plain = evaluate(
+        ["cubic"],
+        [it.path for it in items],
+        [4],
+        tmp_path / "p",
+        EvalConfig(progress=False, pesq=False, stoi=False),
+    )
     assert plain["by_group"] == [] and "## By group" not in (tmp_path / "p" / "summary.md").read_text()
 
 
@@ -226,16 +295,26 @@ def test_passes_and_input_conditioning_are_part_of_a_networks_identity(setup, tm
     ckpt = save_model(model, tmp_path / "fast.pt")
     base = dict(progress=False, pesq=False, stoi=False)
     own = evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "own", EvalConfig(**base), corpus_info=info)
-    assert "conditioned" not in own["settings"]["methods"][0] and "passes" not in own["settings"]["methods"][0]
-    real = evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "real", EvalConfig(degrade="sinc", **base),
-                    corpus_info=info)
+    assert (
+        "conditioned" not in own["settings"]["methods"][0] and "passes" not in own["settings"]["methods"][0]
+    )
+    real = evaluate(
+        [f"net={ckpt}"],
+        items[1:2],
+        [4],
+        tmp_path / "real",
+        EvalConfig(degrade="sinc", **base),
+        corpus_info=info,
+    )
     assert real["settings"]["methods"][0]["conditioned"] is True
     out = tmp_path / "passes"
     one = evaluate([f"net={ckpt}"], items[1:2], [4], out, EvalConfig(**base), corpus_info=info)
     two = evaluate([f"net={ckpt}"], items[1:2], [4], out, EvalConfig(passes=2, **base), corpus_info=info)
     assert two["settings"]["methods"][0]["passes"] == 2 and two["table"][0]["snr"] != one["table"][0]["snr"]
     with pytest.raises(WavesrError, match="passes must be one of"):
-        evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "bad", EvalConfig(passes=3, **base), corpus_info=info)
+        evaluate(
+            [f"net={ckpt}"], items[1:2], [4], tmp_path / "bad", EvalConfig(passes=3, **base), corpus_info=info
+        )
 
 
 def test_rows_made_by_another_inference_pipeline_are_computed_again(setup, tmp_path):

@@ -14,8 +14,10 @@ from wavesr.models import build_model
 
 HAVE_ONNX = all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime"))
 
-needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="ONNX export needs the optional packages onnx and "
-                                                      "onnxruntime (pip install onnx onnxruntime)")
+needs_onnx = pytest.mark.skipif(
+    not HAVE_ONNX,
+    reason="ONNX export needs the optional packages onnx and onnxruntime (pip install onnx onnxruntime)",
+)
 FORMATS = ["torchscript", pytest.param("onnx", marks=needs_onnx)]
 
 
@@ -27,8 +29,13 @@ def network(name: str, ratio: int) -> torch.nn.Module:
     if name == "audiounet":
         model = build_model("audiounet", ratio=ratio, blocks=3, filters=[8, 16, 16], kernel_sizes=[9, 5, 3])
     elif name in ("fast", "fast-sinc"):
-        model = build_model("fast", ratio=ratio, widths=[8, 12, 16], depth=[1, 1, 2],
-                            skip="sinc" if name == "fast-sinc" else "cubic")
+        model = build_model(
+            "fast",
+            ratio=ratio,
+            widths=[8, 12, 16],
+            depth=[1, 1, 2],
+            skip="sinc" if name == "fast-sinc" else "cubic",
+        )
         torch.nn.init.normal_(model.head.weight, std=0.3)  # not the bare spline
     else:
         model = build_model(name, ratio=ratio)
@@ -44,7 +51,9 @@ def test_export_matches_the_eager_model_on_another_length(tmp_path, name, ratio,
     path = export_model(model, tmp_path / f"{name}.{fmt}", fmt, example_len=700)
     exported = load_exported(path)
     assert exported.format == fmt and exported.ratio == ratio and exported.info["model"] == name.split("-")[0]
-    assert exported.info["trained_on"] == model.degrade  # the channel a caller must feed it (module docstring)
+    assert (
+        exported.info["trained_on"] == model.degrade
+    )  # the channel a caller must feed it (module docstring)
     for n in (1234, min_length(model)):  # neither the example's length
         x = 0.1 * torch.randn(3, 1, n)
         with torch.no_grad():

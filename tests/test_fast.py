@@ -113,21 +113,27 @@ def test_chunks_aligned_to_hop_multiple_reproduce_the_whole_signal(skip):
         for start in range(0, n, step):
             lo, hi = max(0, start - pad), min(n, start + step + pad)
             y = model(x[..., lo:hi])
-            out[..., start * r:min(n, start + step) * r] = y[..., (start - lo) * r:(min(n, start + step) - lo) * r]
+            out[..., start * r : min(n, start + step) * r] = y[
+                ..., (start - lo) * r : (min(n, start + step) - lo) * r
+            ]
     error = (out - whole).abs().max().item()
     # the network part is exact; the cubic spline's not-a-knot ends differ by ~0.268^pad
     assert error < 1e-5 * whole.abs().max().item(), error
     # without overlap, chunk edges differ: the check above is not vacuous
     with torch.no_grad():
-        naive = torch.cat([model(x[..., i:i + step]) for i in range(0, n, step)], dim=-1)
+        naive = torch.cat([model(x[..., i : i + step]) for i in range(0, n, step)], dim=-1)
     assert (naive - whole).abs().max().item() > 100 * error
 
 
 def test_a_small_instance_overfits_one_batch(rng):
     torch.manual_seed(0)
     t = np.arange(2048) / 16000
-    hr = np.stack([np.sin(2 * np.pi * f * t) * 0.3 + 0.1 * np.sin(2 * np.pi * 3 * f * t + 0.5)
-                   for f in (220.0, 330.0, 440.0, 550.0)])[:, None].astype(np.float32)
+    hr = np.stack(
+        [
+            np.sin(2 * np.pi * f * t) * 0.3 + 0.1 * np.sin(2 * np.pi * 3 * f * t + 0.5)
+            for f in (220.0, 330.0, 440.0, 550.0)
+        ]
+    )[:, None].astype(np.float32)
     lr = np.stack([audio.degrade(h[0], 4) for h in hr])[:, None]
     hr_t, lr_t = torch.from_numpy(hr), torch.from_numpy(lr)
     model = tiny()
@@ -153,6 +159,7 @@ def test_save_and_load_give_identical_outputs(tmp_path):
 
 # ------------------------------------------------------------------ the band-limited skip
 
+
 @pytest.mark.parametrize("ratio", [2, 3, 4, 6, 8])
 def test_sinc_kernel_keeps_input_samples_and_constants(ratio):
     from wavesr.models.sinc import HALF_WIDTH, sinc_kernel
@@ -162,8 +169,10 @@ def test_sinc_kernel_keeps_input_samples_and_constants(ratio):
     for phase in range(ratio):
         assert abs(h[phase::ratio].sum() - 1) < 1e-12
     centre = HALF_WIDTH * ratio
-    taps = h[centre % ratio::ratio]  # the phase at the input's own samples: a unit impulse
-    assert taps[centre // ratio] == pytest.approx(1.0) and np.abs(np.delete(taps, centre // ratio)).max() < 1e-12
+    taps = h[centre % ratio :: ratio]  # the phase at the input's own samples: a unit impulse
+    assert (
+        taps[centre // ratio] == pytest.approx(1.0) and np.abs(np.delete(taps, centre // ratio)).max() < 1e-12
+    )
 
 
 @pytest.mark.parametrize("ratio", [2, 4, 8])
@@ -172,8 +181,10 @@ def test_untrained_sinc_skip_is_band_limited_interpolation(rng, ratio):
     soxr's band-limited resampling away from the ends and is closer to the truth than the spline."""
     sr, n = 16000, 16000
     t = np.arange(n) / sr
-    hr = sum(np.sin(2 * np.pi * f * t + p) / (1 + k) for k, (f, p) in
-             enumerate(zip(rng.uniform(50, sr / (2 * ratio) * 0.7, 12), rng.uniform(0, 6, 12))))
+    hr = sum(
+        np.sin(2 * np.pi * f * t + p) / (1 + k)
+        for k, (f, p) in enumerate(zip(rng.uniform(50, sr / (2 * ratio) * 0.7, 12), rng.uniform(0, 6, 12)))
+    )
     lr = audio.degrade(hr, ratio)
     model = tiny(ratio, skip="sinc").eval()
     with torch.no_grad():

@@ -11,9 +11,13 @@ from wavesr.data import fetch
 from wavesr.data.fetch import fetch_deb, fetch_npm, require_tool, unpack_deb
 from wavesr.errors import WavesrError
 
-needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (not Debian)")
-needs_apt = pytest.mark.skipif(shutil.which("apt-get") is None or not fetch._apt_lists_present(),
-                               reason="apt-get or its package lists missing (not Debian, or no `apt-get update`)")
+needs_dpkg = pytest.mark.skipif(
+    shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (not Debian)"
+)
+needs_apt = pytest.mark.skipif(
+    shutil.which("apt-get") is None or not fetch._apt_lists_present(),
+    reason="apt-get or its package lists missing (not Debian, or no `apt-get update`)",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -26,13 +30,16 @@ def make_deb(tmp_path: Path, name: str = "wavesr-test-data") -> Path:
     """A real .deb holding /usr/share/NAME/a.txt, built with dpkg-deb."""
     tree = tmp_path / "tree"
     (tree / "DEBIAN").mkdir(parents=True)
-    (tree / "DEBIAN/control").write_text(f"Package: {name}\nVersion: 1.2-3\nArchitecture: all\n"
-                                         "Maintainer: t <t@example.org>\nDescription: test\n")
+    (tree / "DEBIAN/control").write_text(
+        f"Package: {name}\nVersion: 1.2-3\nArchitecture: all\n"
+        "Maintainer: t <t@example.org>\nDescription: test\n"
+    )
     (tree / f"usr/share/{name}").mkdir(parents=True)
     (tree / f"usr/share/{name}/a.txt").write_text("hello\n")
     deb = tmp_path / f"{name}.deb"
-    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)], check=True, capture_output=True
+    )
     return deb
 
 

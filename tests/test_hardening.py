@@ -46,13 +46,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # ----------------------------------------------------------------------------------- helpers
 
+
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """A spline x4 checkpoint and a tiny AudioUNet one (16 kHz), in the working folder."""
     save_model(build_model("spline", ratio=4), tmp_path / "spline.pt")
     torch.manual_seed(0)
-    save_model(build_model("audiounet", ratio=4, blocks=2, filters=[4, 8], kernel_sizes=[5, 3], dropout=0.0),
-               tmp_path / "tiny.pt")
+    save_model(
+        build_model("audiounet", ratio=4, blocks=2, filters=[4, 8], kernel_sizes=[5, 3], dropout=0.0),
+        tmp_path / "tiny.pt",
+    )
     monkeypatch.setenv("WAVESR_PRETRAINED", str(tmp_path / "registry"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -72,7 +75,7 @@ def write(path, x, sr=8000, subtype="PCM_16", fmt=None):
 def cut(path, fraction=0.5):
     """Keep the first ``fraction`` of a file's bytes (a truncated copy)."""
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * fraction)])
+    path.write_bytes(data[: int(len(data) * fraction)])
     return path
 
 
@@ -86,6 +89,7 @@ def upsample_cli(*args):
 
 
 # --------------------------------------------------------------------------- files refused
+
 
 def _empty(d):
     d.mkdir(parents=True, exist_ok=True)
@@ -117,7 +121,7 @@ def _wav_codec(d):  # a WAV whose 'fmt ' chunk names a codec libsndfile does not
     path = write(d / "codec.wav", noise(4000))
     data = bytearray(path.read_bytes())
     i = data.find(b"fmt ")
-    data[i + 8:i + 10] = struct.pack("<H", 0x2000)  # AC-3
+    data[i + 8 : i + 10] = struct.pack("<H", 0x2000)  # AC-3
     path.write_bytes(bytes(data))
     return path
 
@@ -143,7 +147,10 @@ def _inf(d):
 REFUSED = {  # maker, what the message says after the file's name
     "empty file": (_empty, r"empty file \(0 bytes\)"),
     "zero frames": (_no_frames, "contains no samples"),
-    "not audio": (_text, r"cannot read audio header \(Format not recognised\): damaged, truncated or not audio"),
+    "not audio": (
+        _text,
+        r"cannot read audio header \(Format not recognised\): damaged, truncated or not audio",
+    ),
     "truncated flac": (_truncated_flac, r"cannot decode audio \(.*\): damaged, truncated or not audio"),
     "unsupported format": (_m4a, r"unsupported format \.m4a \(Format not recognised\); wavesr reads \.wav"),
     "unknown wav codec": (_wav_codec, r"cannot read audio header \(.*'fmt ' chunk\)"),
@@ -168,7 +175,10 @@ def test_refused_file_is_one_line_everywhere(env, capsys, case):
     assert err.splitlines()[-1] == f"1 of 2 files upsampled; failed: {bad.name}"
     assert sorted(p.name for p in (env / "out").iterdir()) == ["good.sr.wav"] and not leftovers(env)
     # audio.load and the Python API: a WavesrError with the same one line
-    for call in (lambda: audio.load(bad), lambda: wavesr.upsample_file(base.load_model_file("spline.pt"), bad, "o.wav")):
+    for call in (
+        lambda: audio.load(bad),
+        lambda: wavesr.upsample_file(base.load_model_file("spline.pt"), bad, "o.wav"),
+    ):
         with pytest.raises(WavesrError) as e:
             call()
         assert str(bad) in str(e.value) and "\n" not in str(e.value)
@@ -178,7 +188,9 @@ def test_refused_file_is_one_line_everywhere(env, capsys, case):
 def test_debug_shows_the_traceback(env):
     bad = _text(env)
     with pytest.raises(WavesrError, match="text.wav"):
-        main(["--debug", "upsample", str(bad), "--model", "spline.pt", "-o", "x.wav", "-q"])  # a single-file error
+        main(
+            ["--debug", "upsample", str(bad), "--model", "spline.pt", "-o", "x.wav", "-q"]
+        )  # a single-file error
     with pytest.raises(WavesrError, match="nothing.pt"):
         main(["--debug", "upsample", str(bad), "--model", "nothing.pt", "-q"])
 
@@ -189,7 +201,7 @@ def test_a_batch_of_every_bad_file(env, capsys):
         write(env / "in" / f"good{i}.flac", noise(3000 + i, i + 1), fmt="FLAC")
     assert upsample_cli("in", "-o", "out") == 1
     err = capsys.readouterr().err.splitlines()
-    # song.m4a is not an audio extension: a folder scan does not pick it up (given by name, it is refused above)
+    # song.m4a is not an audio extension: a folder scan skips it (given by name, it is refused above)
     failed = sorted(str(p.relative_to(env)) for p in bad if p.suffix != ".m4a")
     assert sum(line.startswith("wavesr: skipped") for line in err) == len(failed) == len(bad) - 1
     assert err[-1] == f"3 of {3 + len(failed)} files upsampled; failed: " + ", ".join(failed)
@@ -205,8 +217,23 @@ def test_prepare_lists_bad_files_and_builds_from_the_rest(env, capsys):
     bad = {make(corpus).name: problem for make, problem in REFUSED.values()}
     for i in range(3):
         write(corpus / f"voice{i}.wav", noise(16000, 1 + i, seed=i), sr=16000)
-    assert main(["prepare", "folder", "--root", str(env / "corpus"), "-o", "ds", "--patch-len", "2048",
-                 "--workers", "0"]) == 1  # built from the good files, but the bad ones make the exit code say so
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--root",
+                str(env / "corpus"),
+                "-o",
+                "ds",
+                "--patch-len",
+                "2048",
+                "--workers",
+                "0",
+            ]
+        )
+        == 1
+    )  # built from the good files, but the bad ones make the exit code say so
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and "UserWarning" not in captured.err
     skipped = [line for line in captured.err.splitlines() if line.startswith("wavesr: skipped")]
@@ -234,6 +261,7 @@ def test_prepare_of_nothing_usable_fails_in_one_line(env, capsys):
 
 
 # ------------------------------------------------------------------------- truncated but usable
+
 
 def test_truncated_wav_is_used_as_far_as_it_goes_with_a_note(env, capsys):
     x = noise(8000, 2)
@@ -263,7 +291,7 @@ def test_wav_written_as_a_stream_still_works(env, capsys):
     path = write(env / "stream.wav", noise(8000))
     data = bytearray(path.read_bytes())
     i = data.find(b"data")
-    data[4:8] = data[i + 4:i + 8] = struct.pack("<I", 0xFFFFFFFF)
+    data[4:8] = data[i + 4 : i + 8] = struct.pack("<I", 0xFFFFFFFF)
     path.write_bytes(bytes(data))
     assert audio.load(path)[0].shape == (1, 8000)
     assert upsample_cli(path) == 0
@@ -271,6 +299,7 @@ def test_wav_written_as_a_stream_still_works(env, capsys):
 
 
 # ------------------------------------------------------------------------ odd but valid audio
+
 
 def _run_one(env, capsys, x, sr=8000, subtype="PCM_16", model="spline.pt", *extra):
     path = write(env / "in.wav", x, sr, subtype)
@@ -299,7 +328,9 @@ def test_float_samples_beyond_full_scale_are_limited_and_noted(env, capsys):
     assert np.max(np.abs(y)) > 3.0 and "kept (float output)" in out
 
 
-@pytest.mark.parametrize("frames,sr,expected", [(1, 8000, 2), (1, 4000, 4), (1, 16000, 1), (3, 8000, 6), (37, 44100, 13)])
+@pytest.mark.parametrize(
+    "frames,sr,expected", [(1, 8000, 2), (1, 4000, 4), (1, 16000, 1), (3, 8000, 6), (37, 44100, 13)]
+)
 def test_tiny_files(env, capsys, frames, sr, expected):
     for model in ("spline.pt", "tiny.pt"):  # the tiny AudioUNet's receptive field is longer than these files
         y, out_sr, _ = _run_one(env, capsys, noise(frames, 2), sr, "PCM_16", model)
@@ -309,18 +340,52 @@ def test_tiny_files(env, capsys, frames, sr, expected):
 def test_too_short_for_one_output_sample(env, capsys):
     write(env / "one.wav", noise(1), 44100)
     assert upsample_cli("one.wav") == 1
-    assert "one.wav: too short (1 samples at 44100 Hz is less than one output sample at 16000 Hz)" in capsys.readouterr().err
+    assert (
+        "one.wav: too short (1 samples at 44100 Hz is less than one output sample at 16000 Hz)"
+        in capsys.readouterr().err
+    )
 
 
 def test_shorter_than_one_chunk(env, capsys):
-    y, _, _ = _run_one(env, capsys, noise(1200, 3), 4000, "PCM_16", "tiny.pt", "--chunk-seconds", "1", "--overlap-seconds", "0.25")
+    y, _, _ = _run_one(
+        env,
+        capsys,
+        noise(1200, 3),
+        4000,
+        "PCM_16",
+        "tiny.pt",
+        "--chunk-seconds",
+        "1",
+        "--overlap-seconds",
+        "0.25",
+    )
     assert y.shape == (3, 4800)
-    y, _, out = _run_one(env, capsys, noise(4100, 3), 4000, "PCM_16", "tiny.pt", "--chunk-seconds", "1", "--overlap-seconds", "0.25")
+    y, _, out = _run_one(
+        env,
+        capsys,
+        noise(4100, 3),
+        4000,
+        "PCM_16",
+        "tiny.pt",
+        "--chunk-seconds",
+        "1",
+        "--overlap-seconds",
+        "0.25",
+    )
     assert y.shape == (3, 16400) and "chunks of 1.00 s" in out
 
 
-@pytest.mark.parametrize("subtype,kept", [("PCM_U8", "PCM_16"), ("PCM_16", "PCM_16"), ("PCM_24", "PCM_24"),
-                                          ("PCM_32", "PCM_32"), ("FLOAT", "FLOAT"), ("DOUBLE", "DOUBLE")])
+@pytest.mark.parametrize(
+    "subtype,kept",
+    [
+        ("PCM_U8", "PCM_16"),
+        ("PCM_16", "PCM_16"),
+        ("PCM_24", "PCM_24"),
+        ("PCM_32", "PCM_32"),
+        ("FLOAT", "FLOAT"),
+        ("DOUBLE", "DOUBLE"),
+    ],
+)
 def test_any_depth(env, capsys, subtype, kept):
     x = noise(4000, 2)
     y, _, _ = _run_one(env, capsys, x, 8000, subtype)
@@ -355,26 +420,34 @@ def test_unusual_rates_are_resampled_with_a_note(env, capsys, sr):
 
 def test_rate_below_the_models_low_rate_is_noted(env, capsys):
     y, _, out = _run_one(env, capsys, noise(3000), 3000, "PCM_16", "spline.pt", "--target-sr", "44100")
-    assert y.shape == (1, 44100) and "input has no content above 1500 Hz" in out and "resampled to 44100 Hz" in out
+    assert (
+        y.shape == (1, 44100)
+        and "input has no content above 1500 Hz" in out
+        and "resampled to 44100 Hz" in out
+    )
 
 
 # ------------------------------------------------------------------------------ the Python API
 
-@pytest.mark.parametrize("audio_in,sr,problem", [
-    (np.full(100, np.nan, np.float32), 4000, "non-finite sample"),
-    (torch.tensor([0.0, float("inf")]), 4000, "non-finite sample"),
-    (np.zeros(0, np.float32), 4000, "at least one sample"),
-    (np.zeros((2, 2, 5), np.float32), 4000, "at least one sample"),
-    (np.zeros(100, np.int16), 4000, "float array.*int16; divide by 32768"),
-    (np.zeros(100, np.complex64), 4000, "float array.*complex64"),
-    (["a", "b"], 4000, "float array"),
-    (None, 4000, "float array"),
-    (np.zeros(100, np.float32), float("nan"), "sample rate must be a finite number"),
-    (np.zeros(100, np.float32), float("inf"), "sample rate must be a finite number"),
-    (np.zeros(100, np.float32), "8000", "sample rate must be a finite number"),
-    (np.zeros(100, np.float32), 0, "sample rate must be a finite number"),
-    (np.zeros(100, np.float32), 1e12, "too short"),
-])
+
+@pytest.mark.parametrize(
+    "audio_in,sr,problem",
+    [
+        (np.full(100, np.nan, np.float32), 4000, "non-finite sample"),
+        (torch.tensor([0.0, float("inf")]), 4000, "non-finite sample"),
+        (np.zeros(0, np.float32), 4000, "at least one sample"),
+        (np.zeros((2, 2, 5), np.float32), 4000, "at least one sample"),
+        (np.zeros(100, np.int16), 4000, "float array.*int16; divide by 32768"),
+        (np.zeros(100, np.complex64), 4000, "float array.*complex64"),
+        (["a", "b"], 4000, "float array"),
+        (None, 4000, "float array"),
+        (np.zeros(100, np.float32), float("nan"), "sample rate must be a finite number"),
+        (np.zeros(100, np.float32), float("inf"), "sample rate must be a finite number"),
+        (np.zeros(100, np.float32), "8000", "sample rate must be a finite number"),
+        (np.zeros(100, np.float32), 0, "sample rate must be a finite number"),
+        (np.zeros(100, np.float32), 1e12, "too short"),
+    ],
+)
 def test_model_upsample_bad_arrays_are_one_line(env, audio_in, sr, problem):
     model = wavesr.load_model("spline.pt")
     with pytest.raises(WavesrError, match=problem) as e:
@@ -387,25 +460,39 @@ def test_model_upsample_bad_arrays_are_one_line(env, audio_in, sr, problem):
 @pytest.mark.filterwarnings("ignore:output peak")  # the random network goes over full scale
 def test_model_upsample_odd_but_valid_arrays(env):
     model = wavesr.load_model("tiny.pt")
-    for x, sr, shape in [(np.zeros(1), 4000, (4,)), ([0.1, -0.2, 0.3], 4000, (12,)),
-                         (np.ones((8, 7), bool), 8000, (8, 14)), (1e-30 * np.ones(50), 4000, (200,))]:
+    for x, sr, shape in [
+        (np.zeros(1), 4000, (4,)),
+        ([0.1, -0.2, 0.3], 4000, (12,)),
+        (np.ones((8, 7), bool), 8000, (8, 14)),
+        (1e-30 * np.ones(50), 4000, (200,)),
+    ]:
         y, out_sr = model.upsample(x, sr)
         assert y.shape == shape and out_sr == 16000 and np.all(np.isfinite(y))
 
 
 # ------------------------------------------------------------------- checkpoints via --model
 
+
 def test_damaged_foreign_and_newer_checkpoints(env, capsys):
     write(env / "in.wav", noise(4000))
     ckpt = torch.load(env / "tiny.pt", weights_only=True)
     data = (env / "tiny.pt").read_bytes()
     cases = {
-        "truncated.pt": (data[:len(data) // 2], "not a readable checkpoint, damaged or not a torch file"),
-        "flipped.pt": (data[:200] + bytes(b ^ 0xFF for b in data[200:400]) + data[400:], "not a readable checkpoint"),
+        "truncated.pt": (data[: len(data) // 2], "not a readable checkpoint, damaged or not a torch file"),
+        "flipped.pt": (
+            data[:200] + bytes(b ^ 0xFF for b in data[200:400]) + data[400:],
+            "not a readable checkpoint",
+        ),
         "text.pt": (b"hello", "not a readable checkpoint"),
         "weights.pt": (ckpt["state_dict"], "not a wavesr model checkpoint"),
-        "newer.pt": ({**ckpt, "format_version": base.FORMAT_VERSION + 1}, r"written by a newer wavesr .*upgrade wavesr"),
-        "otherconfig.pt": ({**ckpt, "config": {**ckpt["config"], "filters": [4, 6]}}, "weights do not match network 'audiounet'"),
+        "newer.pt": (
+            {**ckpt, "format_version": base.FORMAT_VERSION + 1},
+            r"written by a newer wavesr .*upgrade wavesr",
+        ),
+        "otherconfig.pt": (
+            {**ckpt, "config": {**ckpt["config"], "filters": [4, 6]}},
+            "weights do not match network 'audiounet'",
+        ),
         "othernet.pt": ({**ckpt, "model": "dnn"}, "DNNConfig has no setting"),
         "unknown.pt": ({**ckpt, "model": "wavenet"}, "unknown network 'wavenet'"),
     }
@@ -430,6 +517,7 @@ def test_damaged_foreign_and_newer_checkpoints(env, capsys):
 
 # ---------------------------------------------------------------------- writing that fails
 
+
 def test_output_under_a_file_or_in_proc(env, capsys):
     write(env / "in.wav", noise(4000))
     (env / "file.txt").write_text("a file, not a folder")
@@ -439,8 +527,10 @@ def test_output_under_a_file_or_in_proc(env, capsys):
     assert "/proc/wavesr-test/out.wav: cannot write here" in capsys.readouterr().err
     assert (env / "file.txt").read_text() == "a file, not a folder" and not leftovers(env)
     write(env / "corpus" / "a.wav", noise(20000), 16000)
-    for out, problem in (("file.txt/ds", "file.txt/ds: cannot write the dataset (file.txt is a file, not a folder)"),
-                         ("/proc/wavesr-test/ds", "/proc/wavesr-test/ds: cannot write the dataset")):
+    for out, problem in (
+        ("file.txt/ds", "file.txt/ds: cannot write the dataset (file.txt is a file, not a folder)"),
+        ("/proc/wavesr-test/ds", "/proc/wavesr-test/ds: cannot write the dataset"),
+    ):
         assert main(["prepare", "folder", "--root", "corpus", "-o", out, "--workers", "0"]) == 1
         err = capsys.readouterr().err
         assert f"wavesr: error: {problem}" in err and "Traceback" not in err, err
@@ -474,14 +564,22 @@ def test_folder_without_write_permission(env):
         for name, mode in (("readonly", 0o555), ("noaccess", 0o500)):
             (work / name).mkdir()
             os.chmod(work / name, mode)
-        cases = [("readonly/out.wav", "in.wav", "readonly/out.wav: cannot write here (Permission denied)"),
-                 ("readonly/sub/out.wav", "in.wav", "readonly/sub/out.wav: cannot write here (Permission denied)"),
-                 ("noaccess/out.wav", "in.wav", "noaccess/out.wav: Permission denied"),
-                 ("/tmp", "secret.wav", "secret.wav: cannot be read (permission denied)")]
+        cases = [
+            ("readonly/out.wav", "in.wav", "readonly/out.wav: cannot write here (Permission denied)"),
+            ("readonly/sub/out.wav", "in.wav", "readonly/sub/out.wav: cannot write here (Permission denied)"),
+            ("noaccess/out.wav", "in.wav", "noaccess/out.wav: Permission denied"),
+            ("/tmp", "secret.wav", "secret.wav: cannot be read (permission denied)"),
+        ]
         argvs = [["upsample", src, "--model", "spline.pt", "-q", "-o", out] for out, src, _ in cases]
         nobody = {**os.environ, "WAVESR_PRETRAINED": str(work / "registry"), "HOME": str(work)}
-        r = subprocess.run([sys.executable, "-c", _UNPRIVILEGED, json.dumps(argvs)], cwd=work, capture_output=True,
-                           text=True, timeout=120, env=nobody)
+        r = subprocess.run(
+            [sys.executable, "-c", _UNPRIVILEGED, json.dumps(argvs)],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=nobody,
+        )
         assert r.returncode == 0, r.stderr
         for (rc, err), (_, _, problem) in zip(json.loads(r.stdout), cases):
             assert rc == 1 and problem in err and "Traceback" not in err, err
@@ -504,9 +602,28 @@ sys.exit(main(sys.argv[2:]))
 def test_file_size_limit_leaves_nothing(env, fmt):
     write(env / "long.wav", noise(4000 * 30), 4000)  # 30 s: 960 kB of 16 kHz PCM_16 out, ~400 kB as FLAC
     write(env / "short.wav", noise(400))
-    r = subprocess.run([sys.executable, "-c", _FILE_SIZE_LIMIT, "200000", "upsample", "long.wav", "short.wav",
-                        "--model", "spline.pt", "-q", "-o", "out", "--format", fmt],
-                       cwd=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _FILE_SIZE_LIMIT,
+            "200000",
+            "upsample",
+            "long.wav",
+            "short.wav",
+            "--model",
+            "spline.pt",
+            "-q",
+            "-o",
+            "out",
+            "--format",
+            fmt,
+        ],
+        cwd=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert f"out/long.sr.{fmt}: write failed (File too large); nothing was written" in r.stderr
     assert sorted(p.name for p in (env / "out").iterdir()) == [f"short.sr.{fmt}"] and not leftovers(env)
@@ -514,8 +631,13 @@ def test_file_size_limit_leaves_nothing(env, fmt):
 
 def _small_tmpfs(folder):
     folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a small tmpfs here (needs root in a mount namespace)")
     return folder
 
@@ -539,17 +661,26 @@ def test_full_disk_leaves_nothing(env, capsys):
         save_model(small, disk / "last.pt")
         (disk / "filler").write_bytes(b"\0" * (shutil.disk_usage(disk).free - 512))
         before = (disk / "last.pt").read_bytes()
-        with pytest.raises(WavesrError, match=r"last.pt: write failed \(the disk is full.*previous file.*kept"):
-            save_model(build_model("audiounet", ratio=4, blocks=2, filters=[4, 8], kernel_sizes=[5, 3]), disk / "last.pt")
-        assert (disk / "last.pt").read_bytes() == before and sorted(p.name for p in disk.iterdir()) == ["filler", "last.pt"]
+        with pytest.raises(
+            WavesrError, match=r"last.pt: write failed \(the disk is full.*previous file.*kept"
+        ):
+            save_model(
+                build_model("audiounet", ratio=4, blocks=2, filters=[4, 8], kernel_sizes=[5, 3]),
+                disk / "last.pt",
+            )
+        assert (disk / "last.pt").read_bytes() == before and sorted(p.name for p in disk.iterdir()) == [
+            "filler",
+            "last.pt",
+        ]
     finally:
         subprocess.run(["umount", str(disk)], check=True)
 
 
 # ---------------------------------------------------------------------------------- fuzzing
 
+
 def test_loader_fuzz_short():
-    """A few hundred random and mutated files through audio.load and audio.info (benchmarks/fuzz_loader.py)."""
+    """Hundreds of random and mutated files through audio.load and audio.info (benchmarks/fuzz_loader.py)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import fuzz_loader

@@ -20,7 +20,9 @@ def tiny_unet(ratio: int = 4, seed: int = 0):
     """A tiny random AudioUNet whose network part is as large as its cubic part (the last layer is
     re-drawn, not near zero), so chunking errors in the network would show."""
     torch.manual_seed(seed)
-    model = build_model("audiounet", ratio=ratio, blocks=3, filters=[8, 16, 16], kernel_sizes=[9, 5, 3], dropout=0.0)
+    model = build_model(
+        "audiounet", ratio=ratio, blocks=3, filters=[8, 16, 16], kernel_sizes=[9, 5, 3], dropout=0.0
+    )
     torch.nn.init.kaiming_normal_(model.last.weight)
     return model.eval()
 
@@ -39,6 +41,7 @@ def no_temp_files(folder) -> bool:
 
 
 # --------------------------------------------------------------------------- rates and shapes
+
 
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_array_rate_length_and_channels(rng, channels):
@@ -61,7 +64,9 @@ def test_fractional_low_rate_and_target_rate(rng):
     n = 22050
     y, sr, notes = upsample_array(model, 0.3 * rng.standard_normal(n), 22050, target_sr=22050)
     assert sr == 22050 and y.shape == (1, n)
-    assert notes[0] == "22050 Hz -> resampled to 2666.67 Hz -> x6 (spline) -> 16000 Hz -> resampled to 22050 Hz"
+    assert (
+        notes[0] == "22050 Hz -> resampled to 2666.67 Hz -> x6 (spline) -> 16000 Hz -> resampled to 22050 Hz"
+    )
     # the round trip keeps a 500 Hz tone in place, up to the spline's own error (-47 dB here);
     # a shift of one output sample would be an error of 0.05 RMS
     tone = np.sin(2 * np.pi * 500 * np.arange(n) / 22050).astype(np.float32) * 0.5
@@ -77,7 +82,7 @@ def test_resampling_equals_one_shot_soxr(rng):
     ref = audio.interpolate(lr, 4)
     # the last low-rate sample may be padded or cropped to make the exact output length, which
     # moves the spline's end condition: compare up to 50 low-rate samples from the end
-    assert np.max(np.abs(y[0, :-200] - ref[:y.shape[1] - 200])) < 1e-5
+    assert np.max(np.abs(y[0, :-200] - ref[: y.shape[1] - 200])) < 1e-5
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 50])
@@ -118,14 +123,16 @@ def test_chunked_equals_whole(rng, make):
     x = np.stack([speechlike(4000, 8.0, rng), speechlike(4000, 8.0, rng)[::-1]])
     whole, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
     for chunk, overlap in [(1.0, 0.25), (1.5, 0.5), (3.3, 1.1)]:
-        y, _, notes = upsample_array(model, x, 4000, chunk_seconds=chunk, overlap_seconds=overlap, limiter=False)
+        y, _, notes = upsample_array(
+            model, x, 4000, chunk_seconds=chunk, overlap_seconds=overlap, limiter=False
+        )
         assert y.shape == whole.shape and any("chunks of" in n for n in notes)
         assert np.max(np.abs(y - whole)) < CHUNK_BOUND
     cubic = audio.interpolate(x, 4)
     if make is spline:
         assert np.max(np.abs(whole - cubic)) < 1e-5
     else:  # the network part is not negligible, so the comparison above is a real one
-        assert np.sqrt(np.mean((whole - cubic) ** 2)) > 0.3 * np.sqrt(np.mean(whole ** 2))
+        assert np.sqrt(np.mean((whole - cubic) ** 2)) > 0.3 * np.sqrt(np.mean(whole**2))
         # and without overlap the chunk edges do show: the test can fail
         y, _, _ = upsample_array(model, x, 4000, chunk_seconds=1.0, overlap_seconds=0.0, limiter=False)
         assert np.max(np.abs(y - whole)) > 100 * CHUNK_BOUND
@@ -151,6 +158,7 @@ def test_channels_as_batch_equal_channels_alone(rng):
 
 
 # ------------------------------------------------------------------------------- clipping
+
 
 def test_soft_limit_is_identity_below_the_knee_and_bounded():
     x = np.linspace(-5, 5, 10001, dtype=np.float32)
@@ -180,6 +188,7 @@ def test_clipping_without_limiter_is_reported_for_pcm(tmp_path):
 
 # ---------------------------------------------------------------------------------- files
 
+
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_file_rate_length_channels_subtype(tmp_path, rng, channels):
     x = (0.2 * rng.standard_normal((8011, channels))).astype(np.float32)
@@ -197,19 +206,35 @@ def test_file_streaming_equals_array(tmp_path, rng, monkeypatch):
     x = np.stack([speechlike(11025, 3.0, rng), speechlike(11025, 3.0, rng)])
     sf.write(tmp_path / "in.wav", x.T, 11025, subtype="FLOAT")
     model = tiny_unet()
-    upsample_file(model, tmp_path / "in.wav", tmp_path / "out.wav", chunk_seconds=0.5, overlap_seconds=0.1,
-                  target_sr=22050)
+    upsample_file(
+        model,
+        tmp_path / "in.wav",
+        tmp_path / "out.wav",
+        chunk_seconds=0.5,
+        overlap_seconds=0.1,
+        target_sr=22050,
+    )
     y, sr, _ = upsample_array(model, x, 11025, chunk_seconds=0.5, overlap_seconds=0.1, target_sr=22050)
     z, zsr = sf.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
     assert zsr == sr == 22050 and sf.info(tmp_path / "out.wav").subtype == "FLOAT"
     assert z.shape == (x.shape[1] * 2, 2) and np.max(np.abs(z.T - y)) < 1e-6
 
 
-@pytest.mark.parametrize("in_subtype,out_name,expected", [
-    ("PCM_16", "o.wav", "PCM_16"), ("PCM_24", "o.wav", "PCM_24"), ("FLOAT", "o.wav", "FLOAT"),
-    ("PCM_U8", "o.wav", "PCM_16"), ("FLOAT", "o.flac", "PCM_24"), ("PCM_16", "o.flac", "PCM_16")])
+@pytest.mark.parametrize(
+    "in_subtype,out_name,expected",
+    [
+        ("PCM_16", "o.wav", "PCM_16"),
+        ("PCM_24", "o.wav", "PCM_24"),
+        ("FLOAT", "o.wav", "FLOAT"),
+        ("PCM_U8", "o.wav", "PCM_16"),
+        ("FLOAT", "o.flac", "PCM_24"),
+        ("PCM_16", "o.flac", "PCM_16"),
+    ],
+)
 def test_default_subtype_keeps_deeper_inputs(tmp_path, rng, in_subtype, out_name, expected):
-    sf.write(tmp_path / "in.wav", (0.2 * rng.standard_normal(400)).astype(np.float32), 4000, subtype=in_subtype)
+    sf.write(
+        tmp_path / "in.wav", (0.2 * rng.standard_normal(400)).astype(np.float32), 4000, subtype=in_subtype
+    )
     result = upsample_file(spline(), tmp_path / "in.wav", tmp_path / out_name)
     assert result.subtype == expected == sf.info(tmp_path / out_name).subtype
 
@@ -220,7 +245,9 @@ def test_subtype_and_format_errors(tmp_path, rng):
         upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.flac", subtype="FLOAT")
     with pytest.raises(WavesrError, match="must be .wav or .flac"):
         upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.mp3")
-    assert upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.wav", subtype="pcm_24").subtype == "PCM_24"
+    assert (
+        upsample_file(spline(), tmp_path / "in.wav", tmp_path / "o.wav", subtype="pcm_24").subtype == "PCM_24"
+    )
 
 
 def test_file_refuses_overwrite_and_leaves_nothing_on_failure(tmp_path, rng):
@@ -230,7 +257,9 @@ def test_file_refuses_overwrite_and_leaves_nothing_on_failure(tmp_path, rng):
     with pytest.raises(WavesrError, match="already exists"):
         upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav")
     assert (tmp_path / "out.wav").read_bytes() == b"keep me"
-    with pytest.raises(WavesrError, match="not written by wavesr"):  # force replaces only wavesr's own outputs
+    with pytest.raises(
+        WavesrError, match="not written by wavesr"
+    ):  # force replaces only wavesr's own outputs
         upsample_file(spline(), tmp_path / "in.wav", tmp_path / "out.wav", force=True)
     assert (tmp_path / "out.wav").read_bytes() == b"keep me"
     (tmp_path / "out.wav").unlink()
@@ -249,17 +278,25 @@ def test_plan_outputs(tmp_path):
     for name in ("a/x.wav", "a/sub/y.flac", "a/x.sr.wav", "a/x.cubic.wav", "z.ogg"):
         (tmp_path / name).write_bytes(b"")
     jobs = inference.plan_outputs([tmp_path / "a", tmp_path / "z.ogg"], tmp_path / "out", ".flac")
-    assert jobs == [(tmp_path / "a/sub/y.flac", tmp_path / "out/sub/y.sr.flac"),
-                    (tmp_path / "a/x.wav", tmp_path / "out/x.sr.flac"),
-                    (tmp_path / "z.ogg", tmp_path / "out/z.sr.flac")]
+    assert jobs == [
+        (tmp_path / "a/sub/y.flac", tmp_path / "out/sub/y.sr.flac"),
+        (tmp_path / "a/x.wav", tmp_path / "out/x.sr.flac"),
+        (tmp_path / "z.ogg", tmp_path / "out/z.sr.flac"),
+    ]
     assert inference.plan_outputs([tmp_path / "z.ogg"]) == [(tmp_path / "z.ogg", tmp_path / "z.sr.wav")]
-    assert inference.plan_outputs([tmp_path / "z.ogg"], tmp_path / "o.wav") == [(tmp_path / "z.ogg", tmp_path / "o.wav")]
+    assert inference.plan_outputs([tmp_path / "z.ogg"], tmp_path / "o.wav") == [
+        (tmp_path / "z.ogg", tmp_path / "o.wav")
+    ]
     with pytest.raises(WavesrError, match="must be a folder"):
         inference.plan_outputs([tmp_path / "a"], tmp_path / "o.wav")
-    assert inference.companion_paths(tmp_path / "x.sr.wav") == (tmp_path / "x.cubic.wav", tmp_path / "x.compare.png")
+    assert inference.companion_paths(tmp_path / "x.sr.wav") == (
+        tmp_path / "x.cubic.wav",
+        tmp_path / "x.compare.png",
+    )
 
 
 # ------------------------------------------------------------------------------ Python API
+
 
 @pytest.mark.filterwarnings("ignore:output peak")  # a random network goes over full scale
 def test_model_upsample_numpy_and_torch(rng):
@@ -291,7 +328,12 @@ def test_import_wavesr_is_light():
     import sys
 
     code = "import sys, wavesr; wavesr.available_models(); print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )
 
 
 def test_fast_network_chunked_equals_whole():
@@ -315,6 +357,7 @@ def test_fast_network_chunked_equals_whole():
 
 
 # ------------------------------------------------------------------ self-ensemble and conditioning
+
 
 def random_fast(ratio: int = 4, degrade: str | None = None):
     """A small FastNet with a random (non-zero) head, so its output is more than its skip."""
@@ -346,7 +389,7 @@ def test_self_ensemble_is_the_mean_of_flipped_and_shifted_runs(rng):
     with torch.no_grad():
         plus = model(torch.from_numpy(x)[None, None])[0, 0].numpy()
         minus = -model(torch.from_numpy(-x)[None, None])[0, 0].numpy()
-        shifted = model(torch.from_numpy(np.pad(x, (32, 0)))[None, None])[0, 0, 32 * 4:].numpy()
+        shifted = model(torch.from_numpy(np.pad(x, (32, 0)))[None, None])[0, 0, 32 * 4 :].numpy()
     assert np.abs(one[0] - plus).max() < 1e-6
     assert np.abs(two[0] - (plus + minus) / 2).max() < 1e-6 and np.abs(plus - minus).max() > 1e-3
     four, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=4)
@@ -360,7 +403,7 @@ def test_self_ensemble_is_the_mean_of_flipped_and_shifted_runs(rng):
 
 @pytest.mark.parametrize("passes", [4, 8])
 def test_self_ensemble_chunked_equals_whole(passes):
-    """Every pass sees each chunk at the same phase of the stride grid, so chunks still add up to the whole."""
+    """Every pass sees each chunk at the same phase of the stride grid: chunks still add up to the whole."""
     model = random_fast()
     rng = np.random.default_rng(1)
     t = np.arange(4000 * 20) / 4000
@@ -375,7 +418,9 @@ def test_real_input_goes_through_the_training_channel(rng):
     crossover; input declared to come from that channel runs as it is."""
     model = random_fast(degrade="decimate")
     x = speechlike(4000, 4.0, rng)
-    raw, _, notes_raw = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, input_degrade="decimate")
+    raw, _, notes_raw = upsample_array(
+        model, x, 4000, chunk_seconds=None, limiter=False, input_degrade="decimate"
+    )
     with torch.no_grad():
         forward = model(torch.from_numpy(x)[None, None])[0, 0].numpy()
     assert np.abs(raw[0] - forward).max() < 1e-6 and "training channel" not in notes_raw[0]
@@ -388,8 +433,14 @@ def test_real_input_goes_through_the_training_channel(rng):
     spectrum = lambda y: np.abs(np.fft.rfft(y[4000:-4000]))  # noqa: E731 (away from the file's edges)
     f = np.fft.rfftfreq(x.size * 4 - 8000, 1 / 16000)
     band = (f > 1700) & (f < 1850)  # above the channel's cutoff (1600 Hz), below the crossover (1900 Hz)
-    assert np.allclose(spectrum(real[0])[band], spectrum(given)[band], rtol=0.05, atol=1e-3 * spectrum(given).max())
-    for other in (None, "sinc", "decimate+sinc"):  # untrained, or trained on real-like input: nothing to condition
+    assert np.allclose(
+        spectrum(real[0])[band], spectrum(given)[band], rtol=0.05, atol=1e-3 * spectrum(given).max()
+    )
+    for other in (
+        None,
+        "sinc",
+        "decimate+sinc",
+    ):  # untrained, or trained on real-like input: nothing to condition
         model.degrade = other
         y, _, notes = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
         assert np.abs(y[0] - forward).max() < 1e-6 and "training channel" not in notes[0]
@@ -399,6 +450,10 @@ def test_conditioned_chunked_equals_whole(rng):
     model = random_fast(degrade="decimate")
     x = np.stack([speechlike(4000, 12.0, rng), speechlike(4000, 12.0, rng)[::-1]])
     whole, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=2)
-    chunked, _, notes = upsample_array(model, x, 4000, chunk_seconds=3.3, overlap_seconds=1.1, limiter=False, passes=2)
+    chunked, _, notes = upsample_array(
+        model, x, 4000, chunk_seconds=3.3, overlap_seconds=1.1, limiter=False, passes=2
+    )
     assert any("chunks of" in n for n in notes)
-    assert np.abs(chunked - whole).max() < CHUNK_BOUND  # measured 9e-8: the filters are short beside the overlap
+    assert (
+        np.abs(chunked - whole).max() < CHUNK_BOUND
+    )  # measured 9e-8: the filters are short beside the overlap

@@ -9,7 +9,7 @@ def test_snr_of_signal_plus_noise_at_known_level(rng):
     y = rng.standard_normal(160000)
     for target_db in (0.0, 10.0, 25.0):
         noise = rng.standard_normal(y.size)
-        noise *= np.sqrt(np.sum(y ** 2) / np.sum(noise ** 2) / 10 ** (target_db / 10))
+        noise *= np.sqrt(np.sum(y**2) / np.sum(noise**2) / 10 ** (target_db / 10))
         assert abs(metrics.snr(y, y + noise) - target_db) < 0.1
 
 
@@ -41,8 +41,10 @@ def _independent_power(x, n_fft=2048, hop=512):
     """Per-frame loop with scipy's periodic Hann window and librosa-style reflect padding."""
     win = scipy.signal.get_window("hann", n_fft)
     xp = np.pad(x, n_fft // 2, mode="reflect")
-    frames = [np.abs(np.fft.fft(xp[s:s + n_fft] * win)[: n_fft // 2 + 1]) ** 2
-              for s in range(0, xp.size - n_fft + 1, hop)]
+    frames = [
+        np.abs(np.fft.fft(xp[s : s + n_fft] * win)[: n_fft // 2 + 1]) ** 2
+        for s in range(0, xp.size - n_fft + 1, hop)
+    ]
     return np.array(frames).T  # [freq, time], librosa's layout
 
 

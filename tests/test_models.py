@@ -3,14 +3,25 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import tone
 
 from wavesr import audio, metrics
 from wavesr.errors import WavesrError
-from wavesr.models import (MODELS, AudioUNet, AudioUNetConfig, DNNConfig, build_model, count_parameters,
-                           cubic_upsample, load_model_file, read_checkpoint, save_model, subpixel1d)
-from wavesr.models import base, spline
-
-from conftest import tone
+from wavesr.models import (
+    MODELS,
+    AudioUNet,
+    AudioUNetConfig,
+    DNNConfig,
+    base,
+    build_model,
+    count_parameters,
+    cubic_upsample,
+    load_model_file,
+    read_checkpoint,
+    save_model,
+    spline,
+    subpixel1d,
+)
 
 RATIOS = (2, 3, 4, 6, 8)
 
@@ -23,10 +34,11 @@ def tiny_unet(**overrides) -> AudioUNet:
 def bandlimited_noise(rng, n: int, sr: int = 16000, cutoff: int = 6000) -> np.ndarray:
     """White noise low-passed (soxr) to ``cutoff`` Hz: predictable above the low-rate band."""
     x = rng.standard_normal(n + 200).astype(np.float32)
-    return (0.3 * audio.resample(audio.resample(x, sr, 2 * cutoff), 2 * cutoff, sr))[100:n + 100]
+    return (0.3 * audio.resample(audio.resample(x, sr, 2 * cutoff), 2 * cutoff, sr))[100 : n + 100]
 
 
 # ------------------------------------------------------------------------------------ spline
+
 
 @pytest.mark.parametrize("ratio", RATIOS)
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 39, 40, 41, 97, 1000])
@@ -56,7 +68,7 @@ def test_spline_factors_are_the_cardinal_spline():
     kernel, left, right = spline.spline_factors(4)
     k = spline.KERNEL_HALF_WIDTH
     centre = k * 4
-    assert kernel[centre] == pytest.approx(1.0) and np.allclose(kernel[centre + 4::4][:k], 0, atol=1e-12)
+    assert kernel[centre] == pytest.approx(1.0) and np.allclose(kernel[centre + 4 :: 4][:k], 0, atol=1e-12)
     assert np.allclose(kernel, kernel[::-1], atol=1e-12)  # symmetric
     assert abs(kernel[-1]) < 1e-10  # the cut at +-KERNEL_HALF_WIDTH leaves nothing visible
     rims = [left[-1], left[:, -4:], right[0], right[:, :4]]  # the edge blocks fade out before they end
@@ -75,6 +87,7 @@ def test_spline_network_has_no_parameters_and_follows_interface():
 
 
 # ---------------------------------------------------------------------------------- AudioUNet
+
 
 def test_subpixel1d_hand_example():
     x = torch.tensor([[[0, 1, 2], [10, 11, 12], [20, 21, 22], [30, 31, 32]]])  # [1, 2 * 2, 3]
@@ -154,9 +167,11 @@ def test_audiounet_presets_and_config_errors():
 
 def expected_audiounet_parameters(cfg: AudioUNetConfig) -> int:
     """Parameter count derived from the architecture description, layer by layer."""
-    f, k = cfg.widths(), cfg.kernel_sizes[:cfg.blocks]
-    down = sum(c_in * c_out * kk + (2 * c_out if cfg.batch_norm else c_out)  # conv (+ BN scale/shift)
-               for c_in, c_out, kk in zip([1] + f[:-1], f, k))
+    f, k = cfg.widths(), cfg.kernel_sizes[: cfg.blocks]
+    down = sum(
+        c_in * c_out * kk + (2 * c_out if cfg.batch_norm else c_out)  # conv (+ BN scale/shift)
+        for c_in, c_out, kk in zip([1] + f[:-1], f, k)
+    )
     bottleneck = f[-1] * f[-1] * k[-1] + f[-1]
     up_inputs = [f[-1]] + [2 * c for c in f[:0:-1]]  # skip concatenation doubles the channels
     up = sum(c_in * 2 * c_out * kk + 2 * c_out for c_in, c_out, kk in zip(up_inputs, f[::-1], k[::-1]))
@@ -174,6 +189,7 @@ def test_audiounet_parameter_count(config):
 
 
 # ---------------------------------------------------------------------------------------- DNN
+
 
 @pytest.mark.parametrize("ratio", [2, 4, 8])
 def test_dnn_runs_end_to_end_with_right_length(ratio):
@@ -285,8 +301,12 @@ def test_damaged_and_foreign_files_give_one_line_errors(tmp_path):
         "newer wavesr": write("newer.pt", {**ckpt, "format_version": base.FORMAT_VERSION + 1}),
         "unknown network": write("unknown.pt", {**ckpt, "model": "wavenet"}),
         "no setting": write("otherconfig.pt", {**ckpt, "model": "dnn"}),
-        "weights do not match": write("otherweights.pt", {**ckpt, "config": {**ckpt["config"], "filters": [4, 6]}}),
-        "weights do not match ": write("missingkey.pt", {**ckpt, "state_dict": dict(list(state.items())[1:])}),
+        "weights do not match": write(
+            "otherweights.pt", {**ckpt, "config": {**ckpt["config"], "filters": [4, 6]}}
+        ),
+        "weights do not match ": write(
+            "missingkey.pt", {**ckpt, "state_dict": dict(list(state.items())[1:])}
+        ),
         "damaged checkpoint": write("nostate.pt", {**ckpt, "state_dict": None}),
     }
     for expected, path in cases.items():

@@ -10,18 +10,44 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from test_evaluate import voice
 
 from wavesr import pretrained
 from wavesr.cli import main as cli
 from wavesr.errors import WavesrError
 from wavesr.models import build_model, save_model
-from wavesr.paper import BUDGETS, PAPER_TABLE1, Budget, Table1Config, load_budget, plan, run_table1, write_tables
+from wavesr.paper import (
+    BUDGETS,
+    PAPER_TABLE1,
+    Budget,
+    Table1Config,
+    load_budget,
+    plan,
+    run_table1,
+    write_tables,
+)
 
-from test_evaluate import voice
-
-TINY = Budget(name="tiny", epochs=1, max_steps=3, batch_size=8, lr=1e-3, patch_len=2048, stride=1024, silence_db=None,
-              val_hours=None, test_files=2, test_seconds=1.5, val_files=1, figures=1, save_audio=1, interesting=0,
-              reduced=True, workers=0, device="cpu", networks={"audiounet": {"blocks": 2, "width": 0.0625}})
+TINY = Budget(
+    name="tiny",
+    epochs=1,
+    max_steps=3,
+    batch_size=8,
+    lr=1e-3,
+    patch_len=2048,
+    stride=1024,
+    silence_db=None,
+    val_hours=None,
+    test_files=2,
+    test_seconds=1.5,
+    val_files=1,
+    figures=1,
+    save_audio=1,
+    interesting=0,
+    reduced=True,
+    workers=0,
+    device="cpu",
+    networks={"audiounet": {"blocks": 2, "width": 0.0625}},
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,23 +78,52 @@ def test_plan_of_the_whole_table(tmp_path):
 
 
 def test_cli_dry_run_uses_the_paper_data_when_given(tmp_path, capsys):
-    assert cli(["paper", "table1", "-o", str(tmp_path), "--dry-run", "--vctk", "/data/VCTK-Corpus",
-                "--tasks", "single,music", "--ratios", "4", "--budget", "full"]) == 0
+    assert (
+        cli(
+            [
+                "paper",
+                "table1",
+                "-o",
+                str(tmp_path),
+                "--dry-run",
+                "--vctk",
+                "/data/VCTK-Corpus",
+                "--tasks",
+                "single,music",
+                "--ratios",
+                "4",
+                "--budget",
+                "full",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "budget full: 400 epochs" in text
     assert re.search(r"\[todo\] data +single x4 .*vctk-single at /data/VCTK-Corpus", text)
     assert re.search(r"\[todo\] data +music x4 .*\(music, patches of 6000\)", text)
     assert re.search(r"\[todo\] train +single x4 audiounet .*paper size", text)
-    assert cli(["paper", "table1", "-o", str(tmp_path), "--dry-run", "--tasks", "music", "--ratios", "2"]) == 1
+    assert (
+        cli(["paper", "table1", "-o", str(tmp_path), "--dry-run", "--tasks", "music", "--ratios", "2"]) == 1
+    )
     assert cli(["paper", "table1", "-o", str(tmp_path), "--dry-run", "--tasks", "speech"]) == 1
 
 
 def test_one_cell_end_to_end_then_nothing_to_redo(corpus, tmp_path):
-    cfg = Table1Config(out=str(tmp_path / "t1"), budget=TINY, tasks=["single"], ratios=[4],
-                       corpora={"single": f"folder@{corpus}"}, networks=["audiounet"], progress=False)
+    cfg = Table1Config(
+        out=str(tmp_path / "t1"),
+        budget=TINY,
+        tasks=["single"],
+        ratios=[4],
+        corpora={"single": f"folder@{corpus}"},
+        networks=["audiounet"],
+        progress=False,
+    )
     result = run_table1(cfg, log=lambda line: None)
     md = Path(result["table"]).read_text()
-    row = re.search(r"\| Single speaker \(folder\) \| r = 4 \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| 2 \|", md)
+    row = re.search(
+        r"\| Single speaker \(folder\) \| r = 4 \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| 2 \|", md
+    )
     assert row, md
     assert "AudioUNet* SNR" in md and "reduced" in md and "| VCTK Speaker 1 | r = 4 | 14.8 | 8.2 |" in md
     data = json.loads(Path(result["json"]).read_text())
@@ -100,15 +155,24 @@ def test_shipped_model_replaces_training_where_it_fits(tmp_path, monkeypatch):
     torch.manual_seed(0)
     ckpt = save_model(build_model("audiounet", ratio=4, blocks=2, width=0.0625), tmp_path / "tiny.pt")
     pretrained.add_model(ckpt, "speech-x4-test", content="speech")
-    cfg = Table1Config(out=str(tmp_path / "t1"), tasks=["single", "multi"], ratios=[4], networks=["audiounet"])
+    cfg = Table1Config(
+        out=str(tmp_path / "t1"), tasks=["single", "multi"], ratios=[4], networks=["audiounet"]
+    )
     kinds = {s.task: s.kind for s in plan(cfg) if s.network == "audiounet"}
     assert kinds == {"single": "train", "multi": "shipped"}  # single speaker is another task
     data = next(s for s in plan(cfg) if s.kind == "data" and s.task == "multi")
     assert data.done and "not needed" in data.detail
-    md, _ = write_tables(dataclasses.replace(cfg, tasks=["multi"]), plan(dataclasses.replace(cfg, tasks=["multi"])))
+    md, _ = write_tables(
+        dataclasses.replace(cfg, tasks=["multi"]), plan(dataclasses.replace(cfg, tasks=["multi"]))
+    )
     assert "multi x4 audiounet: † the shipped model speech-x4-test" in md.read_text()  # the table says so
-    own = Table1Config(out=str(tmp_path / "t1"), tasks=["multi"], ratios=[4], networks=["audiounet"],
-                       corpora={"multi": "vctk-multi@/data/VCTK"})
+    own = Table1Config(
+        out=str(tmp_path / "t1"),
+        tasks=["multi"],
+        ratios=[4],
+        networks=["audiounet"],
+        corpora={"multi": "vctk-multi@/data/VCTK"},
+    )
     assert [s.kind for s in plan(own) if s.network] == ["train"]  # the user's data: train on it
 
 

@@ -12,6 +12,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 import torch
+from conftest import tone
 
 from wavesr import __version__, audio, cli
 from wavesr.data import patches
@@ -19,10 +20,8 @@ from wavesr.data.corpus import Corpus, Item
 from wavesr.data.patches import PatchDataset, PrepareConfig, load_settings, prepare, prepare_corpus
 from wavesr.errors import WavesrError
 
-from conftest import tone
-
-
 # ------------------------------------------------------------------------------- test audio
+
 
 def chirp(sr: int, seconds: float) -> np.ndarray:
     t = np.arange(int(sr * seconds)) / sr
@@ -44,13 +43,19 @@ def corpus_files(tmp_path, rng) -> list[Item]:
         write(d / "chirp44_stereo.wav", np.stack([chirp(44100, 1.2), 0.5 * chirp(44100, 1.2)]), 44100),
         write(d / "noise44.wav", (0.1 * rng.standard_normal(int(44100 * 2.1))).astype(np.float32), 44100),
         write(d / "short22.wav", tone(1000, sr=22050, seconds=0.2), 22050),
-        write(d / "noise22_stereo.wav", (0.2 * rng.uniform(-1, 1, (2, int(22050 * 1.3)))).astype(np.float32), 22050),
+        write(
+            d / "noise22_stereo.wav",
+            (0.2 * rng.uniform(-1, 1, (2, int(22050 * 1.3)))).astype(np.float32),
+            22050,
+        ),
     ]
     broken = d / "broken.wav"
     broken.write_bytes(b"not audio" * 50)
     files.insert(2, str(broken))
-    return [Item(path=f, split="train", group=Path(f).stem, sha256="ab" * 32 if i == 0 else "")
-            for i, f in enumerate(files)]
+    return [
+        Item(path=f, split="train", group=Path(f).stem, sha256="ab" * 32 if i == 0 else "")
+        for i, f in enumerate(files)
+    ]
 
 
 _sources: dict[tuple[str, int], np.ndarray] = {}
@@ -74,6 +79,7 @@ def settings_without_time(folder: Path) -> dict:
 
 # ------------------------------------------------------------------------------ preparation
 
+
 @pytest.mark.parametrize("patch_len", [6000, 8192])
 @pytest.mark.parametrize("ratio", [2, 4, 6, 8])
 def test_pairs_are_degraded_patches_of_the_resampled_source(tmp_path, corpus_files, patch_len, ratio):
@@ -92,7 +98,7 @@ def test_pairs_are_degraded_patches_of_the_resampled_source(tmp_path, corpus_fil
         assert lr.dtype == hr.dtype == torch.float32
         path, offset = ds.source(i)
         assert offset % (patch_len // 2) == 0
-        np.testing.assert_array_equal(hr[0].numpy(), source(path, 16000)[offset:offset + length])
+        np.testing.assert_array_equal(hr[0].numpy(), source(path, 16000)[offset : offset + length])
         np.testing.assert_array_equal(lr[0].numpy(), audio.degrade(hr[0].numpy(), ratio, "decimate"))
 
 
@@ -100,13 +106,25 @@ def test_settings_record_everything(tmp_path, corpus_files):
     cfg = PrepareConfig(ratio=3, patch_len=4000, stride=3000, method="subsample", silence_db=-90, workers=0)
     info = {"name": "synthetic", "root": str(tmp_path), "spec": "folder", "split": "train"}
     s = load_settings(prepare(corpus_files, tmp_path / "ds", cfg, corpus_info=info, progress=False))
-    assert s["config"] == dataclasses.asdict(cfg) and set(s["config"]) == {f.name for f in dataclasses.fields(cfg)}
-    assert (s["sr"], s["ratio"], s["method"], s["patch_len"], s["lr_len"], s["stride"]) == \
-        (16000, 3, "subsample", 3999, 1333, 3000)
+    assert s["config"] == dataclasses.asdict(cfg) and set(s["config"]) == {
+        f.name for f in dataclasses.fields(cfg)
+    }
+    assert (s["sr"], s["ratio"], s["method"], s["patch_len"], s["lr_len"], s["stride"]) == (
+        16000,
+        3,
+        "subsample",
+        3999,
+        1333,
+        3000,
+    )
     assert s["corpus"] == info and s["split"] == "train"
     assert s["wavesr_version"] == __version__ and s["created"][:4].isdigit()
-    assert [Path(x["path"]).name for x in s["sources"]] == \
-        ["sine22.wav", "chirp44_stereo.wav", "noise44.wav", "noise22_stereo.wav"]
+    assert [Path(x["path"]).name for x in s["sources"]] == [
+        "sine22.wav",
+        "chirp44_stereo.wav",
+        "noise44.wav",
+        "noise22_stereo.wav",
+    ]
     first = s["sources"][0]
     assert first["sha256"] == "ab" * 32 and first["group"] == "sine22" and abs(first["duration"] - 1.6) < 1e-3
     assert s["skipped"] == {"unreadable": 1, "shorter than one patch": 1}
@@ -123,20 +141,29 @@ def test_settings_record_everything(tmp_path, corpus_files):
 
 def test_stride_sets_patch_offsets(tmp_path, corpus_files):
     for stride in (1000, 5001, 9000):  # overlapping, not a multiple of the ratio, with gaps
-        ds = PatchDataset(prepare(corpus_files[:1], tmp_path / f"s{stride}", progress=False,
-                                  cfg=PrepareConfig(patch_len=4096, stride=stride, workers=0)))
+        ds = PatchDataset(
+            prepare(
+                corpus_files[:1],
+                tmp_path / f"s{stride}",
+                progress=False,
+                cfg=PrepareConfig(patch_len=4096, stride=stride, workers=0),
+            )
+        )
         n = (source(corpus_files[0].path, 16000).size - 4096) // stride + 1
         assert [ds.source(i)[1] for i in range(len(ds))] == [i * stride for i in range(n)]
 
 
 def test_silence_filter_drops_quiet_patches(tmp_path):
     sr = 16000
-    x = np.concatenate([tone(500, sr, 1.0), np.zeros(2 * sr, np.float32), 1e-4 * tone(700, sr, 1.0),
-                        tone(900, sr, 1.0)])  # loud, silent, -83 dBFS, loud
+    x = np.concatenate(
+        [tone(500, sr, 1.0), np.zeros(2 * sr, np.float32), 1e-4 * tone(700, sr, 1.0), tone(900, sr, 1.0)]
+    )  # loud, silent, -83 dBFS, loud
     items = [Item(path=write(tmp_path / "gappy.wav", x, sr), split="train", group="g")]
     cfg = PrepareConfig(patch_len=4000, stride=4000, workers=0)
     every = PatchDataset(prepare(items, tmp_path / "all", cfg, progress=False))
-    loud = PatchDataset(prepare(items, tmp_path / "loud", dataclasses.replace(cfg, silence_db=-60), progress=False))
+    loud = PatchDataset(
+        prepare(items, tmp_path / "loud", dataclasses.replace(cfg, silence_db=-60), progress=False)
+    )
     assert len(every) == 20 and len(loud) == 8
     assert [loud.source(i)[1] for i in range(8)] == [0, 4000, 8000, 12000, 64000, 68000, 72000, 76000]
     assert loud.settings["totals"]["silent_patches"] == 12 and loud.settings["sources"][0]["silent"] == 12
@@ -154,7 +181,9 @@ def test_max_files_picks_a_seeded_subset_in_order(tmp_path, corpus_files):
         s = load_settings(prepare(corpus_files, tmp_path / f"m{seed}", cfg, force=True, progress=False))
         assert s["totals"]["files"] == 3 and s["totals"]["files_given"] == 6
         paths = sorted([x["path"] for x in s["sources"] + s["skipped_files"]], key=order.index)
-        assert [x["path"] for x in s["sources"]] == [p for p in paths if p in {x["path"] for x in s["sources"]}]
+        assert [x["path"] for x in s["sources"]] == [
+            p for p in paths if p in {x["path"] for x in s["sources"]}
+        ]
         return paths
 
     subsets = [chosen(seed) for seed in range(4)]
@@ -231,7 +260,7 @@ def slow_load(*a, **k):
     return real(*a, **k)
 audio.load = slow_load
 items = [Item(**d) for d in {[dataclasses.asdict(it) for it in corpus_files]!r}]
-prepare(items, {str(tmp_path / 'ds')!r}, PrepareConfig(patch_len=4096, workers=1), progress=False)
+prepare(items, {str(tmp_path / "ds")!r}, PrepareConfig(patch_len=4096, workers=1), progress=False)
 """)
     (tmp_path / "ds.partial").mkdir()  # a folder of the user's with the name older versions used
     (tmp_path / "ds.partial" / "mine.txt").write_text("keep me")
@@ -257,6 +286,7 @@ prepare(items, {str(tmp_path / 'ds')!r}, PrepareConfig(patch_len=4096, workers=1
 
 
 # ---------------------------------------------------------------------------------- reading
+
 
 def test_load_settings_rejects_what_is_not_a_complete_dataset(tmp_path, corpus_files):
     with pytest.raises(WavesrError, match="no such folder"):
@@ -288,8 +318,14 @@ def test_prepare_corpus_records_the_corpus(tmp_path, corpus_files):
     for it, split in zip(corpus_files, ["train", "test", "train", "val", "train", "test"]):
         it.split = split
     corpus = Corpus(name="synthetic", root=str(tmp_path), items=corpus_files, settings={"reader": "hand"})
-    s = load_settings(prepare_corpus(corpus, "test", tmp_path / "test", PrepareConfig(workers=0), progress=False))
-    assert s["split"] == "test" and s["corpus"]["name"] == "synthetic" and s["corpus"]["settings"] == {"reader": "hand"}
+    s = load_settings(
+        prepare_corpus(corpus, "test", tmp_path / "test", PrepareConfig(workers=0), progress=False)
+    )
+    assert (
+        s["split"] == "test"
+        and s["corpus"]["name"] == "synthetic"
+        and s["corpus"]["settings"] == {"reader": "hand"}
+    )
     assert {x["split"] for x in s["sources"]} == {"test"} and s["totals"]["files"] == 2
     with pytest.raises(WavesrError, match="unknown split"):
         prepare_corpus(corpus, "dev", tmp_path / "dev", PrepareConfig())
@@ -297,14 +333,35 @@ def test_prepare_corpus_records_the_corpus(tmp_path, corpus_files):
 
 # -------------------------------------------------------------------------------------- CLI
 
+
 def test_cli_prepares_every_split_of_a_folder(tmp_path, capsys):
     root = tmp_path / "music"
     for split, n in (("train", 3), ("val", 1), ("test", 2)):
         for i in range(n):
-            write(root / split / f"{split}{i}.wav", tone([220 * (i + 1), 2000], sr=44100, seconds=1.0 + 0.3 * i), 44100)
+            write(
+                root / split / f"{split}{i}.wav",
+                tone([220 * (i + 1), 2000], sr=44100, seconds=1.0 + 0.3 * i),
+                44100,
+            )
     out = tmp_path / "prepared"
-    args = ["prepare", "folder", "--root", str(root), "--split", "all", "-o", str(out), "--ratio", "2",
-            "--patch-len", "6000", "--stride", "3000", "--workers", "1"]
+    args = [
+        "prepare",
+        "folder",
+        "--root",
+        str(root),
+        "--split",
+        "all",
+        "-o",
+        str(out),
+        "--ratio",
+        "2",
+        "--patch-len",
+        "6000",
+        "--stride",
+        "3000",
+        "--workers",
+        "1",
+    ]
     assert cli.main(args) == 0
     printed = capsys.readouterr().out
     for split, n in (("train", 3), ("val", 1), ("test", 2)):

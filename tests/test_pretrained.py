@@ -22,8 +22,14 @@ def registry(tmp_path, monkeypatch):
     folder = tmp_path / "registry"
     for ratio, name, content in ((4, "speech-x4", "speech"), (2, "piano-x2", "piano")):
         save_model(tiny_unet(ratio), tmp_path / f"{name}.pt")
-        pretrained.add_model(tmp_path / f"{name}.pt", name, content, registry=folder, recipe="wavesr train ...",
-                             scores={"snr": 17.25, "cubic_snr": 16.5, "lsd": 3.1, "cubic_lsd": 7.6})
+        pretrained.add_model(
+            tmp_path / f"{name}.pt",
+            name,
+            content,
+            registry=folder,
+            recipe="wavesr train ...",
+            scores={"snr": 17.25, "cubic_snr": 16.5, "lsd": 3.1, "cubic_lsd": 7.6},
+        )
     monkeypatch.setenv(pretrained.REGISTRY_ENV, str(folder))
     return folder
 
@@ -118,9 +124,17 @@ def test_registry_passes_and_training_channel(registry, tmp_path, rng):
     save_model(tiny_unet(4), tmp_path / "e.pt")
     info = pretrained.add_model(tmp_path / "e.pt", "ens-x4", "speech", registry=registry, passes=4)
     assert info.passes == 4 and "self-ensemble of 4 passes" in (registry / info.card).read_text()
-    scored = pretrained.add_model(tmp_path / "e.pt", "real-x4", "speech", registry=registry, scores={
-        "snr": 17.0, "cubic_snr": 16.5, "real_snr": 18.0, "real_cubic_snr": 17.75, "real_lsd": 3.0})
-    assert scored.scores_text() == "SNR 17.00 dB (cubic 16.50); real low-rate input: SNR 18.00 dB (cubic 17.75), LSD 3.00"
+    scored = pretrained.add_model(
+        tmp_path / "e.pt",
+        "real-x4",
+        "speech",
+        registry=registry,
+        scores={"snr": 17.0, "cubic_snr": 16.5, "real_snr": 18.0, "real_cubic_snr": 17.75, "real_lsd": 3.0},
+    )
+    assert (
+        scored.scores_text()
+        == "SNR 17.00 dB (cubic 16.50); real low-rate input: SNR 18.00 dB (cubic 17.75), LSD 3.00"
+    )
     assert wavesr.load_model("ens-x4").passes == 4
     with pytest.raises(WavesrError, match="passes must be one of"):
         pretrained.add_model(tmp_path / "e.pt", "bad-x4", "speech", registry=registry, passes=3)
@@ -148,5 +162,10 @@ def test_checkpoints_name_their_training_channel(tmp_path):
     assert training_degrade({"training": {"config": {"data": str(tmp_path / "gone")}}}) == "decimate"
     assert training_degrade({}) is None
     # a run that rebuilt a share of its inputs with another method has seen both channels
-    assert training_degrade({"degrade": "decimate", "train_config": {"mix_degrade": "sinc"}}) == "decimate+sinc"
-    assert training_degrade({"degrade": "decimate+sinc", "train_config": {"mix_degrade": "sinc"}}) == "decimate+sinc"
+    assert (
+        training_degrade({"degrade": "decimate", "train_config": {"mix_degrade": "sinc"}}) == "decimate+sinc"
+    )
+    assert (
+        training_degrade({"degrade": "decimate+sinc", "train_config": {"mix_degrade": "sinc"}})
+        == "decimate+sinc"
+    )

@@ -39,14 +39,22 @@ def make(n: int, kind: str, amp: float, seed: int, channels: int | None = None) 
 
 lengths = st.integers(1, 3000)
 ratios = st.integers(2, 16)
-amplitudes = st.one_of(st.sampled_from([1e-30, 1e-6, 1.0, 1e6]), st.floats(1e-30, 1e6).filter(lambda a: a > 0))
-signals = st.tuples(lengths, st.sampled_from(KINDS), amplitudes, st.integers(0, 2 ** 31))
+amplitudes = st.one_of(
+    st.sampled_from([1e-30, 1e-6, 1.0, 1e6]), st.floats(1e-30, 1e6).filter(lambda a: a > 0)
+)
+signals = st.tuples(lengths, st.sampled_from(KINDS), amplitudes, st.integers(0, 2**31))
 
 
 # ------------------------------------------------------------------------------------- DSP
 
+
 @SETTINGS
-@given(signal=signals, ratio=ratios, method=st.sampled_from(audio.DEGRADE_METHODS), channels=st.sampled_from([None, 2]))
+@given(
+    signal=signals,
+    ratio=ratios,
+    method=st.sampled_from(audio.DEGRADE_METHODS),
+    channels=st.sampled_from([None, 2]),
+)
 def test_degrade_shape_and_finite(signal, ratio, method, channels):
     x = make(*signal, channels=channels)
     y = audio.degrade(x, ratio, method)
@@ -55,8 +63,12 @@ def test_degrade_shape_and_finite(signal, ratio, method, channels):
 
 
 @SETTINGS
-@given(signal=signals, ratio=ratios, method=st.sampled_from(audio.INTERPOLATE_METHODS),
-       length=st.one_of(st.none(), st.integers(1, 5000)))
+@given(
+    signal=signals,
+    ratio=ratios,
+    method=st.sampled_from(audio.INTERPOLATE_METHODS),
+    length=st.one_of(st.none(), st.integers(1, 5000)),
+)
 def test_interpolate_shape_and_finite(signal, ratio, method, length):
     x = make(*signal)
     y = audio.interpolate(x, ratio, method, length=length)
@@ -74,7 +86,10 @@ def test_cubic_passes_through_the_low_resolution_samples(signal, ratio):
 
 
 @SETTINGS
-@given(signal=signals, rates=st.tuples(*[st.sampled_from([2000, 4000, 7999, 8000, 11025, 16000, 22050, 44100, 96000])] * 2))
+@given(
+    signal=signals,
+    rates=st.tuples(*[st.sampled_from([2000, 4000, 7999, 8000, 11025, 16000, 22050, 44100, 96000])] * 2),
+)
 def test_resample_shape_and_finite(signal, rates):
     x = make(*signal, channels=2)
     y = audio.resample(x, *rates)
@@ -83,6 +98,7 @@ def test_resample_shape_and_finite(signal, rates):
 
 
 # ----------------------------------------------------------------------------------- metrics
+
 
 @SETTINGS
 @given(signal=signals)
@@ -93,16 +109,18 @@ def test_snr_of_a_perfect_estimate_is_large(signal):
 
 
 @SETTINGS
-@given(signal=signals, noise_seed=st.integers(0, 2 ** 31), scale=st.floats(1e-3, 1e3))
+@given(signal=signals, noise_seed=st.integers(0, 2**31), scale=st.floats(1e-3, 1e3))
 def test_snr_scales_correctly(signal, noise_seed, scale):
     n, kind, amp, seed = signal
     x = make(n, kind, 1.0, seed).astype(np.float64)
-    assume(np.sum(x ** 2) > 1e-6)
+    assume(np.sum(x**2) > 1e-6)
     e = 0.1 * np.random.default_rng(noise_seed).standard_normal(n)
     base = metrics.snr(x, x + e)
-    assert base == pytest.approx(10 * np.log10(np.sum(x ** 2) / np.sum(e ** 2)), abs=1e-6)
+    assert base == pytest.approx(10 * np.log10(np.sum(x**2) / np.sum(e**2)), abs=1e-6)
     assert metrics.snr(scale * x, scale * (x + e)) == pytest.approx(base, abs=1e-6)  # gain does not change it
-    assert metrics.snr(x, x + 2 * e) == pytest.approx(base - 20 * np.log10(2), abs=1e-6)  # twice the error: -6 dB
+    assert metrics.snr(x, x + 2 * e) == pytest.approx(
+        base - 20 * np.log10(2), abs=1e-6
+    )  # twice the error: -6 dB
 
 
 @SETTINGS
@@ -113,13 +131,20 @@ def test_lsd_of_identical_signals_is_zero(signal, convention):
 
 
 @SETTINGS
-@given(a=signals, b_seed=st.integers(0, 2 ** 31), b_kind=st.sampled_from(KINDS), b_amp=amplitudes,
-       convention=st.sampled_from(metrics.LSD_CONVENTIONS))
+@given(
+    a=signals,
+    b_seed=st.integers(0, 2**31),
+    b_kind=st.sampled_from(KINDS),
+    b_amp=amplitudes,
+    convention=st.sampled_from(metrics.LSD_CONVENTIONS),
+)
 def test_lsd_is_symmetric_finite_and_non_negative(a, b_seed, b_kind, b_amp, convention):
     x = make(*a)
     y = make(x.size, b_kind, b_amp, b_seed)
     d = metrics.lsd(x, y, convention)
-    assert np.isfinite(d) and d >= 0 and d == pytest.approx(metrics.lsd(y, x, convention), rel=1e-12, abs=1e-12)
+    assert (
+        np.isfinite(d) and d >= 0 and d == pytest.approx(metrics.lsd(y, x, convention), rel=1e-12, abs=1e-12)
+    )
     if convention == "kuleshov":
         assert d <= metrics.KULESHOV_CAP
 
@@ -130,9 +155,13 @@ _SPLINES = {r: build_model("spline", ratio=r) for r in (2, 4, 6)}
 
 
 @SETTINGS
-@given(signal=st.tuples(st.integers(1, 2000), st.sampled_from(KINDS), amplitudes, st.integers(0, 2 ** 31)),
-       channels=st.integers(1, 6), ratio=st.sampled_from([2, 4, 6]),
-       sr=st.sampled_from([2000, 4000, 7999, 8000, 11025, 16000, 44100]), limiter=st.booleans())
+@given(
+    signal=st.tuples(st.integers(1, 2000), st.sampled_from(KINDS), amplitudes, st.integers(0, 2**31)),
+    channels=st.integers(1, 6),
+    ratio=st.sampled_from([2, 4, 6]),
+    sr=st.sampled_from([2000, 4000, 7999, 8000, 11025, 16000, 44100]),
+    limiter=st.booleans(),
+)
 def test_upsample_array_spline_any_input(signal, channels, ratio, sr, limiter):
     x = make(*signal, channels=channels)
     expected = round(x.shape[1] * 16000 / sr)
@@ -140,7 +169,9 @@ def test_upsample_array_spline_any_input(signal, channels, ratio, sr, limiter):
         with pytest.raises(WavesrError, match="too short"):
             upsample_array(_SPLINES[ratio], x, sr, limiter=limiter)
         return
-    y, out_sr, notes = upsample_array(_SPLINES[ratio], x, sr, limiter=limiter, chunk_seconds=0.1, overlap_seconds=0.02)
+    y, out_sr, notes = upsample_array(
+        _SPLINES[ratio], x, sr, limiter=limiter, chunk_seconds=0.1, overlap_seconds=0.02
+    )
     assert y.shape == (channels, expected) and out_sr == 16000 and y.dtype == np.float32
     assert np.all(np.isfinite(y)) and notes[0].startswith(f"{sr} Hz")
     if limiter:

@@ -9,8 +9,17 @@ import pytest
 import soundfile as sf
 
 from wavesr.data.corpus import SPLITS, Corpus, hash_split
-from wavesr.data.readers import (VCTK_TEST_SPEAKERS, _mtt_track, natural_key, open_corpus, random_group_split,
-                                 read_beethoven, read_folder, read_magnatagatune, read_vctk)
+from wavesr.data.readers import (
+    VCTK_TEST_SPEAKERS,
+    _mtt_track,
+    natural_key,
+    open_corpus,
+    random_group_split,
+    read_beethoven,
+    read_folder,
+    read_magnatagatune,
+    read_vctk,
+)
 from wavesr.errors import WavesrError
 
 
@@ -39,23 +48,28 @@ def vctk080(tmp_path: Path) -> Path:
     for spk in [*OTHERS, *VCTK_TEST_SPEAKERS]:
         for k in (1, 2, 3):
             write(root / "wav48" / spk / f"{spk}_{k:03d}.wav", sr=48000, n=480)
-    (root / "speaker-info.txt").write_text("ID  AGE  GENDER  ACCENTS  REGION\n"
-                                           "225  23  F    English    Southern  England\n"
-                                           "347  26  M    SouthAfrican  Johannesburg\n")
+    (root / "speaker-info.txt").write_text(
+        "ID  AGE  GENDER  ACCENTS  REGION\n"
+        "225  23  F    English    Southern  England\n"
+        "347  26  M    SouthAfrican  Johannesburg\n"
+    )
     return tmp_path  # the parent: the reader must find VCTK-Corpus/ itself
 
 
 @pytest.fixture
 def vctk092(tmp_path: Path) -> Path:
     root = tmp_path / "VCTK-Corpus-0.92"
-    for spk, n in [("p225", 20), ("p230", 3), ("s5", 3), ("p343", 3), ("p345", 3)] + [(s, 2) for s in VCTK_TEST_SPEAKERS]:
+    for spk, n in [("p225", 20), ("p230", 3), ("s5", 3), ("p343", 3), ("p345", 3)] + [
+        (s, 2) for s in VCTK_TEST_SPEAKERS
+    ]:
         for k in range(1, n + 1):
             for mic in ("mic1", "mic2"):
                 write(root / "wav48_silence_trimmed" / spk / f"{spk}_{k:03d}_{mic}.flac", sr=48000, n=480)
     (root / "txt/p315").mkdir(parents=True)  # p315 has text but no audio
     (root / "txt/p315/p315_001.txt").write_text("no audio\n")
-    (root / "speaker-info.txt").write_text("ID  AGE  GENDER  ACCENTS  REGION COMMENTS\n"
-                                           "p225  23  F    English    Southern  England\n")
+    (root / "speaker-info.txt").write_text(
+        "ID  AGE  GENDER  ACCENTS  REGION COMMENTS\np225  23  F    English    Southern  England\n"
+    )
     return root
 
 
@@ -69,7 +83,11 @@ def test_vctk_080_single_speaker(vctk080: Path) -> None:
     assert numbers == sorted(numbers) and numbers[-4:] == [46, 47, 48, 49]
     first = c.items[0]
     assert (first.sr, first.channels, first.duration) == (48000, 1, pytest.approx(0.01))
-    assert first.meta["gender"] == "F" and first.meta["accent"] == "English" and first.meta["text"] == "sentence 1"
+    assert (
+        first.meta["gender"] == "F"
+        and first.meta["accent"] == "English"
+        and first.meta["text"] == "sentence 1"
+    )
     assert c.settings["version"] == "0.80" and c.settings["skipped"] == []
 
 
@@ -81,7 +99,10 @@ def test_vctk_080_multi_speaker(vctk080: Path) -> None:
     assert_groups_disjoint(c)
     p347 = next(it for it in c.items if it.group == "p347")
     assert p347.meta["gender"] == "M" and "text" not in p347.meta
-    assert next(it for it in c.items if it.group == "p226").meta == {"speaker": "p226", "utterance": "p226_001"}
+    assert next(it for it in c.items if it.group == "p226").meta == {
+        "speaker": "p226",
+        "utterance": "p226_001",
+    }
 
 
 def test_vctk_092_mic_choice(vctk092: Path) -> None:
@@ -216,7 +237,9 @@ def test_folder_split_folders_and_hash(tmp_path: Path) -> None:
         read_folder(tmp_path / "c")
 
 
-def test_open_corpus_dispatch_and_manifest(vctk080: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_corpus_dispatch_and_manifest(
+    vctk080: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     single = open_corpus("vctk-single", vctk080)
     assert single.name == "vctk-single" and single.groups() == ["p225"]
     multi = open_corpus("vctk-multi", str(vctk080), probe=False)

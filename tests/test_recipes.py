@@ -16,11 +16,17 @@ from wavesr.train import TrainConfig
 
 def _record(recipe):
     row = lambda snr, lsd: {"snr": snr, "lsd": lsd, "lsd_standard": lsd / 3, "lsd_hf": lsd / 2, "files": 7}
-    return {"scores": {"cubic": row(15.0, 8.0), "bandlimited": row(15.5, 9.0), recipe.network: row(16.0, 4.0)},
-            "train_seconds": 600.0, "hardware": "x86_64, CPU",
-            "corpus": {"name": recipe.corpus, **{s: {"files": 3, "seconds": 3600.0, "groups": 2}
-                                                 for s in ("train", "val", "test")}},
-            "licences": ["GPL-2"], "sources": ["klettres-data"]}
+    return {
+        "scores": {"cubic": row(15.0, 8.0), "bandlimited": row(15.5, 9.0), recipe.network: row(16.0, 4.0)},
+        "train_seconds": 600.0,
+        "hardware": "x86_64, CPU",
+        "corpus": {
+            "name": recipe.corpus,
+            **{s: {"files": 3, "seconds": 3600.0, "groups": 2} for s in ("train", "val", "test")},
+        },
+        "licences": ["GPL-2"],
+        "sources": ["klettres-data"],
+    }
 
 
 def test_every_shipped_name_of_the_issue_has_a_recipe():
@@ -33,8 +39,16 @@ def test_every_shipped_name_of_the_issue_has_a_recipe():
 def test_model_card_lists_data_recipe_time_and_scores():
     recipe = get_recipe("speech-x4")
     card = model_card(recipe, _record(recipe), params=1234)
-    for text in ("wavesr recipe speech-x4", "1,234 parameters", "GPL-2", "10.0 min", "| cubic | 15.00 | 8.00",
-                 "0.50x", "+1.00 dB", "4000 Hz -> 16000 Hz"):
+    for text in (
+        "wavesr recipe speech-x4",
+        "1,234 parameters",
+        "GPL-2",
+        "10.0 min",
+        "| cubic | 15.00 | 8.00",
+        "0.50x",
+        "+1.00 dB",
+        "4000 Hz -> 16000 Hz",
+    ):
         assert text in card, text
     assert "weight average 0.999" in card and "ships the final weights (their average)" in card
     raw = dataclasses.replace(recipe, weights="raw")
@@ -58,16 +72,27 @@ def test_the_card_and_the_registry_carry_real_input_scores_and_passes(tmp_path):
     ckpt = save_model(build_model("fast", ratio=2, widths=[8, 8, 8, 8]), tmp_path / "model.pt")
     ship_model(recipe, ckpt, record, registry=tmp_path / "reg")
     entry = json.loads((tmp_path / "reg" / "registry.json").read_text())["models"]["speech-x2"]
-    assert (entry["passes"], entry["scores"]["real_snr"], entry["scores"]["real_cubic_lsd"]) == (4, 17.25, 6.0)
+    assert (entry["passes"], entry["scores"]["real_snr"], entry["scores"]["real_cubic_lsd"]) == (
+        4,
+        17.25,
+        6.0,
+    )
     assert entry["degrade"] == "decimate"  # the recipe's channel, though this hand-made checkpoint names none
     first = entry["file"]
     ship_model(recipe, ckpt, _record(recipe), registry=tmp_path / "reg")  # the same weights: the file stays
-    assert json.loads((tmp_path / "reg" / "registry.json").read_text())["models"]["speech-x2"]["file"] == first
+    assert (
+        json.loads((tmp_path / "reg" / "registry.json").read_text())["models"]["speech-x2"]["file"] == first
+    )
 
 
 def test_the_telephone_recipe_trains_and_tests_through_a_telephone_channel():
     phone = get_recipe("telephone-x2")
-    assert (phone.corpus, phone.content, phone.ratio, phone.degrade) == ("speech", "telephone", 2, "telephone")
+    assert (phone.corpus, phone.content, phone.ratio, phone.degrade) == (
+        "speech",
+        "telephone",
+        2,
+        "telephone",
+    )
     assert "telephone degradation" in model_card(phone, _record(phone), params=1234)
     assert all(r.degrade == "decimate" for r in RECIPES.values() if r is not phone)
 
@@ -101,11 +126,15 @@ def test_a_work_folder_trained_otherwise_is_refused(tmp_path):
 def test_ship_model_puts_slim_weights_into_a_registry(tmp_path):
     recipe = get_recipe("speech-x4")
     ckpt = tmp_path / "best.pt"
-    save_model(build_model("spline", ratio=4), ckpt, extra={"training": {"optimizer": {"big": list(range(10))}}})
+    save_model(
+        build_model("spline", ratio=4), ckpt, extra={"training": {"optimizer": {"big": list(range(10))}}}
+    )
     ship_model(recipe, ckpt, _record(recipe), registry=tmp_path / "reg")
     index = json.loads((tmp_path / "reg" / "registry.json").read_text())
     entry = index["models"]["speech-x4"]
-    assert entry["ratio"] == 4 and entry["content"] == "speech" and entry["recipe"] == "wavesr recipe speech-x4"
+    assert (
+        entry["ratio"] == 4 and entry["content"] == "speech" and entry["recipe"] == "wavesr recipe speech-x4"
+    )
     assert entry["scores"]["lsd"] == 4.0 and entry["scores"]["cubic_lsd"] == 8.0
     assert "| cubic |" in (tmp_path / "reg" / entry["card"]).read_text()
     shipped = torch.load(tmp_path / "reg" / entry["file"], weights_only=True)
@@ -131,10 +160,20 @@ def test_a_candidate_varies_training_settings_only_and_is_not_shipped():
     x4 = get_recipe("speech-x4")
     before = dataclasses.replace(x4)
     cand = vary(x4, {"stft_weight": 3e-4, "minutes": 40, "weights": "raw", "ema": "0", "passes": 2})
-    assert (cand.stft_weight, cand.minutes, cand.weights, cand.ema, cand.passes) == (3e-4, 40.0, "raw", 0.0, 2)
+    assert (cand.stft_weight, cand.minutes, cand.weights, cand.ema, cand.passes) == (
+        3e-4,
+        40.0,
+        "raw",
+        0.0,
+        2,
+    )
     assert cand.name == x4.name and cand.corpus == x4.corpus and x4 == before  # the recipe stays
-    for bad, match in (({"patch_len": 4096}, "not a setting a candidate may change"), ({"lr": "fast"}, "expected a float"),
-                       ({"weights": "middle"}, "choose from best, final, raw"), ({"passes": 3}, "choose from 1, 2, 4, 8")):
+    for bad, match in (
+        ({"patch_len": 4096}, "not a setting a candidate may change"),
+        ({"lr": "fast"}, "expected a float"),
+        ({"weights": "middle"}, "choose from best, final, raw"),
+        ({"passes": 3}, "choose from 1, 2, 4, 8"),
+    ):
         with pytest.raises(WavesrError, match=match):
             vary(x4, bad)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import prepare_voices
 
 from wavesr import audio, files, inference, pretrained
 from wavesr.cli import main
@@ -27,11 +28,25 @@ from wavesr.models import build_model, save_model
 from wavesr.report.plots import save_figure
 from wavesr.train import TrainConfig
 
-from conftest import prepare_voices
-
 WAVESR = str(Path(sys.executable).parent / "wavesr")
-TINY = ["--model", "audiounet", "--set", "blocks=2", "--set", "width=0.0625", "--batch-size", "8",
-        "--val-files", "0", "--val-patches", "8", "--epochs", "1", "--max-steps", "2"]
+TINY = [
+    "--model",
+    "audiounet",
+    "--set",
+    "blocks=2",
+    "--set",
+    "width=0.0625",
+    "--batch-size",
+    "8",
+    "--val-files",
+    "0",
+    "--val-patches",
+    "8",
+    "--epochs",
+    "1",
+    "--max-steps",
+    "2",
+]
 
 
 @pytest.fixture
@@ -72,6 +87,7 @@ def trained_run(data, run):
 
 # ------------------------------------------- 1. nothing of the user's deleted or replaced
 
+
 def test_train_refuses_a_folder_with_files_it_did_not_make(data, tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()
@@ -80,7 +96,9 @@ def test_train_refuses_a_folder_with_files_it_did_not_make(data, tmp_path, capsy
     for extra in ([], ["--force"]):
         err = one_line_error(capsys, main(["train", str(data / "train"), "-o", str(out), *TINY, *extra]))
         assert ("not written by a wavesr run" if extra else "already holds a training run") in err
-    assert (out / "metrics.csv").read_text() == "my,numbers\n" and json.loads((out / "config.json").read_text())
+    assert (out / "metrics.csv").read_text() == "my,numbers\n" and json.loads(
+        (out / "config.json").read_text()
+    )
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.csv"]
 
 
@@ -92,7 +110,9 @@ def test_a_finished_run_without_last_pt_is_not_replaced_without_force(data, tmp_
     err = one_line_error(capsys, main(["train", str(data / "train"), "-o", str(run), *TINY]))
     assert "already holds a training run" in err
     assert (run / "model.pt").read_bytes() == before and (run / "metrics.jsonl").read_text() == metrics
-    assert main(["train", str(data / "train"), "-o", str(run), *TINY, "--force"]) == 0  # wavesr's own: restarted
+    assert (
+        main(["train", str(data / "train"), "-o", str(run), *TINY, "--force"]) == 0
+    )  # wavesr's own: restarted
     assert (run / "last.pt").is_file()
 
 
@@ -100,7 +120,10 @@ def test_force_never_restarts_over_a_foreign_checkpoint(data, tmp_path, capsys):
     run = trained_run(data, tmp_path / "run")
     (run / "best.pt").write_bytes(b"my own checkpoint")
     err = one_line_error(capsys, main(["train", str(data / "train"), "-o", str(run), *TINY, "--force"]))
-    assert "best.pt not written by a wavesr run" in err and (run / "best.pt").read_bytes() == b"my own checkpoint"
+    assert (
+        "best.pt not written by a wavesr run" in err
+        and (run / "best.pt").read_bytes() == b"my own checkpoint"
+    )
 
 
 def test_prepare_and_samples_never_touch_sibling_folders(data, tmp_path, capsys):
@@ -110,15 +133,47 @@ def test_prepare_and_samples_never_touch_sibling_folders(data, tmp_path, capsys)
         (tmp_path / name).mkdir()
         (tmp_path / name / "mine.txt").write_text(name)
         siblings[name] = name
-    spec = ["prepare", "folder", "--root", str(data / "audio"), "--ratio", "4", "--patch-len", "1024",
-            "--workers", "0", "--split", "train", "-o", str(tmp_path / "ds")]
+    spec = [
+        "prepare",
+        "folder",
+        "--root",
+        str(data / "audio"),
+        "--ratio",
+        "4",
+        "--patch-len",
+        "1024",
+        "--workers",
+        "0",
+        "--split",
+        "train",
+        "-o",
+        str(tmp_path / "ds"),
+    ]
     assert main(spec) == 0
     assert main(spec + ["--force"]) == 0
     from wavesr.report.samples import build_page
 
     evaluation = tmp_path / "eval"
-    assert main(["evaluate", "cubic", "--files", str(data / "audio"), "--ratios", "4", "--save-audio", "1",
-                 "--no-pesq", "--no-stoi", "-q", "-o", str(evaluation)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "cubic",
+                "--files",
+                str(data / "audio"),
+                "--ratios",
+                "4",
+                "--save-audio",
+                "1",
+                "--no-pesq",
+                "--no-stoi",
+                "-q",
+                "-o",
+                str(evaluation),
+            ]
+        )
+        == 0
+    )
     build_page([evaluation], tmp_path / "page")
     build_page([evaluation], tmp_path / "page", force=True)
     for name, text in siblings.items():
@@ -157,8 +212,12 @@ def test_an_output_never_lands_on_an_input_of_the_batch(env, capsys):
     sf.write(env / "b.cubic.wav", noise(4000), 4000)
     write(env / "b.wav")
     before = (env / "b.cubic.wav").read_bytes()
-    assert main(["upsample", "b.wav", "b.cubic.wav", "--model", "spline.pt", "--compare", "-q", "--force"]) == 1
-    assert "an input of this batch" in capsys.readouterr().err and (env / "b.cubic.wav").read_bytes() == before
+    assert (
+        main(["upsample", "b.wav", "b.cubic.wav", "--model", "spline.pt", "--compare", "-q", "--force"]) == 1
+    )
+    assert (
+        "an input of this batch" in capsys.readouterr().err and (env / "b.cubic.wav").read_bytes() == before
+    )
 
 
 @pytest.mark.parametrize("kind", ["wav", "flac", "png", "pdf", "svg", "checkpoint"])
@@ -216,11 +275,17 @@ def test_two_processes_writing_the_same_output_one_wins_one_says_so(env):
 def _slow_upsample(env, out):
     """A real `wavesr upsample` run that takes a while (a tiny network on 20 minutes of audio)."""
     torch.manual_seed(0)
-    save_model(build_model("audiounet", ratio=4, blocks=2, filters=[4, 8], kernel_sizes=[5, 3], dropout=0.0),
-               env / "tiny.pt")
+    save_model(
+        build_model("audiounet", ratio=4, blocks=2, filters=[4, 8], kernel_sizes=[5, 3], dropout=0.0),
+        env / "tiny.pt",
+    )
     sf.write(env / "long.wav", noise(4000 * 1200), 4000)
-    return subprocess.Popen([WAVESR, "upsample", "long.wav", "--model", "tiny.pt", "-q", "-o", out],
-                            stderr=subprocess.PIPE, text=True, cwd=env)
+    return subprocess.Popen(
+        [WAVESR, "upsample", "long.wav", "--model", "tiny.pt", "-q", "-o", out],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=env,
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
@@ -241,15 +306,34 @@ def test_sigterm_during_prepare_leaves_no_staging_folder(data, tmp_path):
     long.mkdir()
     for i in range(4):
         sf.write(long / f"f{i}.wav", noise(16000 * 60, seed=i), 16000)
-    proc = subprocess.Popen([WAVESR, "prepare", "folder", "--root", str(long), "--split", "all", "--workers", "1",
-                             "--patch-len", "1024", "-o", str(tmp_path / "ds")], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            WAVESR,
+            "prepare",
+            "folder",
+            "--root",
+            str(long),
+            "--split",
+            "all",
+            "--workers",
+            "1",
+            "--patch-len",
+            "1024",
+            "-o",
+            str(tmp_path / "ds"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.rglob(".*partial-*/hr.f32")):
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     code, err = proc.wait(timeout=60), proc.stderr.read()
     assert code == 128 + signal.SIGTERM and "terminated" in err and "Traceback" not in err, err
-    assert not list(tmp_path.rglob(".*partial-*")) and not (tmp_path / "ds" / "train" / "settings.json").exists()
+    assert (
+        not list(tmp_path.rglob(".*partial-*")) and not (tmp_path / "ds" / "train" / "settings.json").exists()
+    )
 
 
 def test_compare_counts_a_written_output_as_upsampled(env, capsys, monkeypatch):
@@ -266,11 +350,15 @@ def test_compare_counts_a_written_output_as_upsampled(env, capsys, monkeypatch):
 
 # ---------------------------------------------------------- 2. every resource bounded
 
+
 def _peak_rss_mb(code):
     """Peak resident memory (MB) of a fresh Python running ``code``, beyond its imports."""
-    script = ("import resource, wavesr.inference, wavesr.pretrained, soundfile\n"
-              "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n" + code +
-              "\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)")
+    script = (
+        "import resource, wavesr.inference, wavesr.pretrained, soundfile\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        + code
+        + "\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1])
 
@@ -279,8 +367,10 @@ def test_memory_does_not_grow_with_the_channel_count(tmp_path):
     """The shipped FastNet on 1 s of 256 channels: the network sees a few channels at a time."""
     sf.write(tmp_path / "many.wav", noise(4000, 256), 4000, subtype="FLOAT")
     sf.write(tmp_path / "few.wav", noise(4000, 4), 4000, subtype="FLOAT")
-    run = ("m = wavesr.pretrained.load_model('speech-x4', device='cpu')\n"
-           "wavesr.inference.upsample_file(m, {!r}, {!r}, passes=1)")
+    run = (
+        "m = wavesr.pretrained.load_model('speech-x4', device='cpu')\n"
+        "wavesr.inference.upsample_file(m, {!r}, {!r}, passes=1)"
+    )
     few = _peak_rss_mb(run.format(str(tmp_path / "few.wav"), str(tmp_path / "few.sr.wav")))
     many = _peak_rss_mb(run.format(str(tmp_path / "many.wav"), str(tmp_path / "many.sr.wav")))
     assert sf.info(tmp_path / "many.sr.wav").channels == 256
@@ -307,22 +397,34 @@ def test_a_checkpoint_asking_for_huge_widths_is_refused_before_it_is_built(env, 
     assert "weights do not match" in err and time.perf_counter() - start < 30
 
 
-@pytest.mark.parametrize("args", [
-    ["upsample", "in.wav", "--chunk-seconds", "nan"], ["upsample", "in.wav", "--chunk-seconds", "inf"],
-    ["upsample", "in.wav", "--chunk-seconds", "0"], ["upsample", "in.wav", "--chunk-seconds", "1e9"],
-    ["upsample", "in.wav", "--overlap-seconds", "nan"], ["upsample", "in.wav", "--overlap-seconds", "-1"],
-    ["upsample", "in.wav", "--target-sr", "0"], ["upsample", "in.wav", "--ratio", "1"],
-    ["upsample", "in.wav", "--device", "meta"],
-    ["evaluate", "cubic", "--files", "in.wav", "-o", "e", "--max-seconds", "nan"],
-    ["evaluate", "cubic", "--files", "in.wav", "-o", "e", "--figures", "-1"],
-    ["train", "d", "-o", "r", "--batch-size", "0"], ["train", "d", "-o", "r", "--lr", "nan"],
-    ["train", "d", "-o", "r", "--workers", "-2"], ["train", "d", "-o", "r", "--device", "meta"],
-    ["train", "d", "-o", "r", "--ema", "1"], ["train", "d", "-o", "r", "--max-minutes", "inf"],
-    ["prepare", "speech", "-o", "p", "--ratio", "0"], ["prepare", "speech", "-o", "p", "--silence-db", "nan"],
-    ["plot", "in.wav", "--ratio", "4", "-o", "f.png", "--seconds", "0"],
-    ["samples", "e", "-o", "s", "--port", "70000"], ["recipe", "speech-x4", "--minutes", "nan"],
-    ["corpus", "build", "speech", "--limit", "0"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["upsample", "in.wav", "--chunk-seconds", "nan"],
+        ["upsample", "in.wav", "--chunk-seconds", "inf"],
+        ["upsample", "in.wav", "--chunk-seconds", "0"],
+        ["upsample", "in.wav", "--chunk-seconds", "1e9"],
+        ["upsample", "in.wav", "--overlap-seconds", "nan"],
+        ["upsample", "in.wav", "--overlap-seconds", "-1"],
+        ["upsample", "in.wav", "--target-sr", "0"],
+        ["upsample", "in.wav", "--ratio", "1"],
+        ["upsample", "in.wav", "--device", "meta"],
+        ["evaluate", "cubic", "--files", "in.wav", "-o", "e", "--max-seconds", "nan"],
+        ["evaluate", "cubic", "--files", "in.wav", "-o", "e", "--figures", "-1"],
+        ["train", "d", "-o", "r", "--batch-size", "0"],
+        ["train", "d", "-o", "r", "--lr", "nan"],
+        ["train", "d", "-o", "r", "--workers", "-2"],
+        ["train", "d", "-o", "r", "--device", "meta"],
+        ["train", "d", "-o", "r", "--ema", "1"],
+        ["train", "d", "-o", "r", "--max-minutes", "inf"],
+        ["prepare", "speech", "-o", "p", "--ratio", "0"],
+        ["prepare", "speech", "-o", "p", "--silence-db", "nan"],
+        ["plot", "in.wav", "--ratio", "4", "-o", "f.png", "--seconds", "0"],
+        ["samples", "e", "-o", "s", "--port", "70000"],
+        ["recipe", "speech-x4", "--minutes", "nan"],
+        ["corpus", "build", "speech", "--limit", "0"],
+    ],
+)
 def test_numeric_flags_out_of_range_are_one_line(env, capsys, args):
     with pytest.raises(SystemExit) as e:
         main(args)
@@ -331,9 +433,9 @@ def test_numeric_flags_out_of_range_are_one_line(env, capsys, args):
 
 
 def test_every_numeric_flag_states_its_range(capsys):
-    from wavesr.cli import Number, build_parser
-
     import argparse
+
+    from wavesr.cli import Number, build_parser
 
     def actions(parser):
         for action in parser._actions:
@@ -344,7 +446,9 @@ def test_every_numeric_flag_states_its_range(capsys):
 
     numeric = [a for a in actions(build_parser()) if a.type in (int, float) or isinstance(a.type, Number)]
     for action in numeric:
-        assert isinstance(action.type, Number) or action.choices, f"{action.option_strings}: a number without a range"
+        assert isinstance(action.type, Number) or action.choices, (
+            f"{action.option_strings}: a number without a range"
+        )
         if isinstance(action.type, Number):
             assert action.type.describe() in action.help, action.option_strings
     assert len(numeric) >= 30
@@ -353,7 +457,11 @@ def test_every_numeric_flag_states_its_range(capsys):
 def test_library_arguments_out_of_range_are_one_line():
     model = build_model("spline", ratio=4)
     x = noise(4000)[:, 0]
-    for options in ({"chunk_seconds": float("nan")}, {"overlap_seconds": float("inf")}, {"chunk_seconds": -1}):
+    for options in (
+        {"chunk_seconds": float("nan")},
+        {"overlap_seconds": float("inf")},
+        {"chunk_seconds": -1},
+    ):
         with pytest.raises(WavesrError):
             inference.upsample_array(model, x, 4000, **options)
     for bad in ({"batch_size": 0}, {"lr": float("nan")}, {"workers": -2}, {"device": "meta"}, {"seed": 1.5}):
@@ -364,9 +472,14 @@ def test_library_arguments_out_of_range_are_one_line():
             EvalConfig(**bad)
 
 
-@pytest.mark.parametrize("make", [lambda x: torch.from_numpy((x * 32767).astype(np.int16)),
-                                  lambda x: (x * 32767).astype(np.int16),
-                                  lambda x: torch.from_numpy((x * 2 ** 31).astype(np.int32))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: torch.from_numpy((x * 32767).astype(np.int16)),
+        lambda x: (x * 32767).astype(np.int16),
+        lambda x: torch.from_numpy((x * 2**31).astype(np.int32)),
+    ],
+)
 def test_integer_samples_are_refused_alike_as_tensor_or_array(make):
     model = build_model("spline", ratio=4)
     x = noise(4000)[:, 0]
@@ -380,6 +493,7 @@ def test_integer_samples_are_refused_alike_as_tensor_or_array(make):
 
 # --------------------------------------------------------------- 3. one line, never a traceback
 
+
 def _damage_checkpoint(run, how):
     last = run / "last.pt"
     if how == "truncated":
@@ -392,7 +506,9 @@ def _damage_checkpoint(run, how):
         save_model(build_model("audiounet", ratio=4, blocks=2, width=0.0625), last, force=True)
     elif how == "other network":
         checkpoint = torch.load(last, weights_only=True)
-        save_model(build_model("spline", ratio=4), last, extra={"training": checkpoint["training"]}, force=True)
+        save_model(
+            build_model("spline", ratio=4), last, extra={"training": checkpoint["training"]}, force=True
+        )
     elif how == "damaged state":
         checkpoint = torch.load(last, weights_only=True)
         checkpoint["training"]["optimizer"] = {"state": 5}
@@ -415,11 +531,23 @@ def _damage_config(run, how):
     path.write_text(json.dumps(config) if how != "not json" else "{train: ")
 
 
-@pytest.mark.parametrize("damage", [
-    ("checkpoint", "truncated"), ("checkpoint", "foreign"), ("checkpoint", "text"),
-    ("checkpoint", "no training state"), ("checkpoint", "other network"), ("checkpoint", "damaged state"),
-    ("config", "missing key"), ("config", "extra key"), ("config", "wrong type"), ("config", "out of range"),
-    ("config", "no train"), ("config", "not json")])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("checkpoint", "truncated"),
+        ("checkpoint", "foreign"),
+        ("checkpoint", "text"),
+        ("checkpoint", "no training state"),
+        ("checkpoint", "other network"),
+        ("checkpoint", "damaged state"),
+        ("config", "missing key"),
+        ("config", "extra key"),
+        ("config", "wrong type"),
+        ("config", "out of range"),
+        ("config", "no train"),
+        ("config", "not json"),
+    ],
+)
 def test_resume_of_a_damaged_run_is_one_line(data, tmp_path, capsys, damage):
     run = tmp_path / "run"
     assert main(["train", str(data / "train"), "-o", str(run), *TINY[:-2], "--max-steps", "1"]) == 0
@@ -427,11 +555,21 @@ def test_resume_of_a_damaged_run_is_one_line(data, tmp_path, capsys, damage):
     one_line_error(capsys, main(["train", "--resume", str(run)]))
 
 
-@pytest.mark.parametrize("edit", [
-    lambda s, o: s.pop("files"), lambda s, o: s["files"].pop("hr"), lambda s, o: s.update(sr="16 kHz"),
-    lambda s, o: s["files"]["hr"].update(name="../outside.bin"), lambda s, o: s["files"]["lr"].update(name=str(o)),
-    lambda s, o: s["totals"].update(patches=s["totals"]["patches"] * 10), lambda s, o: s.update(sources={"a": 1}),
-    lambda s, o: s.update(lr_len=3), lambda s, o: s["totals"].update(patches="many"), lambda s, o: s.update(totals=[])])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s, o: s.pop("files"),
+        lambda s, o: s["files"].pop("hr"),
+        lambda s, o: s.update(sr="16 kHz"),
+        lambda s, o: s["files"]["hr"].update(name="../outside.bin"),
+        lambda s, o: s["files"]["lr"].update(name=str(o)),
+        lambda s, o: s["totals"].update(patches=s["totals"]["patches"] * 10),
+        lambda s, o: s.update(sources={"a": 1}),
+        lambda s, o: s.update(lr_len=3),
+        lambda s, o: s["totals"].update(patches="many"),
+        lambda s, o: s.update(totals=[]),
+    ],
+)
 def test_a_damaged_or_edited_dataset_is_one_line(data, tmp_path, capsys, edit):
     folder = tmp_path / "train"
     shutil.copytree(data / "train", folder)
@@ -446,11 +584,19 @@ def test_a_damaged_or_edited_dataset_is_one_line(data, tmp_path, capsys, edit):
     one_line_error(capsys, main(["train", str(folder), "-o", str(tmp_path / "run"), *TINY]))
 
 
-@pytest.mark.parametrize("edit", [
-    lambda r: r["models"]["m"].update(ratio="four"), lambda r: r["models"]["m"].update(file=5),
-    lambda r: r["models"]["m"].update(scores=[1, 2]), lambda r: r["models"]["m"].update(sr=-1),
-    lambda r: r["models"].update(m="speech-x4"), lambda r: r["models"]["m"].update(passes="4"),
-    lambda r: r["models"]["m"].update(content=None), lambda r: r["models"]["m"].pop("sha256")])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: r["models"]["m"].update(ratio="four"),
+        lambda r: r["models"]["m"].update(file=5),
+        lambda r: r["models"]["m"].update(scores=[1, 2]),
+        lambda r: r["models"]["m"].update(sr=-1),
+        lambda r: r["models"].update(m="speech-x4"),
+        lambda r: r["models"]["m"].update(passes="4"),
+        lambda r: r["models"]["m"].update(content=None),
+        lambda r: r["models"]["m"].pop("sha256"),
+    ],
+)
 def test_a_registry_with_wrong_types_is_one_line(env, capsys, edit):
     registry = env / "registry"
     pretrained.add_model(env / "spline.pt", "m", "speech", registry=registry)
@@ -465,8 +611,12 @@ def test_a_registry_with_wrong_types_is_one_line(env, capsys, edit):
 def test_file_names_that_are_not_utf8(env):
     name = os.fsdecode(b"caf\xe9 \xff.wav")
     write(env / name)
-    out = subprocess.run([WAVESR, "upsample", name, "--model", "spline.pt"], cwd=env, capture_output=True,
-                         env={**os.environ, "LC_ALL": "C.UTF-8"})
+    out = subprocess.run(
+        [WAVESR, "upsample", name, "--model", "spline.pt"],
+        cwd=env,
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C.UTF-8"},
+    )
     assert out.returncode == 0, out.stderr
     assert sf.info(os.fsencode(env / os.fsdecode(b"caf\xe9 \xff.sr.wav"))).frames == 16000
     assert b"caf\\xe9 \\xff" in out.stdout + out.stderr  # printed as escapes, not a crash
@@ -482,8 +632,14 @@ def test_a_long_file_name_keeps_a_short_temporary_name(env, capsys):
     files.write_json(env / f"{'z' * 250}.json", {"a": 1})
 
 
-@pytest.mark.parametrize("out,problem", [("-", "standard output is not supported"),
-                                          ("out.mp3", "writes .wav or .flac"), ("x/out.ogg", "writes .wav or .flac")])
+@pytest.mark.parametrize(
+    "out,problem",
+    [
+        ("-", "standard output is not supported"),
+        ("out.mp3", "writes .wav or .flac"),
+        ("x/out.ogg", "writes .wav or .flac"),
+    ],
+)
 def test_outputs_wavesr_cannot_write_are_refused(env, capsys, out, problem):
     write(env / "in.wav")
     err = one_line_error(capsys, main(["upsample", "in.wav", "--model", "spline.pt", "-q", "-o", out]))
@@ -493,7 +649,9 @@ def test_outputs_wavesr_cannot_write_are_refused(env, capsys, out, problem):
 def test_a_fifo_or_a_device_is_named_for_what_it_is(env, capsys):
     os.mkfifo(env / "pipe.wav")
     for path, what in ((env / "pipe.wav", "is a FIFO"), (Path("/dev/zero"), "is a device")):
-        err = one_line_error(capsys, main(["upsample", str(path), "--model", "spline.pt", "-q", "-o", "o.wav"]))
+        err = one_line_error(
+            capsys, main(["upsample", str(path), "--model", "spline.pt", "-q", "-o", "o.wav"])
+        )
         assert what in err and "no such file" not in err
         with pytest.raises(WavesrError, match=what):
             audio.load(path)

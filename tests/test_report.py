@@ -21,6 +21,7 @@ import pytest
 import soundfile as sf
 import torch
 from PIL import Image
+from test_evaluate import voice
 
 from wavesr.cli import main as cli
 from wavesr.data.readers import open_corpus
@@ -30,9 +31,9 @@ from wavesr.models import build_model, save_model
 from wavesr.report.plots import Panel, make_figure, save_spectrograms
 from wavesr.report.samples import MIN_BROWSER_RATE, build_page, make_server
 
-from test_evaluate import voice
-
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +51,38 @@ def evaluation(tmp_path_factory):
     ckpt = save_model(build_model("audiounet", ratio=4, blocks=2, width=0.0625), root / "tiny.pt")
     corpus = open_corpus("folder", root=root / "corpus")
     out = root / "eval"
-    evaluate(["cubic", f"audiounet={ckpt}"], corpus.split("test"), [4, 6], out,
-             EvalConfig(progress=False, figures=1, save_audio=2, interesting=1, title="Multi-speaker",
-                        pesq=False, stoi=False),
-             corpus_info={"spec": "folder", "root": corpus.root, "split": "test", "name": corpus.name})
+    evaluate(
+        ["cubic", f"audiounet={ckpt}"],
+        corpus.split("test"),
+        [4, 6],
+        out,
+        EvalConfig(
+            progress=False,
+            figures=1,
+            save_audio=2,
+            interesting=1,
+            title="Multi-speaker",
+            pesq=False,
+            stoi=False,
+        ),
+        corpus_info={"spec": "folder", "root": corpus.root, "split": "test", "name": corpus.name},
+    )
     return root, out, ckpt
 
 
 # ------------------------------------------------------------------------------------ figures
 
+
 def test_figure_has_a_panel_per_signal_and_a_shared_scale(tmp_path):
     sr, t = 16000, np.arange(16000) / 16000
     hr = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 6000 * t)).astype(np.float32)
     lr = hr[::4]
-    panels = [Panel("high resolution", hr, sr), Panel("low resolution", lr, sr / 4),
-              Panel("super-resolution", hr, sr), Panel("cubic", hr, sr)]
+    panels = [
+        Panel("high resolution", hr, sr),
+        Panel("low resolution", lr, sr / 4),
+        Panel("super-resolution", hr, sr),
+        Panel("cubic", hr, sr),
+    ]
     fig = make_figure(panels)
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 4 and len(fig.axes) == 5  # four spectrograms and the colour bar
@@ -86,15 +104,42 @@ def test_figure_has_a_panel_per_signal_and_a_shared_scale(tmp_path):
 def test_plot_cli_writes_figure2(evaluation, tmp_path):
     root, _, ckpt = evaluation
     out = tmp_path / "fig2.png"
-    assert cli(["plot", str(root / "corpus" / "test" / "utt 0.wav"), "--ratio", "4", "--model", str(ckpt),
-                "-o", str(out)]) == 0
+    assert (
+        cli(
+            [
+                "plot",
+                str(root / "corpus" / "test" / "utt 0.wav"),
+                "--ratio",
+                "4",
+                "--model",
+                str(ckpt),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with Image.open(out) as im:
         assert im.size == (1000, 840)  # four panels
-    assert cli(["plot", str(root / "corpus" / "test" / "utt 0.wav"), "--ratio", "2", "--model", str(ckpt),
-                "-o", str(tmp_path / "x.png")]) == 1  # an x4 network asked for x2
+    assert (
+        cli(
+            [
+                "plot",
+                str(root / "corpus" / "test" / "utt 0.wav"),
+                "--ratio",
+                "2",
+                "--model",
+                str(ckpt),
+                "-o",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 1
+    )  # an x4 network asked for x2
 
 
 # ------------------------------------------------------------------------------- samples page
+
 
 class _Links(html.parser.HTMLParser):
     """Audio players (grouped by sample), images and links of a page."""
@@ -135,7 +180,12 @@ def test_page_has_four_players_per_sample_and_every_file(page):
     assert "Multi-speaker (4x upscaling)" in text and "Interesting samples" in text
     x4 = links.samples[:2]
     assert all(len(players) == 4 for players in x4)  # high res, low res, super-resolution, cubic
-    for label in ("High resolution:", "Low resolution:", "Super-resolution (audiounet):", "Cubic interpolation:"):
+    for label in (
+        "High resolution:",
+        "Low resolution:",
+        "Super-resolution (audiounet):",
+        "Cubic interpolation:",
+    ):
         assert text.count(label) >= 2
     assert len(links.samples[2]) == len(links.samples[3]) == 3  # x6: the x4 network is skipped
     for ref in links.refs:
@@ -181,18 +231,31 @@ def test_cli_samples_and_server(evaluation, tmp_path):
 
 # ------------------------------------------------------------------------------------ browser
 
+
 class Chromium:
     """Headless Chromium driven over the DevTools protocol (a websocket)."""
 
-    FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--mute-audio", "--remote-debugging-port=0"]
+    FLAGS = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--mute-audio",
+        "--remote-debugging-port=0",
+    ]
 
     def __init__(self, exe, profile):
         import websocket
 
-        self.proc = subprocess.Popen([exe, *self.FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [exe, *self.FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file, start = Path(profile) / "DevToolsActivePort", time.monotonic()
         while not port_file.is_file() or not port_file.read_text().strip():
             if time.monotonic() - start > 30 or self.proc.poll() is not None:
@@ -267,7 +330,9 @@ def test_every_player_loads_in_a_real_browser(page, tmp_path):
         for url in (index.resolve().as_uri(), f"http://127.0.0.1:{server.server_address[1]}/index.html"):
             players = _load(browser, url)
             assert len(players) == n_players, url
-            failed = [p for p in players if p["error"] is not None or not p["duration"] or not p["duration"] > 0]
+            failed = [
+                p for p in players if p["error"] is not None or not p["duration"] or not p["duration"] > 0
+            ]
             assert not failed, (url, failed)
             assert all(abs(p["duration"] - 1.0) < 0.01 for p in players)  # every file is the 1 s excerpt
         shot = browser.call("Page.captureScreenshot", format="png")
@@ -313,6 +378,8 @@ def test_flac_players_load_in_a_real_browser(flac_page, tmp_path):
     try:
         players = _load(browser, index.resolve().as_uri())
         assert len(players) == sum(len(s) for s in links.samples)
-        assert all(p["error"] is None and p["duration"] and abs(p["duration"] - 1.0) < 0.01 for p in players), players
+        assert all(
+            p["error"] is None and p["duration"] and abs(p["duration"] - 1.0) < 0.01 for p in players
+        ), players
     finally:
         browser.close()

@@ -10,7 +10,9 @@ from wavesr.errors import WavesrError
 
 def test_every_shipped_model_loads_and_upsamples_one_second():
     infos = wavesr.available_models()
-    assert {"speech-x2", "speech-x4", "speech-x6", "speech-x8", "piano-x4", "music-x4"} <= {m.name for m in infos}
+    assert {"speech-x2", "speech-x4", "speech-x6", "speech-x8", "piano-x4", "music-x4"} <= {
+        m.name for m in infos
+    }
     rng = np.random.default_rng(0)
     for info in infos:
         model = wavesr.load_model(info.name)
@@ -20,7 +22,7 @@ def test_every_shipped_model_loads_and_upsamples_one_second():
         # white noise up to the low rate's Nyquist frequency is real-like input: put through the training
         # channel first, it stays near its level (RMS 0.098 out for 0.1 in); the bare networks, which
         # boost the band above the decimate filter's cutoff, turned it into RMS 0.6-3.1
-        assert np.sqrt(np.mean(out ** 2)) < 0.2, (info.name, np.sqrt(np.mean(out ** 2)))
+        assert np.sqrt(np.mean(out**2)) < 0.2, (info.name, np.sqrt(np.mean(out**2)))
 
 
 def _held_out_speech(n: int) -> list:
@@ -42,7 +44,9 @@ def test_shipped_speech_x4_beats_cubic_on_held_out_voices():
     ours, cubic = {"snr": [], "lsd": []}, {"snr": [], "lsd": []}
     for item in _held_out_speech(24):
         hr, _ = audio.load(item.path, sr=16000, mono=True)
-        lr = audio.degrade(hr, 4)  # the paper's protocol: the input is declared to come from the training channel
+        lr = audio.degrade(
+            hr, 4
+        )  # the paper's protocol: the input is declared to come from the training channel
         est = model.upsample(lr, 4000, limiter=False, input_degrade="decimate")[0][: hr.size]
         for scores, y in ((ours, est), (cubic, audio.interpolate(lr, 4, "cubic", length=hr.size))):
             scores["snr"].append(metrics.snr(hr, y))
@@ -100,12 +104,12 @@ def test_a_short_excerpt_upsamples_about_as_well_as_in_context(name, length):
         if lr.size < length + 64:
             continue
         a = (lr.size - length) // 2
-        ref = hr[a * r:(a + length) * r]
+        ref = hr[a * r : (a + length) * r]
         whole = model.upsample(lr, low, limiter=False, input_degrade="decimate")[0]
-        excerpt = model.upsample(lr[a:a + length], low, limiter=False, input_degrade="decimate")[0]
-        alone.append(metrics.snr(ref, excerpt[:ref.size]))
-        in_context.append(metrics.snr(ref, whole[a * r:(a + length) * r]))
-        cubic.append(metrics.snr(ref, audio.interpolate(lr[a:a + length], r, "cubic", length=ref.size)))
+        excerpt = model.upsample(lr[a : a + length], low, limiter=False, input_degrade="decimate")[0]
+        alone.append(metrics.snr(ref, excerpt[: ref.size]))
+        in_context.append(metrics.snr(ref, whole[a * r : (a + length) * r]))
+        cubic.append(metrics.snr(ref, audio.interpolate(lr[a : a + length], r, "cubic", length=ref.size)))
     assert len(alone) >= 20
     assert np.mean(alone) > np.mean(in_context) - 1.0, (np.mean(alone), np.mean(in_context))
     assert np.mean(alone) > np.mean(cubic), (np.mean(alone), np.mean(cubic))

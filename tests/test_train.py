@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import prepare_voices
 
 from wavesr.cli import main as cli
 from wavesr.data.patches import PatchDataset
 from wavesr.errors import WavesrError
 from wavesr.models.base import load_model_file
 from wavesr.train import TrainConfig, WeightAverage, learning_rate, train
-
-from conftest import prepare_voices
 
 TINY = {"blocks": 2, "width": 0.0625}
 
@@ -30,14 +29,27 @@ def dataset(tmp_path_factory):
 
 
 def _cfg(dataset, out, **kw):
-    base = dict(data=str(dataset / "train"), val_data=str(dataset / "val"), out=str(out), model="audiounet",
-                model_config=TINY, epochs=2, batch_size=8, lr=1e-3, val_files=1, val_patches=16, seed=3)
+    base = dict(
+        data=str(dataset / "train"),
+        val_data=str(dataset / "val"),
+        out=str(out),
+        model="audiounet",
+        model_config=TINY,
+        epochs=2,
+        batch_size=8,
+        lr=1e-3,
+        val_files=1,
+        val_patches=16,
+        seed=3,
+    )
     return TrainConfig(**{**base, **kw})
 
 
 def test_learning_rate_is_constant_then_decays_linearly():
     cfg = TrainConfig(data="", out="", lr=1e-4)
-    assert [learning_rate(cfg, s, 100) for s in (0, 49, 50, 75, 100)] == pytest.approx([1e-4, 1e-4, 1e-4, 5e-5, 0])
+    assert [learning_rate(cfg, s, 100) for s in (0, 49, 50, 75, 100)] == pytest.approx(
+        [1e-4, 1e-4, 1e-4, 5e-5, 0]
+    )
 
 
 def test_run_writes_checkpoints_logs_and_beats_nothing_silently(dataset, tmp_path):
@@ -62,8 +74,11 @@ def test_run_writes_checkpoints_logs_and_beats_nothing_silently(dataset, tmp_pat
 def test_tiny_network_learns(dataset, tmp_path):
     """The training loss falls well below its start on real (synthetic) patches."""
     run = train(_cfg(dataset, tmp_path / "run", epochs=6, log_every=5, val_data=None), progress=False).run
-    losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
-              if "loss" in json.loads(line)]
+    losses = [
+        json.loads(line)["loss"]
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+        if "loss" in json.loads(line)
+    ]
     assert losses[-1] < 0.5 * losses[0]
 
 
@@ -73,8 +88,10 @@ def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path, ema):
     kw = dict(epochs=3, checkpoint_steps=2, log_every=1, ema=ema)
     full = train(_cfg(dataset, tmp_path / "full", **kw), progress=False).model
     cfg = _cfg(dataset, tmp_path / "killed", **kw)
-    script = ("import sys, json; from wavesr.train import TrainConfig, train; "
-              "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)")
+    script = (
+        "import sys, json; from wavesr.train import TrainConfig, train; "
+        "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(cfg.__dict__)])
     ckpt = tmp_path / "killed" / "last.pt"
     deadline = time.time() + 120
@@ -119,16 +136,26 @@ def test_ema_run_validates_and_ships_the_average(dataset, tmp_path):
         torch.testing.assert_close(shipped[name], value, msg=name)
         torch.testing.assert_close(last["training"]["ema"][name], value, msg=name)
     assert any(not torch.equal(last["state_dict"][k], v) for k, v in shipped.items())  # raw != average
-    resumed = train(TrainConfig(data="", out=str(run)), resume=True, progress=False).model  # finished: no steps
-    for name, value in resumed.state_dict().items():  # the average comes back from last.pt, not the raw weights
+    resumed = train(
+        TrainConfig(data="", out=str(run)), resume=True, progress=False
+    ).model  # finished: no steps
+    for (
+        name,
+        value,
+    ) in resumed.state_dict().items():  # the average comes back from last.pt, not the raw weights
         torch.testing.assert_close(value, last["training"]["ema"][name], msg=name)
     with pytest.raises(WavesrError, match="--ema must be in"):
         train(_cfg(dataset, tmp_path / "bad", ema=1.0), progress=False)
 
 
 def _ddp_worker(rank, world, port, cfg_json, out_dir):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
     torch.set_num_threads(1)
     model = train(TrainConfig(**json.loads(cfg_json)), progress=False).model
     torch.save(model.state_dict(), Path(out_dir) / f"rank{rank}.pt")
@@ -146,7 +173,9 @@ def test_ddp_two_processes_keep_identical_weights(dataset, tmp_path):
         torch.testing.assert_close(a[name], b[name], msg=name)
     assert sorted(p.name for p in (tmp_path / "ddp").glob("*.pt")) == ["last.pt", "model.pt"]
     ckpt = torch.load(tmp_path / "ddp" / "last.pt", weights_only=True)
-    assert ckpt["training"]["step"] == len(PatchDataset(dataset / "train")) // 2 // 8  # each rank: half the patches
+    assert (
+        ckpt["training"]["step"] == len(PatchDataset(dataset / "train")) // 2 // 8
+    )  # each rank: half the patches
     rows = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
     train_rows = [r["step"] for r in rows if "loss" in r]
     assert train_rows and len(train_rows) == len(set(train_rows))  # rank 0 alone logs
@@ -154,8 +183,24 @@ def test_ddp_two_processes_keep_identical_weights(dataset, tmp_path):
 
 def test_cli_train_and_resume(dataset, tmp_path, capsys):
     out = tmp_path / "cli"
-    args = ["train", str(dataset / "train"), "-o", str(out), "--set", "blocks=2", "--set", "width=0.0625",
-            "--epochs", "1", "--batch-size", "8", "--val", str(dataset / "val"), "--val-files", "1"]
+    args = [
+        "train",
+        str(dataset / "train"),
+        "-o",
+        str(out),
+        "--set",
+        "blocks=2",
+        "--set",
+        "width=0.0625",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--val",
+        str(dataset / "val"),
+        "--val-files",
+        "1",
+    ]
     assert cli(args) == 0
     assert cli(args) == 1 and "already holds" in capsys.readouterr().err
     assert cli(["train", "--resume", str(out)]) == 0  # already finished: resumes to the end at once
@@ -170,13 +215,35 @@ def test_dnn_trains_with_its_own_objective(dataset, tmp_path):
 
 def test_torchrun_runs_the_same_cli_command(dataset, tmp_path):
     out = tmp_path / "torchrun"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port",
-           str(30500 + os.getpid() % 1000), "-m", "wavesr.cli", "train", str(dataset / "train"), "-o", str(out),
-           "--set", "blocks=2", "--set", "width=0.0625", "--epochs", "1", "--batch-size", "8"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node=2",
+        "--master-port",
+        str(30500 + os.getpid() % 1000),
+        "-m",
+        "wavesr.cli",
+        "train",
+        str(dataset / "train"),
+        "-o",
+        str(out),
+        "--set",
+        "blocks=2",
+        "--set",
+        "width=0.0625",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert torch.load(out / "last.pt", weights_only=True)["training"]["step"] == len(PatchDataset(dataset / "train")) // 16
+    assert (
+        torch.load(out / "last.pt", weights_only=True)["training"]["step"]
+        == len(PatchDataset(dataset / "train")) // 16
+    )
 
 
 def test_wall_clock_budget_plans_fewer_steps(dataset, tmp_path):

@@ -47,8 +47,12 @@ def test_any_rate_flac_and_target_rate(env, sr):
     assert main(["upsample", "in.wav", "--model", "tiny.pt", "--format", "flac", "-q"]) == 0
     info = sf.info(env / "in.sr.flac")
     assert (info.samplerate, info.frames, info.format) == (16000, round(int(sr * 0.3) * 16000 / sr), "FLAC")
-    assert main(["upsample", "in.wav", "--model", "tiny.pt", "--target-sr", "22050", "-o", "t.wav", "-q"]) == 0
-    assert sf.info(env / "t.wav").samplerate == 22050 and sf.info(env / "t.wav").frames == round(int(sr * 0.3) * 22050 / sr)
+    assert (
+        main(["upsample", "in.wav", "--model", "tiny.pt", "--target-sr", "22050", "-o", "t.wav", "-q"]) == 0
+    )
+    assert sf.info(env / "t.wav").samplerate == 22050 and sf.info(env / "t.wav").frames == round(
+        int(sr * 0.3) * 22050 / sr
+    )
 
 
 def test_refuses_overwrite_without_force(env, capsys):
@@ -86,7 +90,10 @@ def test_folder_keeps_the_tree(env, capsys):
     write(env / "music" / "a.sr.wav", 16000)  # an earlier output: not an input
     assert main(["upsample", "music", "-o", "out", "--model", "tiny.pt", "-q"]) == 0
     assert sorted(p.relative_to(env / "out").as_posix() for p in (env / "out").rglob("*")) == [
-        "a.sr.wav", "deep", "deep/b.sr.wav"]
+        "a.sr.wav",
+        "deep",
+        "deep/b.sr.wav",
+    ]
     assert "2 files upsampled" in capsys.readouterr().out
 
 
@@ -114,14 +121,15 @@ def test_ratio_needs_a_shipped_model(env, capsys):
     assert sf.info(env / "in.sr.wav").samplerate == 16000
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "speech-x4" in out and "x4  4000 -> 16000 Hz  speech" in out and "SNR 12.00 dB (cubic 11.00)" in out
+    assert (
+        "speech-x4" in out and "x4  4000 -> 16000 Hz  speech" in out and "SNR 12.00 dB (cubic 11.00)" in out
+    )
 
 
 def test_without_model_or_ratio_the_input_rate_picks_the_shipped_model(tmp_path):
     """`wavesr upsample in.wav -o out.wav` right after install: 8 kHz -> x2, 4 kHz -> x4, 16 kHz out."""
     from wavesr.cli import main as cli_main
 
-    t = np.arange(8000) / 8000
     for rate, ratio in ((8000, 2), (4000, 4), (11025, 2)):
         src = tmp_path / f"in{rate}.wav"
         n = int(rate * 0.5)
@@ -142,9 +150,16 @@ def test_cli_choices_come_from_the_library_and_parsing_imports_nothing_heavy():
 
     assert cli.DEGRADE_METHODS is audio.DEGRADE_METHODS
     assert cli.CONTENTS is pretrained.CONTENTS and cli.PASSES is pretrained.PASSES
-    code = ("import sys; from wavesr.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy', 'numpy', 'soundfile')))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = (
+        "import sys; from wavesr.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy', 'numpy', 'soundfile')))"
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "[]"
+    )
 
 
 def test_passes_option(env, capsys):

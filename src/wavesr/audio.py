@@ -34,13 +34,16 @@ from .files import atomic_path, check_input_file, software_tag
 TELEPHONE_BAND = (300 / 4000, 3400 / 4000)
 MULAW_MU = 255  # G.711's mu
 INTERPOLATE_METHODS = ("cubic", "bandlimited")
-CROSSOVER = 0.95  # keep_band's default cut, x the low-rate Nyquist frequency (chosen on validation: BENCHMARKS.md)
+CROSSOVER = (
+    0.95  # keep_band's default cut, x the low-rate Nyquist frequency (chosen on validation: BENCHMARKS.md)
+)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16"}
 READ_FRAMES = 1 << 16  # frames per read, in load and in inference's streaming reads alike
 
 
 # ----------------------------------------------------------------------------------------- I/O
+
 
 def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> tuple[np.ndarray, int]:
     """Read any file libsndfile decodes (WAV of any depth, FLAC, Ogg Vorbis/Opus, MP3, ...).
@@ -69,7 +72,7 @@ def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> 
             data = np.empty((max(f.frames, 0), f.channels), np.float32)
             while len(block := f.read(READ_FRAMES, dtype="float32", always_2d=True)):
                 k = min(len(block), len(data) - n)
-                data[n:n + k] = block[:k]
+                data[n : n + k] = block[:k]
                 n += k
                 if k < len(block):  # more frames than the header's count (e.g. a headerless .au)
                     extra.append(block[k:])
@@ -113,8 +116,10 @@ def decode_error(path: str | os.PathLike, e: Exception, what: str = "cannot deco
     path = Path(path)
     reason = _sndfile_reason(e)
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
-        return WavesrError(f"{path}: unsupported format {path.suffix or '(no extension)'} ({reason}); "
-                           f"wavesr reads {' '.join(AUDIO_EXTENSIONS)}")
+        return WavesrError(
+            f"{path}: unsupported format {path.suffix or '(no extension)'} ({reason}); "
+            f"wavesr reads {' '.join(AUDIO_EXTENSIONS)}"
+        )
     return WavesrError(f"{path}: {what} ({reason}): damaged, truncated or not audio")
 
 
@@ -153,11 +158,15 @@ def truncation(info: sf._SoundFileInfo, frames_read: int | None = None) -> str |
     """
     m = _DECLARED.search(info.extra_info or "")
     if m and int(m[1]) > int(m[2]):
-        return (f"the header declares {int(m[1])} bytes of samples but the file holds {int(m[2])} "
-                f"(truncated, or written as a stream): the {info.frames} frames present were used")
+        return (
+            f"the header declares {int(m[1])} bytes of samples but the file holds {int(m[2])} "
+            f"(truncated, or written as a stream): the {info.frames} frames present were used"
+        )
     if frames_read is not None and frames_read < info.frames:
-        return (f"the file ended after {frames_read} of the {info.frames} frames its header declares "
-                f"(truncated?): the {frames_read} frames present were used")
+        return (
+            f"the file ended after {frames_read} of the {info.frames} frames its header declares "
+            f"(truncated?): the {frames_read} frames present were used"
+        )
     return None
 
 
@@ -173,8 +182,9 @@ def write_error(path: str | os.PathLike, e: Exception) -> WavesrError:
     return WavesrError(f"{path}: write failed ({reason}); nothing was written")
 
 
-def save(path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | None = None,
-         force: bool = False) -> Path:
+def save(
+    path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | None = None, force: bool = False
+) -> Path:
     """Write ``audio`` (``[time]`` or ``[channels, time]``) as WAV or FLAC, atomically.
 
     The format follows the extension; ``subtype`` defaults to 16-bit PCM. Samples outside
@@ -190,8 +200,14 @@ def save(path: str | os.PathLike, audio: np.ndarray, sr: int, subtype: str | Non
     frames = audio.T if audio.ndim == 2 else audio
     try:
         with atomic_path(path, force=force) as tmp:
-            with sf.SoundFile(os.fsencode(tmp), "w", int(sr), 1 if frames.ndim == 1 else frames.shape[1],
-                              subtype or SUBTYPES[ext], format=ext[1:].upper()) as f:
+            with sf.SoundFile(
+                os.fsencode(tmp),
+                "w",
+                int(sr),
+                1 if frames.ndim == 1 else frames.shape[1],
+                subtype or SUBTYPES[ext],
+                format=ext[1:].upper(),
+            ) as f:
                 f.software = software_tag()
                 f.write(frames)
     except sf.LibsndfileError as e:
@@ -212,11 +228,17 @@ def find_audio(root: str | os.PathLike) -> list[Path]:
     interrupted atomic writes (``.name.XXXX.tmp.wav``) and macOS's ``._name.wav`` metadata.
     """
     root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in AUDIO_EXTENSIONS
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
 
 
 # ------------------------------------------------------------------------------ resampling
+
 
 def resample(audio: np.ndarray, sr_in: float, sr_out: float, quality: str = "VHQ") -> np.ndarray:
     """Band-limited resampling with soxr along the last axis (delay compensated)."""
@@ -225,7 +247,9 @@ def resample(audio: np.ndarray, sr_in: float, sr_out: float, quality: str = "VHQ
         return audio.copy()
     if audio.ndim == 1:
         return soxr.resample(audio, sr_in, sr_out, quality=quality)
-    return np.ascontiguousarray(soxr.resample(np.ascontiguousarray(audio.T), sr_in, sr_out, quality=quality).T)
+    return np.ascontiguousarray(
+        soxr.resample(np.ascontiguousarray(audio.T), sr_in, sr_out, quality=quality).T
+    )
 
 
 def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
@@ -243,6 +267,7 @@ def lowres_length(n: int, ratio: int) -> int:
 
 
 # ------------------------------------------------------------------- low-resolution simulation
+
 
 def check_ratio(ratio: int) -> int:
     if int(ratio) != ratio or ratio < 2:
@@ -309,13 +334,17 @@ def mulaw(audio: np.ndarray, bits: int = 8, mu: int = MULAW_MU) -> np.ndarray:
     """Code ``audio`` (full scale 1.0; beyond it is clipped) with ``bits``-bit mu-law and decode it:
     the quantisation noise of a telephone codec, finer for quiet samples than for loud ones."""
     x = np.clip(np.asarray(audio, dtype=np.float64), -1.0, 1.0)
-    levels = 2 ** (bits - 1) - 1  # codes -127 .. 127 at 8 bits: G.711's 255 distinct values (it has a +0 and a -0)
+    levels = (
+        2 ** (bits - 1) - 1
+    )  # codes -127 .. 127 at 8 bits: G.711's 255 distinct values (it has a +0 and a -0)
     code = np.round(np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu) * levels)
     z = code / levels
     return np.sign(z) * np.expm1(np.abs(z) * np.log1p(mu)) / mu
 
 
-def interpolate(lowres: np.ndarray, ratio: int, method: str = "cubic", length: int | None = None) -> np.ndarray:
+def interpolate(
+    lowres: np.ndarray, ratio: int, method: str = "cubic", length: int | None = None
+) -> np.ndarray:
     """Bring a low-resolution signal back to the high-resolution grid.
 
     Methods
@@ -347,8 +376,9 @@ def interpolate(lowres: np.ndarray, ratio: int, method: str = "cubic", length: i
         if n == 1:
             y = np.repeat(x.astype(np.float64), length, axis=-1)
         else:
-            spline = scipy.interpolate.make_interp_spline(np.arange(n) * ratio, x.astype(np.float64),
-                                                          k=min(3, n - 1), axis=-1)
+            spline = scipy.interpolate.make_interp_spline(
+                np.arange(n) * ratio, x.astype(np.float64), k=min(3, n - 1), axis=-1
+            )
             y = spline(np.arange(length))
     elif method == "bandlimited":
         y = _fit_length(resample(x, 1, ratio), length)
@@ -392,8 +422,10 @@ def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float
 
 # ------------------------------------------------------------------------------ measurement
 
-def bandwidth(audio: np.ndarray, sr: int, margin_db: float = 15.0, range_db: float = 70.0,
-              band_hz: float = 250.0) -> float:
+
+def bandwidth(
+    audio: np.ndarray, sr: int, margin_db: float = 15.0, range_db: float = 70.0, band_hz: float = 250.0
+) -> float:
     """Estimate the highest frequency (Hz) that carries signal above the noise floor.
 
     Method: the long-term power spectrum (Welch, 2048-point Hann) is averaged into bands of

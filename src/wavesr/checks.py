@@ -19,8 +19,17 @@ from .errors import WavesrError
 T = TypeVar("T")
 
 
-def number(value: Any, name: str, low: float | None = None, high: float | None = None, *,
-           integer: bool = False, low_open: bool = False, high_open: bool = False, optional: bool = False) -> Any:
+def number(
+    value: Any,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+    low_open: bool = False,
+    high_open: bool = False,
+    optional: bool = False,
+) -> Any:
     """``value`` if it is a finite number within ``[low, high]`` (an open end with ``low_open`` or
     ``high_open``), a whole number with ``integer``, ``None`` with ``optional``; else a WavesrError
     naming ``name``."""
@@ -34,7 +43,9 @@ def number(value: Any, name: str, low: float | None = None, high: float | None =
     if ok and high is not None:
         ok = value < high if high_open else value <= high
     if not ok:
-        raise WavesrError(f"{name} must be {kind}{describe_range(low, high, low_open, high_open)}, got {value!r}")
+        raise WavesrError(
+            f"{name} must be {kind}{describe_range(low, high, low_open, high_open)}, got {value!r}"
+        )
     return value
 
 
@@ -45,7 +56,9 @@ def device_name(name: Any) -> str:
     return name
 
 
-def describe_range(low: float | None, high: float | None, low_open: bool = False, high_open: bool = False) -> str:
+def describe_range(
+    low: float | None, high: float | None, low_open: bool = False, high_open: bool = False
+) -> str:
     """`` > 0``, `` in [1, 8]``, ... as the error messages and the flags' help say it."""
     if low is not None and high is not None:
         return f" in {'(' if low_open else '['}{_text(low)}, {_text(high)}{')' if high_open else ']'}"
@@ -91,13 +104,18 @@ def from_dict(cls: type[T], values: Any, where: str, partial: bool = False) -> T
     not a dict, an unknown key, a missing one (``partial``: missing keys take the defaults) or a
     value of the wrong type."""
     if not isinstance(values, dict):
-        raise WavesrError(f"{where}: expected a mapping of {cls.__name__} settings, got {type(values).__name__}")
+        raise WavesrError(
+            f"{where}: expected a mapping of {cls.__name__} settings, got {type(values).__name__}"
+        )
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise WavesrError(f"{where}: unknown setting {', '.join(map(str, unknown))} for {cls.__name__}")
-    required = [n for n, f in fields.items() if f.default is dataclasses.MISSING
-                and f.default_factory is dataclasses.MISSING]  # type: ignore[misc]
+    required = [
+        n
+        for n, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]  # type: ignore[misc]
     missing = [n for n in (required if partial else fields) if n not in values]
     if missing:
         raise WavesrError(f"{where}: missing setting {', '.join(missing)} for {cls.__name__}")

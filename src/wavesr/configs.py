@@ -34,8 +34,12 @@ class TrainConfig:
     stft_weight: float = 1e-3
     grad_clip: float | None = None
     ema: float = 0.0  # > 0: keep an exponential moving average of the weights with this decay (e.g. 0.999)
-    brightness_db: float = 0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
-    mix_degrade: str = ""  # a degradation (DEGRADE_METHODS) that rebuilds the input of mix_fraction of the patches
+    brightness_db: float = (
+        0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
+    )
+    mix_degrade: str = (
+        ""  # a degradation (DEGRADE_METHODS) that rebuilds the input of mix_fraction of the patches
+    )
     mix_fraction: float = 0.5
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -47,25 +51,44 @@ class TrainConfig:
     checkpoint_steps: int | None = None
     log_every: int = 20
 
-    def check(self) -> "TrainConfig":
+    def check(self) -> TrainConfig:
         """Every setting within its range (one-line WavesrErrors); returns the config."""
         for name, low, integer, optional, low_open in (
-                ("epochs", 1, True, False, False), ("max_steps", 1, True, True, False),
-                ("max_minutes", 0, False, True, True), ("batch_size", 1, True, False, False),
-                ("lr", 0, False, False, True), ("stft_weight", 0, False, False, False),
-                ("grad_clip", 0, False, True, True), ("brightness_db", 0, False, False, False),
-                ("seed", 0, True, False, False), ("workers", 0, True, False, False),
-                ("val_patches", 0, True, False, False), ("val_files", 0, True, False, False),
-                ("checkpoint_minutes", 0, False, False, True), ("checkpoint_steps", 1, True, True, False),
-                ("log_every", 1, True, False, False)):
-            checks.number(getattr(self, name), f"--{name.replace('_', '-')}", low, integer=integer,
-                          optional=optional, low_open=low_open)
+            ("epochs", 1, True, False, False),
+            ("max_steps", 1, True, True, False),
+            ("max_minutes", 0, False, True, True),
+            ("batch_size", 1, True, False, False),
+            ("lr", 0, False, False, True),
+            ("stft_weight", 0, False, False, False),
+            ("grad_clip", 0, False, True, True),
+            ("brightness_db", 0, False, False, False),
+            ("seed", 0, True, False, False),
+            ("workers", 0, True, False, False),
+            ("val_patches", 0, True, False, False),
+            ("val_files", 0, True, False, False),
+            ("checkpoint_minutes", 0, False, False, True),
+            ("checkpoint_steps", 1, True, True, False),
+            ("log_every", 1, True, False, False),
+        ):
+            checks.number(
+                getattr(self, name),
+                f"--{name.replace('_', '-')}",
+                low,
+                integer=integer,
+                optional=optional,
+                low_open=low_open,
+            )
         if checks.number(self.ema, "--ema", 0) >= 1:
-            raise WavesrError(f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {self.ema}")
+            raise WavesrError(
+                f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {self.ema}"
+            )
         checks.device_name(self.device)
-        for name, value, choices in (("--decay", self.decay, DECAYS), ("--precision", self.precision, PRECISIONS),
-                                     ("--loss", self.loss, ("auto", "lps", *LOSSES)),
-                                     ("--mix-degrade", self.mix_degrade, ("", *DEGRADE_METHODS))):
+        for name, value, choices in (
+            ("--decay", self.decay, DECAYS),
+            ("--precision", self.precision, PRECISIONS),
+            ("--loss", self.loss, ("auto", "lps", *LOSSES)),
+            ("--mix-degrade", self.mix_degrade, ("", *DEGRADE_METHODS)),
+        ):
             if value not in choices:
                 raise WavesrError(f"{name} {value!r}: choose from {', '.join(c for c in choices if c)}")
         if self.mix_degrade:
@@ -102,7 +125,9 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if self.degrade not in DEGRADE_METHODS:
-            raise WavesrError(f"unknown degradation {self.degrade!r} (choose from {', '.join(DEGRADE_METHODS)})")
+            raise WavesrError(
+                f"unknown degradation {self.degrade!r} (choose from {', '.join(DEGRADE_METHODS)})"
+            )
         for name in ("figures", "save_audio", "interesting"):
             checks.number(getattr(self, name), name, 0, integer=True)
         checks.number(self.max_files, "max_files", 0, integer=True, optional=True)
@@ -113,5 +138,12 @@ class EvalConfig:
 
     def protocol(self, sr: int, which: dict[str, bool]) -> dict[str, Any]:
         """The settings rows depend on: a folder evaluated under other ones cannot be resumed."""
-        return {"sr": sr, "degrade": self.degrade, "max_seconds": self.max_seconds, "limiter": self.limiter,
-                "chunk_seconds": self.chunk_seconds, "pesq": which["pesq"], "stoi": which["stoi"]}
+        return {
+            "sr": sr,
+            "degrade": self.degrade,
+            "max_seconds": self.max_seconds,
+            "limiter": self.limiter,
+            "chunk_seconds": self.chunk_seconds,
+            "pesq": which["pesq"],
+            "stoi": which["stoi"],
+        }

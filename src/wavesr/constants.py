@@ -10,8 +10,18 @@ import numbers
 from typing import Any
 
 SAMPLE_RATE = 16000  # the paper's high-resolution rate
-DEGRADE_METHODS = ("decimate", "subsample", "sinc", "telephone")  # audio.degrade: how low-resolution input is made
-CONTENTS = ("speech", "telephone", "piano", "music")  # what a shipped model is for (telephone: 300-3400 Hz speech)
+DEGRADE_METHODS = (
+    "decimate",
+    "subsample",
+    "sinc",
+    "telephone",
+)  # audio.degrade: how low-resolution input is made
+CONTENTS = (
+    "speech",
+    "telephone",
+    "piano",
+    "music",
+)  # what a shipped model is for (telephone: 300-3400 Hz speech)
 LOSSES = ("l2", "rmse", "l2+stft", "rmse+logspec")  # training objectives of wavesr.losses
 PASSES = (1, 2, 4, 8)  # self-ensemble sizes a model may upsample with (wavesr.inference.ensemble_offsets)
 PASSES_TEXT = ", ".join(map(str, PASSES))

@@ -47,17 +47,18 @@ import os
 import platform
 import re
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import __version__, audio, metrics
+from .configs import EvalConfig
 from .data.corpus import Item
 from .errors import WavesrError
 from .files import atomic_path, read_json, to_jsonable, write_json
-from .configs import EvalConfig
 from .report.tables import METRICS, aggregate, finite_or_none, mean_finite, summary_markdown, write_csv
 
 FORMAT = "wavesr-evaluation"
@@ -65,18 +66,23 @@ INTERPOLATIONS = audio.INTERPOLATE_METHODS  # ("cubic", "bandlimited")
 METRIC_CONVENTIONS = {
     "snr": "10 log10(||y||^2 / ||y - x||^2) over the whole file, per file; the table averages files",
     "lsd": "kuleshov: ln(|STFT|^2 + 1e-8), n_fft 2048, hop 512, Hann, RMS over time per bin, mean over "
-           "bins, cap 10 (the original code; the scale of Table 1)",
+    "bins, cap 10 (the original code; the scale of Table 1)",
     "lsd_standard": "log10(|STFT|^2 + 1e-10), RMS over frequency per frame, mean over frames (NU-Wave, AERO)",
     "lsd_hf": "standard LSD over the bins above sr / (2 r)",
     "lsd_lf": "standard LSD over the bins up to sr / (2 r)",
     "pesq": "ITU-T P.862.2 wideband MOS-LQO (pesq package) at 16 kHz",
     "stoi": "short-time objective intelligibility (pystoi, classic)",
 }
-RUNS_AS = ("sha256", "passes", "conditioned", "pipeline")  # what decides a method's output besides files and settings
-LOW_RATE_NOTE = "low-resolution WAVs whose rate sr / r is not whole are written at the rounded rate"
+RUNS_AS = (
+    "sha256",
+    "passes",
+    "conditioned",
+    "pipeline",
+)  # what decides a method's output besides files and settings
 
 
 # ------------------------------------------------------------------------------------ methods
+
 
 @dataclass
 class Method:
@@ -114,7 +120,7 @@ def slug(text: str) -> str:
 def resolve_method(spec: str, device: str = "auto") -> Method:
     """``cubic``, ``bandlimited``, a shipped model, a checkpoint or a run folder, as ``[LABEL=]SPEC``."""
     from . import pretrained
-    from .data.corpus import sha256_file
+    from .files import sha256_file
     from .inference import PIPELINE
     from .models.base import count_parameters
 
@@ -132,10 +138,21 @@ def resolve_method(spec: str, device: str = "auto") -> Method:
         path = pretrained.checkpoint_path(what)
         digest = sha256_file(path)
         default = path.parent.name if path.stem in ("best", "model", "last") else path.stem
-    return Method(label=label or default, spec=what, kind="network", network=model.name, ratio=model.ratio,
-                  sr=model.sr, params=count_parameters(model), path=str(path), sha256=digest,
-                  config=to_jsonable(model.config), passes=model.passes if model.passes > 1 else None,
-                  pipeline=PIPELINE, model=model)
+    return Method(
+        label=label or default,
+        spec=what,
+        kind="network",
+        network=model.name,
+        ratio=model.ratio,
+        sr=model.sr,
+        params=count_parameters(model),
+        path=str(path),
+        sha256=digest,
+        config=to_jsonable(model.config),
+        passes=model.passes if model.passes > 1 else None,
+        pipeline=PIPELINE,
+        model=model,
+    )
 
 
 def _how_it_runs(method: Method, cfg: EvalConfig) -> None:
@@ -149,34 +166,51 @@ def _how_it_runs(method: Method, cfg: EvalConfig) -> None:
     method.conditioned = conditions(method.model, cfg.degrade) or None
 
 
-def estimate(method: Method, lr: np.ndarray, ratio: int, length: int, cfg: EvalConfig) -> tuple[np.ndarray, list[str]]:
+def estimate(
+    method: Method, lr: np.ndarray, ratio: int, length: int, cfg: EvalConfig
+) -> tuple[np.ndarray, list[str]]:
     """Run ``method`` on ``lr`` ``[time_lr]``; return ``[length]`` float32 and notes."""
     if method.kind == "interpolation":
         return audio.interpolate(lr, ratio, method.spec, length=length), []
     from .inference import upsample_array
 
     model = method.model
-    y, _, notes = upsample_array(model, lr, model.sr_lowres, chunk_seconds=cfg.chunk_seconds, limiter=cfg.limiter,
-                                 passes=method.passes or 1, input_degrade=cfg.degrade)
+    y, _, notes = upsample_array(
+        model,
+        lr,
+        model.sr_lowres,
+        chunk_seconds=cfg.chunk_seconds,
+        limiter=cfg.limiter,
+        passes=method.passes or 1,
+        input_degrade=cfg.degrade,
+    )
     return y[0, :length], [n for n in notes[1:] if "full scale" in n or "limiter" in n]
 
 
 # ---------------------------------------------------------------------------------- metrics
 
+
 def optional_metrics(cfg: EvalConfig) -> dict[str, bool]:
     """Which of PESQ and STOI this run computes (asked for, or importable when not said)."""
-    have = {"pesq": importlib.util.find_spec("pesq") is not None,
-            "stoi": importlib.util.find_spec("pystoi") is not None}
+    have = {
+        "pesq": importlib.util.find_spec("pesq") is not None,
+        "stoi": importlib.util.find_spec("pystoi") is not None,
+    }
     out = {}
     for name, package in (("pesq", "pesq"), ("stoi", "pystoi")):
         wanted = getattr(cfg, name)
         if wanted and not have[name]:
-            raise WavesrError(f"{name.upper()} asked for, but the {package} package is not installed (pip install {package})")
+            raise WavesrError(
+                f"{name.upper()} asked for, but the {package} package is not installed (pip install "
+                f"{package})"
+            )
         out[name] = have[name] if wanted is None else bool(wanted)
     return out
 
 
-PESQ_MAX_SECONDS = 60.0  # P.862 is made for short clips; the pesq package crashes (SIGSEGV) on minutes of music
+PESQ_MAX_SECONDS = (
+    60.0  # P.862 is made for short clips; the pesq package crashes (SIGSEGV) on minutes of music
+)
 
 
 def perceptual(reference: np.ndarray, est: np.ndarray, sr: int, which: dict[str, bool]) -> dict[str, float]:
@@ -188,8 +222,11 @@ def perceptual(reference: np.ndarray, est: np.ndarray, sr: int, which: dict[str,
     elif which.get("pesq"):
         from pesq import pesq
 
-        ref16, est16 = (reference, est) if sr == 16000 else (audio.resample(reference, sr, 16000),
-                                                             audio.resample(est, sr, 16000))
+        ref16, est16 = (
+            (reference, est)
+            if sr == 16000
+            else (audio.resample(reference, sr, 16000), audio.resample(est, sr, 16000))
+        )
         try:
             out["pesq"] = float(pesq(16000, ref16.astype(np.float64), est16.astype(np.float64), "wb"))
         except Exception:  # noqa: BLE001 - the package raises its own types (no utterance, too short)
@@ -198,14 +235,17 @@ def perceptual(reference: np.ndarray, est: np.ndarray, sr: int, which: dict[str,
         from pystoi import stoi
 
         try:
-            out["stoi"] = float(stoi(reference.astype(np.float64), est.astype(np.float64), sr, extended=False))
+            out["stoi"] = float(
+                stoi(reference.astype(np.float64), est.astype(np.float64), sr, extended=False)
+            )
         except Exception:  # noqa: BLE001
             out["stoi"] = float("nan")
     return out
 
 
-def score(reference: np.ndarray, est: np.ndarray, sr: int, ratio: int,
-          which: dict[str, bool] | None = None) -> dict[str, float]:
+def score(
+    reference: np.ndarray, est: np.ndarray, sr: int, ratio: int, which: dict[str, bool] | None = None
+) -> dict[str, float]:
     """Every metric of one file: :func:`metrics.evaluate_pair` plus the optional PESQ / STOI."""
     row = metrics.evaluate_pair(reference, est, sr, ratio)
     row.update(perceptual(reference, est, sr, which or {}))
@@ -213,6 +253,7 @@ def score(reference: np.ndarray, est: np.ndarray, sr: int, ratio: int,
 
 
 # ------------------------------------------------------------------------------------- files
+
 
 @dataclass
 class EvalFile:
@@ -223,7 +264,9 @@ class EvalFile:
     group: str = ""  # the corpus item's group (voice, piece, track); "" for plain files
 
 
-def eval_files(items: Iterable[Item | str | os.PathLike], root: str | os.PathLike | None = None) -> list[EvalFile]:
+def eval_files(
+    items: Iterable[Item | str | os.PathLike], root: str | os.PathLike | None = None
+) -> list[EvalFile]:
     """Corpus items, files or folders (searched recursively) as :class:`EvalFile` entries."""
     base = Path(root).resolve() if root else None
     out = []
@@ -254,7 +297,7 @@ def load_reference(path: str, sr: int, max_seconds: float | None = None) -> np.n
     """``[time]`` mono float32 at ``sr`` through :func:`audio.load` (its checks and notes); with
     ``max_seconds`` cut to at most ``max_seconds * sr`` samples."""
     x = audio.load(path, sr=sr, mono=True)[0]
-    return x if max_seconds is None else x[:round(max_seconds * sr)]
+    return x if max_seconds is None else x[: round(max_seconds * sr)]
 
 
 def files_sha256(files: Sequence[EvalFile]) -> str:
@@ -262,6 +305,7 @@ def files_sha256(files: Sequence[EvalFile]) -> str:
 
 
 # ---------------------------------------------------------------------------------- row logs
+
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a log; a torn last line (an interrupted write) is dropped and the file repaired."""
@@ -293,6 +337,7 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 
 # -------------------------------------------------------------------------------- the run
 
+
 class _Task:
     """One (method, ratio): its row log and the keys already done."""
 
@@ -318,9 +363,16 @@ def _versions(which: dict[str, bool]) -> dict[str, str]:
     import soundfile as sf
     import torch
 
-    v = {"wavesr": __version__, "python": platform.python_version(), "numpy": np.__version__,
-         "scipy": scipy.__version__, "torch": torch.__version__, "soundfile": sf.__version__,
-         "libsndfile": sf.__libsndfile_version__, "platform": platform.platform()}
+    v = {
+        "wavesr": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": torch.__version__,
+        "soundfile": sf.__version__,
+        "libsndfile": sf.__libsndfile_version__,
+        "platform": platform.platform(),
+    }
     from importlib.metadata import PackageNotFoundError, version
 
     for name, package in (("pesq", "pesq"), ("stoi", "pystoi")):
@@ -339,29 +391,43 @@ def _prepare_folder(out: Path, protocol: dict[str, Any], files_hash: str, force:
         raise WavesrError(f"{out}: exists and is not a folder")
     if settings.is_file():
         old = read_json(settings)
-        if not isinstance(old, dict) or old.get("format") != FORMAT or not isinstance(old.get("files", {}), dict):
+        if (
+            not isinstance(old, dict)
+            or old.get("format") != FORMAT
+            or not isinstance(old.get("files", {}), dict)
+        ):
             raise WavesrError(f"{settings}: not the settings of a wavesr evaluation")
         same = old.get("protocol") == protocol and old.get("files", {}).get("sha256") == files_hash
         if not same and not force:
             changed = [k for k in protocol if old.get("protocol", {}).get(k) != protocol[k]]
             if old.get("files", {}).get("sha256") != files_hash:
                 changed.append("file list")
-            raise WavesrError(f"{out}: evaluated earlier with other settings ({', '.join(changed)}); "
-                              "use --force to start again or choose another folder")
+            raise WavesrError(
+                f"{out}: evaluated earlier with other settings ({', '.join(changed)}); "
+                "use --force to start again or choose another folder"
+            )
         if not same or force:
             import shutil
 
             for name in ("rows", "figures", "audio"):
                 shutil.rmtree(out / name, ignore_errors=True)
     elif out.is_dir() and any(out.iterdir()):  # its files could be the user's: not even with force
-        raise WavesrError(f"{out}: is a non-empty folder but not a wavesr evaluation; refusing to write into it "
-                          "(choose another folder)")
+        raise WavesrError(
+            f"{out}: is a non-empty folder but not a wavesr evaluation; refusing to write into it "
+            "(choose another folder)"
+        )
     (out / "rows").mkdir(parents=True, exist_ok=True)
 
 
-def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.PathLike], ratios: Sequence[int],
-             out_dir: str | os.PathLike, cfg: EvalConfig | None = None, corpus_info: dict[str, Any] | None = None,
-             force: bool = False) -> dict[str, Any]:
+def evaluate(
+    methods: Sequence[str | Method],
+    items: Iterable[Item | str | os.PathLike],
+    ratios: Sequence[int],
+    out_dir: str | os.PathLike,
+    cfg: EvalConfig | None = None,
+    corpus_info: dict[str, Any] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     """Evaluate ``methods`` on ``items`` at every ratio in ``ratios`` (see the module docstring).
 
     Parameters
@@ -421,10 +487,19 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
         for name in ("figures", "audio"):
             shutil.rmtree(out / name, ignore_errors=True)
     settings = {
-        "format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": cfg, "protocol": protocol,
-        "ratios": ratios, "methods": [m.describe() for m in resolved], "notes": notes,
-        "corpus": corpus_info, "files": {"count": len(files), "sha256": files_sha256(files), "list": "files.txt"},
-        "degradation": {"method": cfg.degrade, "doc": "audio.degrade(hr, ratio, method): ceil(n / r) samples"},
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": cfg,
+        "protocol": protocol,
+        "ratios": ratios,
+        "methods": [m.describe() for m in resolved],
+        "notes": notes,
+        "corpus": corpus_info,
+        "files": {"count": len(files), "sha256": files_sha256(files), "list": "files.txt"},
+        "degradation": {
+            "method": cfg.degrade,
+            "doc": "audio.degrade(hr, ratio, method): ceil(n / r) samples",
+        },
         "loading": "audio.load(path, sr, mono=True): channels averaged, soxr resampling",
         "metrics": {k: METRIC_CONVENTIONS[k] for k in METRICS if k not in ("pesq", "stoi") or which[k]},
         "aggregation": "per-file values averaged over files (per-file SNR averaged over files)",
@@ -440,8 +515,9 @@ def evaluate(methods: Sequence[str | Method], items: Iterable[Item | str | os.Pa
     return write_summary(out, files, tasks, settings)
 
 
-def _run(out: Path, files: list[EvalFile], tasks: list[_Task], sr: int, cfg: EvalConfig,
-         which: dict[str, bool]) -> None:
+def _run(
+    out: Path, files: list[EvalFile], tasks: list[_Task], sr: int, cfg: EvalConfig, which: dict[str, bool]
+) -> None:
     """The loop: each ratio, each file; only pending methods run; figures and audio on the way."""
     from tqdm import tqdm
 
@@ -471,8 +547,12 @@ def _run(out: Path, files: list[EvalFile], tasks: list[_Task], sr: int, cfg: Eva
                 elapsed = time.perf_counter() - start
                 outputs[t.method.label] = est
                 if t in pending:
-                    row = {"file": f.key, "duration": hr.size / sr, "seconds": elapsed,
-                           **score(hr, est, sr, r, which)}
+                    row = {
+                        "file": f.key,
+                        "duration": hr.size / sr,
+                        "seconds": elapsed,
+                        **score(hr, est, sr, r, which),
+                    }
                     t.add({**row, **({"notes": est_notes} if est_notes else {})})
             if want_fig:
                 _write_figure(_figure_path(out, r, i, f), hr, lr, sr, r, outputs, here)
@@ -485,6 +565,7 @@ def _run(out: Path, files: list[EvalFile], tasks: list[_Task], sr: int, cfg: Eva
 
 # ------------------------------------------------------------------------ figures and audio
 
+
 def _sample_dir(out: Path, ratio: int, index: int, f: EvalFile) -> Path:
     return out / "audio" / f"x{ratio}" / f"{index:03d}-{slug(Path(f.key).stem)}"
 
@@ -493,35 +574,63 @@ def _figure_path(out: Path, ratio: int, index: int, f: EvalFile) -> Path:
     return out / "figures" / f"x{ratio}" / f"{index:03d}-{slug(Path(f.key).stem)}.png"
 
 
-def _panels(hr: np.ndarray, lr: np.ndarray, sr: int, ratio: int, outputs: dict[str, np.ndarray],
-            tasks: list[_Task]) -> list:
+def _panels(
+    hr: np.ndarray, lr: np.ndarray, sr: int, ratio: int, outputs: dict[str, np.ndarray], tasks: list[_Task]
+) -> list:
     """High-res, low-res, every network, then the interpolations (cubic last, as in Figure 2)."""
     from .report.plots import Panel
 
     panels = [Panel("high resolution", hr, sr), Panel(f"low resolution, x{ratio}", lr, sr / ratio)]
-    order = sorted((t for t in tasks if t.method.label in outputs),
-                   key=lambda t: (t.method.kind == "interpolation", t.method.spec == "cubic"))
+    order = sorted(
+        (t for t in tasks if t.method.label in outputs),
+        key=lambda t: (t.method.kind == "interpolation", t.method.spec == "cubic"),
+    )
     for t in order:
         kind = "super-resolution" if t.method.kind == "network" else "interpolation"
         panels.append(Panel(f"{kind}: {t.method.label}", outputs[t.method.label], sr))
     return panels
 
 
-def _write_figure(path: Path, hr: np.ndarray, lr: np.ndarray, sr: int, ratio: int,
-                  outputs: dict[str, np.ndarray], tasks: list[_Task]) -> None:
+def _write_figure(
+    path: Path,
+    hr: np.ndarray,
+    lr: np.ndarray,
+    sr: int,
+    ratio: int,
+    outputs: dict[str, np.ndarray],
+    tasks: list[_Task],
+) -> None:
     from .report.plots import save_spectrograms
 
     save_spectrograms(_panels(hr, lr, sr, ratio, outputs, tasks), path, force=True)
 
 
-def _write_sample(folder: Path, f: EvalFile, index: int, ratio: int, hr: np.ndarray, lr: np.ndarray, sr: int,
-                  outputs: dict[str, np.ndarray], tasks: list[_Task], figure: Path | None = None,
-                  reason: str | None = None) -> None:
+def _write_sample(
+    folder: Path,
+    f: EvalFile,
+    index: int,
+    ratio: int,
+    hr: np.ndarray,
+    lr: np.ndarray,
+    sr: int,
+    outputs: dict[str, np.ndarray],
+    tasks: list[_Task],
+    figure: Path | None = None,
+    reason: str | None = None,
+) -> None:
     """WAVs of one file (16-bit; the low-res one at its own rate), its figure (``figure`` when
     already drawn, else ``spectrogram.png`` here) and ``sample.json``."""
     lr_sr = round(sr / ratio)
-    entry: dict[str, Any] = {"file": f.key, "index": index, "ratio": ratio, "sr": sr, "lr_sr": lr_sr,
-                             "lr_sr_exact": sr / ratio, "audio": {}, "methods": {}}
+    entry: dict[str, Any] = {
+        "file": f.key,
+        "index": index,
+        "ratio": ratio,
+        "sr": sr,
+        "lr_sr": lr_sr,
+        "lr_sr_exact": sr / ratio,
+        "audio": {},
+        "methods": {},
+    }
     audio.save(folder / "hr.wav", hr, sr, force=True)
     audio.save(folder / "lr.wav", lr, lr_sr, force=True)
     entry["audio"]["high resolution"] = "hr.wav"
@@ -554,29 +663,43 @@ def _save_interesting(out: Path, files: list[EvalFile], tasks: list[_Task], sr: 
             a, b = net.rows.get(f.key, {}), cubic.rows.get(f.key, {})
             if "snr" in a and "snr" in b and i >= cfg.save_audio:
                 gaps.append((a["snr"] - b["snr"], i, f, a, b))
-        for gap, i, f, a, b in sorted(gaps, key=lambda g: g[0])[:cfg.interesting]:
+        for gap, i, f, a, b in sorted(gaps, key=lambda g: g[0])[: cfg.interesting]:
             folder = out / "audio" / f"x{r}" / f"interesting-{i:03d}-{slug(Path(f.key).stem)}"
             if (folder / "sample.json").is_file():
                 continue
             hr = load_reference(f.path, sr, cfg.max_seconds)
             lr = audio.degrade(hr, r, cfg.degrade)
             outputs = {t.method.label: estimate(t.method, lr, r, hr.size, cfg)[0] for t in here}
-            reason = (f"{net.method.label} is {-gap:.1f} dB below cubic in SNR ({a['snr']:.1f} vs {b['snr']:.1f} dB) "
-                      f"while its LSD is {a['lsd']:.2f} against cubic's {b['lsd']:.2f}" if gap < 0 else
-                      f"the file where {net.method.label} gains least over cubic in SNR ({gap:+.1f} dB)")
+            reason = (
+                f"{net.method.label} is {-gap:.1f} dB below cubic in SNR ({a['snr']:.1f} vs {b['snr']:.1f} "
+                "dB) "
+                f"while its LSD is {a['lsd']:.2f} against cubic's {b['lsd']:.2f}"
+                if gap < 0
+                else f"the file where {net.method.label} gains least over cubic in SNR ({gap:+.1f} dB)"
+            )
             _write_sample(folder, f, i, r, hr, lr, sr, outputs, here, reason=reason)
 
 
 # ------------------------------------------------------------------------------------ tables
 
-def write_summary(out: Path, files: list[EvalFile], tasks: list[_Task], settings: dict[str, Any]) -> dict[str, Any]:
+
+def write_summary(
+    out: Path, files: list[EvalFile], tasks: list[_Task], settings: dict[str, Any]
+) -> dict[str, Any]:
     """``per_file.csv``, ``summary.{md,csv,json}`` and ``samples.json`` from the row logs."""
     keys = [f.key for f in files]
     table = []
     for t in tasks:
         rows = [t.rows[k] for k in keys if k in t.rows]
-        table.append({"ratio": t.ratio, "method": t.method.label, "kind": t.method.kind,
-                      "complete": len(rows) == len(keys), **aggregate(rows)})
+        table.append(
+            {
+                "ratio": t.ratio,
+                "method": t.method.label,
+                "kind": t.method.kind,
+                "complete": len(rows) == len(keys),
+                **aggregate(rows),
+            }
+        )
     groups = {f.key: f.group for f in files}
     names = sorted({g for g in groups.values() if g})
     by_group = []  # held-out voices / pieces / tracks one by one, when the files come from several
@@ -585,13 +708,23 @@ def write_summary(out: Path, files: list[EvalFile], tasks: list[_Task], settings
             for group in names:
                 rows = [t.rows[k] for k in keys if k in t.rows and groups[k] == group]
                 if rows:
-                    by_group.append({"ratio": t.ratio, "method": t.method.label, "group": group, **aggregate(rows)})
+                    by_group.append(
+                        {"ratio": t.ratio, "method": t.method.label, "group": group, **aggregate(rows)}
+                    )
     summary = {"settings": to_jsonable(settings), "table": table, "by_group": by_group}
     write_json(out / "summary.json", summary)
     write_csv(out / "summary.csv", table)
-    per_file = [{"ratio": t.ratio, "method": t.method.label, "group": groups[key],
-                 **{k: finite_or_none(v) for k, v in t.rows[key].items() if k != "notes"}}
-                for t in tasks for key in keys if key in t.rows]
+    per_file = [
+        {
+            "ratio": t.ratio,
+            "method": t.method.label,
+            "group": groups[key],
+            **{k: finite_or_none(v) for k, v in t.rows[key].items() if k != "notes"},
+        }
+        for t in tasks
+        for key in keys
+        if key in t.rows
+    ]
     write_csv(out / "per_file.csv", per_file)
     with atomic_path(out / "summary.md", ours=True) as tmp:
         tmp.write_text(summary_markdown(summary))
@@ -609,7 +742,9 @@ def collect_samples(out: Path, tasks: list[_Task]) -> list[dict[str, Any]]:
         for t in tasks:
             row = t.rows.get(entry["file"])
             if t.ratio == entry["ratio"] and row and t.method.label in entry["methods"]:
-                entry["methods"][t.method.label]["scores"] = {k: finite_or_none(row.get(k)) for k in METRICS if k in row}
+                entry["methods"][t.method.label]["scores"] = {
+                    k: finite_or_none(row.get(k)) for k in METRICS if k in row
+                }
         samples.append(entry)
     return samples
 
@@ -624,9 +759,19 @@ def load_summary(out_dir: str | os.PathLike) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- figure 2
 
-def figure2(path: str | os.PathLike, ratio: int, out: str | os.PathLike, model: str | None = None,
-            sr: int | None = None, degrade: str = "decimate", start: float = 0.0, seconds: float | None = None,
-            device: str = "auto", force: bool = False) -> Path:
+
+def figure2(
+    path: str | os.PathLike,
+    ratio: int,
+    out: str | os.PathLike,
+    model: str | None = None,
+    sr: int | None = None,
+    degrade: str = "decimate",
+    start: float = 0.0,
+    seconds: float | None = None,
+    device: str = "auto",
+    force: bool = False,
+) -> Path:
     """Figure 2 for one audio file: high-res / low-res / super-resolved (``model``) / cubic.
 
     Parameters
@@ -646,12 +791,14 @@ def figure2(path: str | os.PathLike, ratio: int, out: str | os.PathLike, model: 
         raise WavesrError(f"{model}: the network upsamples x{method.ratio}, not x{ratio}")
     sr = sr or (method.sr if method else audio.SAMPLE_RATE)
     hr, _ = audio.load(path, sr=sr, mono=True)
-    hr = hr[int(start * sr):][: int(seconds * sr) if seconds else None]
+    hr = hr[int(start * sr) :][: int(seconds * sr) if seconds else None]
     if hr.size < 2 * ratio:
         raise WavesrError(f"{path}: too short for a figure at {start} s (+ {seconds} s)")
     lr = audio.degrade(hr, ratio, degrade)
     panels = [Panel("high resolution", hr, sr), Panel(f"low resolution, x{ratio}", lr, sr / ratio)]
     if method is not None:
-        panels.append(Panel(f"super-resolution: {method.label}", estimate(method, lr, ratio, hr.size, cfg)[0], sr))
+        panels.append(
+            Panel(f"super-resolution: {method.label}", estimate(method, lr, ratio, hr.size, cfg)[0], sr)
+        )
     panels.append(Panel("cubic interpolation", audio.interpolate(lr, ratio, "cubic", length=hr.size), sr))
     return save_spectrograms(panels, out, title=Path(path).name, force=force)

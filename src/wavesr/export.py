@@ -45,8 +45,9 @@ import json
 import os
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,8 +86,9 @@ def _onnx_modules() -> tuple[Any, Any]:
         import onnx
         import onnxruntime
     except ImportError:
-        raise WavesrError("ONNX export needs the packages onnx and onnxruntime "
-                          "(pip install onnx onnxruntime)") from None
+        raise WavesrError(
+            "ONNX export needs the packages onnx and onnxruntime (pip install onnx onnxruntime)"
+        ) from None
     return onnx, onnxruntime
 
 
@@ -111,20 +113,34 @@ def _write_onnx(model: Upsampler, example: Tensor, path: Path, info: dict[str, A
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, (example,), str(path), input_names=["lr"], output_names=["hr"],
-                              dynamic_axes={"lr": {0: "batch", 2: "time_lr"}, "hr": {0: "batch", 2: "time"}},
-                              opset_version=ONNX_OPSET, dynamo=False)
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                input_names=["lr"],
+                output_names=["hr"],
+                dynamic_axes={"lr": {0: "batch", 2: "time_lr"}, "hr": {0: "batch", 2: "time"}},
+                opset_version=ONNX_OPSET,
+                dynamo=False,
+            )
     except Exception as e:  # the exporter raises many types for unsupported operators
         reason = " ".join(str(e).split())[:200]
-        raise WavesrError(f"{model.name}: cannot be exported to ONNX ({type(e).__name__}: {reason})") from None
+        raise WavesrError(
+            f"{model.name}: cannot be exported to ONNX ({type(e).__name__}: {reason})"
+        ) from None
     proto = onnx.load(str(path))
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(info)
     onnx.save(proto, str(path))
 
 
-def export_model(model: Upsampler, path: str | os.PathLike, format: str = "torchscript",
-                 example_len: int = DEFAULT_EXAMPLE_LEN, force: bool = False) -> Path:
+def export_model(
+    model: Upsampler,
+    path: str | os.PathLike,
+    format: str = "torchscript",
+    example_len: int = DEFAULT_EXAMPLE_LEN,
+    force: bool = False,
+) -> Path:
     """Export ``model`` to ``path`` (atomically), verified against the eager network.
 
     Parameters
@@ -153,11 +169,18 @@ def export_model(model: Upsampler, path: str | os.PathLike, format: str = "torch
     generator = torch.Generator().manual_seed(0)
     example = 0.1 * torch.randn(1, 1, n, generator=generator)
     info: dict[str, Any] = {
-        "format": format, "model": model.name, "config": dataclasses.asdict(model.config),
-        "ratio": model.ratio, "sr": model.sr, "min_length": min_length(model), "example_len": n,
-        "input": "lr [batch, 1, time_lr] float32", "output": "[batch, 1, time_lr * ratio] float32",
+        "format": format,
+        "model": model.name,
+        "config": dataclasses.asdict(model.config),
+        "ratio": model.ratio,
+        "sr": model.sr,
+        "min_length": min_length(model),
+        "example_len": n,
+        "input": "lr [batch, 1, time_lr] float32",
+        "output": "[batch, 1, time_lr * ratio] float32",
         "trained_on": model.degrade,  # the audio.degrade channel(s) its inputs came from (module docstring)
-        "wavesr_version": __version__, "torch_version": torch.__version__,
+        "wavesr_version": __version__,
+        "torch_version": torch.__version__,
     }
     # verified on a batch of two at other lengths: longer than the example, and the shortest allowed
     checks = [0.1 * torch.randn(2, 1, m, generator=generator) for m in (n + n // 2 + 7, min_length(model))]
@@ -172,15 +195,19 @@ def export_model(model: Upsampler, path: str | os.PathLike, format: str = "torch
         error = max(float((exported(x) - y).abs().max()) for x, y in zip(checks, expected))
         scale = max(1.0, *(float(y.abs().max()) for y in expected))
         if not error <= VERIFY_RTOL * scale:  # also catches NaN
-            raise WavesrError(f"{model.name}: the {format} export does not reproduce the network on inputs "
-                              f"of other lengths (max difference {error:.2e}); not written")
+            raise WavesrError(
+                f"{model.name}: the {format} export does not reproduce the network on inputs "
+                f"of other lengths (max difference {error:.2e}); not written"
+            )
     info["verified_max_abs_error"] = error
     write_json(sidecar, info)
     return path
 
 
 class ExportedModel:
-    """An exported network, callable like the original: ``[batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``.
+    """An exported network, callable like the original network.
+
+    ``[batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``.
 
     Takes and returns float32 torch tensors or numpy arrays (the type it is given).
     ``info`` holds the settings written at export (``ratio``, ``sr``, ``model``, ``config``, ...).
@@ -197,7 +224,9 @@ class ExportedModel:
                 with _quiet_jit():
                     self._module = torch.jit.load(str(self.path), map_location="cpu", _extra_files=extra)
             except RuntimeError as e:
-                raise WavesrError(f"{self.path}: not a readable TorchScript file ({str(e).splitlines()[0][:120]})") from None
+                raise WavesrError(
+                    f"{self.path}: not a readable TorchScript file ({str(e).splitlines()[0][:120]})"
+                ) from None
             raw = extra["wavesr.json"]
         else:
             self.format = "onnx"
@@ -205,12 +234,16 @@ class ExportedModel:
             try:
                 self._session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
             except Exception as e:  # onnxruntime raises its own exception types
-                raise WavesrError(f"{self.path}: neither TorchScript nor a readable ONNX model ({str(e)[:120]})") from None
+                raise WavesrError(
+                    f"{self.path}: neither TorchScript nor a readable ONNX model ({str(e)[:120]})"
+                ) from None
             raw = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "")
         try:
             self.info: dict[str, Any] = json.loads(raw)
         except (json.JSONDecodeError, TypeError):
-            raise WavesrError(f"{self.path}: not exported by wavesr (no '{METADATA_KEY}' settings inside)") from None
+            raise WavesrError(
+                f"{self.path}: not exported by wavesr (no '{METADATA_KEY}' settings inside)"
+            ) from None
 
     @property
     def ratio(self) -> int:
@@ -222,10 +255,14 @@ class ExportedModel:
 
     def __call__(self, lr: Tensor | np.ndarray) -> Tensor | np.ndarray:
         if lr.ndim != 3 or lr.shape[1] != 1:
-            raise WavesrError(f"an exported network takes [batch, 1, time] low-rate audio, got shape {list(lr.shape)}")
+            raise WavesrError(
+                f"an exported network takes [batch, 1, time] low-rate audio, got shape {list(lr.shape)}"
+            )
         if lr.shape[-1] < self.info["min_length"]:
-            raise WavesrError(f"{self.path}: inputs need at least {self.info['min_length']} low-rate samples, "
-                              f"got {lr.shape[-1]} (pad them)")
+            raise WavesrError(
+                f"{self.path}: inputs need at least {self.info['min_length']} low-rate samples, "
+                f"got {lr.shape[-1]} (pad them)"
+            )
         is_numpy = isinstance(lr, np.ndarray)
         if self.format == "torchscript":
             x = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)) if is_numpy else lr.float()

@@ -14,16 +14,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import WavesrError
-
 
 MADE_BY = "wavesr"  # what wavesr writes into the files it makes (audio tags, figure metadata)
 
@@ -33,6 +34,7 @@ def software_tag() -> str:
     from . import __version__
 
     return f"{MADE_BY} {__version__}"
+
 
 AUDIO_TAGGED = (".wav", ".flac")  # outputs whose tag libsndfile reads back
 _HEAD = 1 << 16  # bytes read to recognise a figure wavesr made
@@ -66,8 +68,9 @@ def made_by_wavesr(path: str | os.PathLike) -> bool:
                 return f"/Creator ({MADE_BY}".encode() in f.read()
         if suffix == ".json":
             data = json.loads(path.read_text())
-            return isinstance(data, dict) and ("wavesr_version" in data
-                                               or str(data.get("format", "")).startswith(f"{MADE_BY}-"))
+            return isinstance(data, dict) and (
+                "wavesr_version" in data or str(data.get("format", "")).startswith(f"{MADE_BY}-")
+            )
         if suffix in (".pt", ".pth", ".ckpt") and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
                 pickles = [n for n in z.namelist() if n.endswith("/data.pkl")]
@@ -89,8 +92,10 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
         if not force:
             raise WavesrError(f"{path}: already exists (use --force to overwrite)")
         if not made_by_wavesr(path):
-            raise WavesrError(f"{path}: already exists and was not written by wavesr; --force only replaces "
-                              "wavesr's own outputs (move or delete it yourself)")
+            raise WavesrError(
+                f"{path}: already exists and was not written by wavesr; --force only replaces "
+                "wavesr's own outputs (move or delete it yourself)"
+            )
     return path
 
 
@@ -116,7 +121,9 @@ def atomic_path(path: str | os.PathLike, force: bool = False, ours: bool = False
     path = Path(path) if ours else check_writable(path, force)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.stem), suffix=f".tmp{path.suffix}", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=temp_prefix(path.stem), suffix=f".tmp{path.suffix}", dir=path.parent
+        )
     except OSError as e:
         blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
         reason = f"{blocker} is a file, not a folder" if blocker else (e.strerror or str(e))
@@ -146,8 +153,9 @@ def _publish_new(tmp: Path, path: Path) -> None:
         os.link(tmp, path)
     except FileExistsError:
         tmp.unlink(missing_ok=True)
-        raise WavesrError(f"{path}: already exists (written by another process meanwhile; "
-                          "use --force to overwrite)") from None
+        raise WavesrError(
+            f"{path}: already exists (written by another process meanwhile; use --force to overwrite)"
+        ) from None
     except OSError:  # a file system without hard links (FAT, some network mounts): rename
         if os.path.lexists(path):
             raise WavesrError(f"{path}: already exists (use --force to overwrite)") from None
@@ -169,7 +177,7 @@ def staged_folder(final: str | os.PathLike, replace: bool = False) -> Iterator[P
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f"{temp_prefix(final.name)}partial-"
     for stale in final.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = stale.name[len(prefix):].split("-")[0]
+        pid = stale.name[len(prefix) :].split("-")[0]
         if stale.is_dir() and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=final.parent))
@@ -203,7 +211,9 @@ def inside(folder: str | os.PathLike, name: Any, what: str) -> Path:
     """``folder / name`` for a file name read from a file of ``folder`` (a registry, a dataset's
     settings), refused unless it is a plain name that stays inside ``folder``."""
     if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
-        raise WavesrError(f"{folder}: {what} {name!r} is not a file name inside the folder (damaged or edited?)")
+        raise WavesrError(
+            f"{folder}: {what} {name!r} is not a file name inside the folder (damaged or edited?)"
+        )
     return Path(folder) / name
 
 
@@ -216,9 +226,27 @@ def check_input_file(path: str | os.PathLike) -> Path:
         raise WavesrError(f"{path}: no such file")
     if path.is_dir():
         raise WavesrError(f"{path}: is a folder, not a file")
-    kind = ("a FIFO (named pipe)" if path.is_fifo() else "a device" if path.is_char_device() or path.is_block_device()
-            else "a socket" if path.is_socket() else "a broken link" if path.is_symlink() else "not a regular file")
+    kind = (
+        "a FIFO (named pipe)"
+        if path.is_fifo()
+        else "a device"
+        if path.is_char_device() or path.is_block_device()
+        else "a socket"
+        if path.is_socket()
+        else "a broken link"
+        if path.is_symlink()
+        else "not a regular file"
+    )
     raise WavesrError(f"{path}: is {kind}, not a regular file; wavesr reads audio files")
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The SHA-256 of a file's bytes (hex), read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -90,9 +90,10 @@ import math
 import numbers
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
@@ -109,7 +110,7 @@ from .constants import PASSES_TEXT, valid_passes
 from .devices import model_device, resolve_device
 
 PIPELINE = 2  # revision of how networks are run here; evaluation rows made by another are computed again
-# (2: FastNet ends at its array's edge at any length, self-ensemble passes drop samples instead of adding zeros)
+# (2: FastNet ends at its array's edge at any length; self-ensemble passes drop samples, add no zeros)
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
@@ -129,6 +130,7 @@ DEEP_SUBTYPES = ("PCM_24", "PCM_32", "FLOAT", "DOUBLE")  # input subtypes an out
 
 
 # ------------------------------------------------------------------------------- helpers
+
 
 def conditions(model: Upsampler, input_degrade: str | None = None) -> bool:
     """Whether input made by ``input_degrade`` (``None``: real audio) goes through ``model``'s training
@@ -166,7 +168,11 @@ def float_audio(x: Any) -> np.ndarray:
         x = (x.float() if x.is_floating_point() else x).numpy()
     x = np.asarray(x)
     if x.dtype.kind not in "fb":
-        hint = f"; divide by {2 ** (8 * x.dtype.itemsize - 1)} for full scale 1.0" if x.dtype.kind in "iu" else ""
+        hint = (
+            f"; divide by {2 ** (8 * x.dtype.itemsize - 1)} for full scale 1.0"
+            if x.dtype.kind in "iu"
+            else ""
+        )
         raise WavesrError(f"audio must be a float array (full scale 1.0), got dtype {x.dtype}{hint}")
     return x.astype(np.float32, copy=False)
 
@@ -223,8 +229,10 @@ def chunk_sizes(model: Upsampler, chunk_seconds: float | None, overlap_seconds: 
     if chunk_seconds is None:
         return 0, overlap
     if chunk_seconds <= 0 or chunk_seconds < 2 * overlap_seconds:
-        raise WavesrError(f"chunk length must be > 0 and at least twice the overlap "
-                          f"({chunk_seconds} s chunks, {overlap_seconds} s overlap)")
+        raise WavesrError(
+            f"chunk length must be > 0 and at least twice the overlap "
+            f"({chunk_seconds} s chunks, {overlap_seconds} s overlap)"
+        )
     chunk = max(math.ceil(chunk_seconds * model.sr_lowres / a) * a, 2 * overlap, a)
     return chunk, overlap
 
@@ -238,6 +246,7 @@ def _crossfade(n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ streaming
+
 
 class Stream:
     """The pipeline on a stream: :meth:`push` input blocks, then :meth:`finish`.
@@ -256,38 +265,64 @@ class Stream:
         evaluation's); ``None``: real audio. Decides the input conditioning (module docstring).
     """
 
-    def __init__(self, model: Upsampler, sr_in: float, channels: int, chunk_seconds: float | None = CHUNK_SECONDS,
-                 overlap_seconds: float = OVERLAP_SECONDS, target_sr: int | None = None,
-                 device: torch.device | None = None, limiter: bool = True, name: str = "input",
-                 passes: int | None = None, input_degrade: str | None = None) -> None:
+    def __init__(
+        self,
+        model: Upsampler,
+        sr_in: float,
+        channels: int,
+        chunk_seconds: float | None = CHUNK_SECONDS,
+        overlap_seconds: float = OVERLAP_SECONDS,
+        target_sr: int | None = None,
+        device: torch.device | None = None,
+        limiter: bool = True,
+        name: str = "input",
+        passes: int | None = None,
+        input_degrade: str | None = None,
+    ) -> None:
         if isinstance(sr_in, bool) or not isinstance(sr_in, numbers.Real) or not 1 <= sr_in < math.inf:
             raise WavesrError(f"{name}: sample rate must be a finite number of Hz >= 1, got {sr_in!r}")
-        if target_sr is not None and (isinstance(target_sr, bool) or not isinstance(target_sr, numbers.Integral)
-                                      or target_sr < 1):
+        if target_sr is not None and (
+            isinstance(target_sr, bool) or not isinstance(target_sr, numbers.Integral) or target_sr < 1
+        ):
             raise WavesrError(f"target sample rate must be a positive whole number of Hz, got {target_sr!r}")
-        self.model, self.device, self.name, self.limiter = model, device or model_device(model), name, limiter
-        self.sr_in, self.channels, self.r = sr_in, channels, model.ratio
+        self.model = model
+        self.device = device or model_device(model)
+        self.name = name
+        self.limiter = limiter
+        self.sr_in = sr_in
+        self.channels = channels
+        self.r = model.ratio
         self.passes = getattr(model, "passes", 1) if passes is None else passes
         self.offsets = ensemble_offsets(model, self.passes)
         self.condition = conditions(model, input_degrade)
         self.sr_out = int(target_sr or model.sr)
-        self.chunk_seconds, self.overlap_seconds = chunk_seconds, overlap_seconds
+        self.chunk_seconds = chunk_seconds
+        self.overlap_seconds = overlap_seconds
         self.chunk_seconds_asked = chunk_seconds
         if chunk_seconds is not None and chunk_seconds * model.sr_lowres * channels > CHUNK_SAMPLES:
             self.chunk_seconds = CHUNK_SAMPLES / (model.sr_lowres * channels)  # many channels: shorter chunks
             self.overlap_seconds = min(overlap_seconds, self.chunk_seconds / 4)
         self.chunk, self.overlap = chunk_sizes(model, self.chunk_seconds, self.overlap_seconds)
         self.fade = _crossfade(self.overlap * self.r)
-        self.to_lr = (soxr.ResampleStream(sr_in, model.sr_lowres, channels, dtype="float32", quality=QUALITY)
-                      if sr_in != model.sr_lowres else None)
-        self.to_out = (soxr.ResampleStream(model.sr, self.sr_out, channels, dtype="float32", quality=QUALITY)
-                       if self.sr_out != model.sr else None)
+        self.to_lr = (
+            soxr.ResampleStream(sr_in, model.sr_lowres, channels, dtype="float32", quality=QUALITY)
+            if sr_in != model.sr_lowres
+            else None
+        )
+        self.to_out = (
+            soxr.ResampleStream(model.sr, self.sr_out, channels, dtype="float32", quality=QUALITY)
+            if self.sr_out != model.sr
+            else None
+        )
         self.buffer = np.zeros((channels, 0), np.float32)  # low-rate samples not yet in a finished chunk
         self.lr_start = 0  # low-rate index of buffer[:, 0]
         self.tail: np.ndarray | None = None  # previous chunk's output over the coming overlap
         self.n_in = self.n_hr = self.n_out = self.chunks = 0
-        self.peak, self.n_over, self.n_knee = 0.0, 0, 0
-        self.peak_in, self.sum_in = 0.0, np.zeros(channels)  # for the notes on the input's level
+        self.peak = 0.0
+        self.n_over = 0
+        self.n_knee = 0
+        self.peak_in = 0.0  # for the notes on the input's level
+        self.sum_in = np.zeros(channels)
         self.bar: Any = None  # a tqdm bar to advance per chunk
 
     def push(self, block: np.ndarray) -> np.ndarray:
@@ -302,8 +337,8 @@ class Stream:
         self.buffer = np.concatenate([self.buffer, lr], axis=1)
         out = []
         while self.chunk and self.buffer.shape[1] > self.chunk:  # more follows: not the last chunk
-            out.append(self._overlap_add(self._run(self.buffer[:, :self.chunk]), last=False))
-            self.buffer = self.buffer[:, self.chunk - self.overlap:]
+            out.append(self._overlap_add(self._run(self.buffer[:, : self.chunk]), last=False))
+            self.buffer = self.buffer[:, self.chunk - self.overlap :]
             self.lr_start += self.chunk - self.overlap
         hr = np.concatenate(out, axis=1) if out else np.zeros((self.channels, 0), np.float32)
         self.n_hr += hr.shape[1]
@@ -319,8 +354,10 @@ class Stream:
         total_hr = round(self.n_in * self.model.sr / self.sr_in)
         total_out = round(self.n_in * self.sr_out / self.sr_in)
         if total_out < 1 or total_hr < 1:
-            raise WavesrError(f"{self.name}: too short ({self.n_in} samples at {_hz(self.sr_in)} Hz is less than "
-                              f"one output sample at {self.sr_out} Hz)")
+            raise WavesrError(
+                f"{self.name}: too short ({self.n_in} samples at {_hz(self.sr_in)} Hz is less than "
+                f"one output sample at {self.sr_out} Hz)"
+            )
         # the last chunk ends where the network's output covers total_hr (cropped below); soxr's
         # count differs from that by at most a sample, so this pads or crops a sample or two
         self.buffer = _fit(self.buffer, -(-total_hr // self.r) - self.lr_start)
@@ -328,7 +365,7 @@ class Stream:
             hr = self._overlap_add(self._run(self.buffer), last=True)
         else:
             hr, self.tail = self.tail if self.tail is not None else self.buffer, None
-        hr = hr[:, :total_hr - self.n_hr]
+        hr = hr[:, : total_hr - self.n_hr]
         self.n_hr += hr.shape[1]
         out = self._resample_out(hr, last=True)
         return self._limit(_fit(out, total_out - self.n_out))
@@ -345,15 +382,17 @@ class Stream:
             if drop >= n:
                 continue
             for c in range(0, self.channels, CHANNEL_GROUP):  # and a few channels at a time
-                group = lr[c:c + CHANNEL_GROUP, drop:]
+                group = lr[c : c + CHANNEL_GROUP, drop:]
                 x = torch.from_numpy(np.ascontiguousarray(sign * group)).unsqueeze(1).to(self.device)
                 with torch.inference_mode():
                     out = self.model(x)  # [group, 1, (n - drop) * ratio]
                 out = out[:, 0].float().cpu().numpy()
                 if out.shape != (group.shape[0], (n - drop) * self.r):
-                    raise RuntimeError(f"{type(self.model).__name__} returned shape {out.shape} for input {x.shape}")
-                y[c:c + CHANNEL_GROUP, drop * self.r:] += out * sign
-            passes[drop * self.r:] += 1
+                    raise RuntimeError(
+                        f"{type(self.model).__name__} returned shape {out.shape} for input {x.shape}"
+                    )
+                y[c : c + CHANNEL_GROUP, drop * self.r :] += out * sign
+            passes[drop * self.r :] += 1
         y /= passes
         if self.condition:
             y = audio.keep_band(given, y, self.r)
@@ -417,42 +456,69 @@ class Stream:
         if self.n_in and self.peak_in == 0:
             notes.append("the input is silent (all samples zero): the output is silence")
         elif self.peak_in > 1.0:
-            notes.append(f"input peak {self.peak_in:.3f} is over full scale (a float file): kept as it is, "
-                         "only the output is limited")
+            notes.append(
+                f"input peak {self.peak_in:.3f} is over full scale (a float file): kept as it is, "
+                "only the output is limited"
+            )
         dc = np.abs(self.sum_in).max() / self.n_in if self.n_in else 0.0
         if dc > DC_NOTE:
             notes.append(f"the input has a DC offset (a channel's mean is {dc:.3f}): kept as it is")
         if self.sr_in > m.sr_lowres:
-            notes.append(f"input content above {_hz(m.sr_lowres / 2)} Hz was discarded and regenerated by the network")
+            notes.append(
+                f"input content above {_hz(m.sr_lowres / 2)} Hz was discarded and regenerated by the network"
+            )
         elif self.sr_in < m.sr_lowres:
-            notes.append(f"input has no content above {_hz(self.sr_in / 2)} Hz; the network expects up to "
-                         f"{_hz(m.sr_lowres / 2)} Hz")
+            notes.append(
+                f"input has no content above {_hz(self.sr_in / 2)} Hz; the network expects up to "
+                f"{_hz(m.sr_lowres / 2)} Hz"
+            )
         if self.channels > 1:
             notes.append(f"{self.channels} channels, each upsampled on its own")
         if self.chunk and self.chunk_seconds != self.chunk_seconds_asked:
-            notes.append(f"chunks shortened to {self.chunk_seconds:.2f} s for {self.channels} channels (bounded memory)")
+            notes.append(
+                f"chunks shortened to {self.chunk_seconds:.2f} s for {self.channels} channels (bounded "
+                "memory)"
+            )
         if self.chunks > 1:
-            notes.append(f"{self.chunks} chunks of {self.chunk / m.sr_lowres:.2f} s with "
-                         f"{self.overlap / m.sr_lowres:.2f} s overlap, cross-faded")
+            notes.append(
+                f"{self.chunks} chunks of {self.chunk / m.sr_lowres:.2f} s with "
+                f"{self.overlap / m.sr_lowres:.2f} s overlap, cross-faded"
+            )
         if self.n_over and self.limiter:
-            notes.append(f"output peak {self.peak:.3f} over full scale in {self.n_over} samples: soft-limited "
-                         f"(knee {LIMIT_KNEE}, {self.n_knee} samples changed)")
+            notes.append(
+                f"output peak {self.peak:.3f} over full scale in {self.n_over} samples: soft-limited "
+                f"(knee {LIMIT_KNEE}, {self.n_knee} samples changed)"
+            )
         elif self.n_knee and self.limiter:
-            notes.append(f"soft limiter changed {self.n_knee} samples above {LIMIT_KNEE} (none over full scale)")
+            notes.append(
+                f"soft limiter changed {self.n_knee} samples above {LIMIT_KNEE} (none over full scale)"
+            )
         elif self.n_over:
             kept = subtype in ("FLOAT", "DOUBLE") if subtype else True
-            notes.append(f"output peak {self.peak:.3f} over full scale in {self.n_over} samples: "
-                         + ("kept (float output)" if kept else f"clipped to full scale by {subtype}"))
+            notes.append(
+                f"output peak {self.peak:.3f} over full scale in {self.n_over} samples: "
+                + ("kept (float output)" if kept else f"clipped to full scale by {subtype}")
+            )
         return notes
 
 
 # ------------------------------------------------------------------------------- arrays
 
-def upsample_array(model: Upsampler, audio_in: np.ndarray, sr: float, *, target_sr: int | None = None,
-                   chunk_seconds: float | None = CHUNK_SECONDS, overlap_seconds: float = OVERLAP_SECONDS,
-                   device: str | torch.device | None = None, progress: bool = False,
-                   limiter: bool = True, passes: int | None = None,
-                   input_degrade: str | None = None) -> tuple[np.ndarray, int, list[str]]:
+
+def upsample_array(
+    model: Upsampler,
+    audio_in: np.ndarray,
+    sr: float,
+    *,
+    target_sr: int | None = None,
+    chunk_seconds: float | None = CHUNK_SECONDS,
+    overlap_seconds: float = OVERLAP_SECONDS,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    limiter: bool = True,
+    passes: int | None = None,
+    input_degrade: str | None = None,
+) -> tuple[np.ndarray, int, list[str]]:
     """Upsample an in-memory signal at any rate with ``model``.
 
     Parameters
@@ -480,19 +546,32 @@ def upsample_array(model: Upsampler, audio_in: np.ndarray, sr: float, *, target_
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
-        raise WavesrError(f"audio must be [time] or [channels, time] with at least one sample, got shape {list(x.shape)}")
+        raise WavesrError(
+            f"audio must be [time] or [channels, time] with at least one sample, got shape {list(x.shape)}"
+        )
     with _eval_on(model, device) as dev:
-        stream = Stream(model, sr, x.shape[0], chunk_seconds, overlap_seconds, target_sr, dev, limiter,
-                        passes=passes, input_degrade=input_degrade)
+        stream = Stream(
+            model,
+            sr,
+            x.shape[0],
+            chunk_seconds,
+            overlap_seconds,
+            target_sr,
+            dev,
+            limiter,
+            passes=passes,
+            input_degrade=input_degrade,
+        )
         with _bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
             step = block_frames(x.shape[0])
-            parts = [stream.push(x[:, i:i + step]) for i in range(0, x.shape[1], step)]
+            parts = [stream.push(x[:, i : i + step]) for i in range(0, x.shape[1], step)]
             parts.append(stream.finish())
     return np.concatenate(parts, axis=1), stream.sr_out, stream.notes("FLOAT")
 
 
-def upsample(model: Upsampler, audio_in: Any, sr: float, target_sr: int | None = None,
-             **options: Any) -> tuple[Any, int]:
+def upsample(
+    model: Upsampler, audio_in: Any, sr: float, target_sr: int | None = None, **options: Any
+) -> tuple[Any, int]:
     """``model.upsample``: numpy arrays or torch tensors (``[time]`` or ``[channels, time]``) in,
     the same type and layout out (tensors on the input's device and dtype). Returns ``(audio, out_sr)``.
 
@@ -516,6 +595,7 @@ def upsample(model: Upsampler, audio_in: Any, sr: float, target_sr: int | None =
 
 # -------------------------------------------------------------------------------- files
 
+
 @dataclass
 class UpsampleResult:
     """What :func:`upsample_file` did."""
@@ -536,8 +616,10 @@ class UpsampleResult:
 
     def summary(self) -> str:
         speed = self.seconds / self.elapsed if self.elapsed > 0 else float("inf")
-        return (f"{self.input} -> {self.output}: {self.notes[0]}, {self.channels} ch, {self.seconds:.1f} s "
-                f"({self.elapsed:.1f} s, {speed:.1f}x real time)")
+        return (
+            f"{self.input} -> {self.output}: {self.notes[0]}, {self.channels} ch, {self.seconds:.1f} s "
+            f"({self.elapsed:.1f} s, {speed:.1f}x real time)"
+        )
 
 
 def output_subtype(out_path: str | os.PathLike, input_subtype: str | None, subtype: str | None = None) -> str:
@@ -554,8 +636,10 @@ def output_subtype(out_path: str | os.PathLike, input_subtype: str | None, subty
             subtype = audio.SUBTYPES[ext]
     subtype = subtype.upper()
     if not sf.check_format(fmt, subtype):
-        raise WavesrError(f"{out_path}: {fmt} cannot store subtype {subtype} "
-                          f"(choose from {', '.join(sorted(sf.available_subtypes(fmt)))})")
+        raise WavesrError(
+            f"{out_path}: {fmt} cannot store subtype {subtype} "
+            f"(choose from {', '.join(sorted(sf.available_subtypes(fmt)))})"
+        )
     return subtype
 
 
@@ -564,11 +648,21 @@ def file_rate(path: str | os.PathLike) -> int:
     return int(audio.info(path).samplerate)
 
 
-def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
-                  force: bool = False, subtype: str | None = None, target_sr: int | None = None,
-                  chunk_seconds: float | None = CHUNK_SECONDS, overlap_seconds: float = OVERLAP_SECONDS,
-                  device: str | torch.device | None = None, progress: bool = False,
-                  limiter: bool = True, passes: int | None = None) -> UpsampleResult:
+def upsample_file(
+    model: Upsampler,
+    in_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    force: bool = False,
+    subtype: str | None = None,
+    target_sr: int | None = None,
+    chunk_seconds: float | None = CHUNK_SECONDS,
+    overlap_seconds: float = OVERLAP_SECONDS,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    limiter: bool = True,
+    passes: int | None = None,
+) -> UpsampleResult:
     """Upsample an audio file into a WAV or FLAC file (by ``out_path``'s extension), streaming.
 
     The input is read in blocks of ``BLOCK_FRAMES``, resampled and upsampled chunk by chunk and
@@ -592,13 +686,31 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
     check_writable(out_path, force)
     start = time.perf_counter()
     with _eval_on(model, device) as dev:
-        stream = Stream(model, info.samplerate, info.channels, chunk_seconds, overlap_seconds, target_sr,
-                        dev, limiter, name=str(in_path), passes=passes)
+        stream = Stream(
+            model,
+            info.samplerate,
+            info.channels,
+            chunk_seconds,
+            overlap_seconds,
+            target_sr,
+            dev,
+            limiter,
+            name=str(in_path),
+            passes=passes,
+        )
         try:
-            with atomic_path(out_path, force=force) as tmp, \
-                    _bar(progress, stream.expected_chunks(info.frames), in_path.name) as stream.bar, \
-                    sf.SoundFile(os.fsencode(tmp), "w", stream.sr_out, info.channels, subtype,
-                                 format=out_path.suffix[1:].upper()) as out:
+            with (
+                atomic_path(out_path, force=force) as tmp,
+                _bar(progress, stream.expected_chunks(info.frames), in_path.name) as stream.bar,
+                sf.SoundFile(
+                    os.fsencode(tmp),
+                    "w",
+                    stream.sr_out,
+                    info.channels,
+                    subtype,
+                    format=out_path.suffix[1:].upper(),
+                ) as out,
+            ):
                 out.software = software_tag()
                 for block in read_blocks(in_path):
                     out.write(stream.push(block).T)
@@ -611,17 +723,28 @@ def upsample_file(model: Upsampler, in_path: str | os.PathLike, out_path: str | 
     if truncated:
         notes.insert(1, truncated)
     return UpsampleResult(
-        input=str(in_path), output=str(out_path), sr_in=info.samplerate, sr_out=stream.sr_out,
-        channels=info.channels, frames_in=stream.n_in, frames_out=stream.n_out,
-        seconds=stream.n_in / info.samplerate, elapsed=time.perf_counter() - start, subtype=subtype,
-        peak=stream.peak, samples_over=stream.n_over, notes=notes)
+        input=str(in_path),
+        output=str(out_path),
+        sr_in=info.samplerate,
+        sr_out=stream.sr_out,
+        channels=info.channels,
+        frames_in=stream.n_in,
+        frames_out=stream.n_out,
+        seconds=stream.n_in / info.samplerate,
+        elapsed=time.perf_counter() - start,
+        subtype=subtype,
+        peak=stream.peak,
+        samples_over=stream.n_over,
+        notes=notes,
+    )
 
 
 OUTPUT_TAGS = (".sr", ".cubic")  # stems of files wavesr writes; folder scans skip them
 
 
-def plan_outputs(inputs: list[str | os.PathLike], out: str | os.PathLike | None = None,
-                 ext: str | None = None) -> list[tuple[Path, Path]]:
+def plan_outputs(
+    inputs: list[str | os.PathLike], out: str | os.PathLike | None = None, ext: str | None = None
+) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path.
 
     Folders are searched recursively (:func:`audio.find_audio`, skipping ``*.sr.*`` and
@@ -634,12 +757,20 @@ def plan_outputs(inputs: list[str | os.PathLike], out: str | os.PathLike | None 
         raise WavesrError(f"output format must be wav or flac, got {ext.lstrip('.')!r}")
     paths = [Path(p) for p in inputs]
     if out is not None and str(out) == "-":
-        raise WavesrError("-o -: writing audio to standard output is not supported; name an output file "
-                          "(.wav or .flac) or a folder")
+        raise WavesrError(
+            "-o -: writing audio to standard output is not supported; name an output file "
+            "(.wav or .flac) or a folder"
+        )
     out = Path(out) if out is not None else None
-    if out is not None and out.suffix.lower() in audio.AUDIO_EXTENSIONS and out.suffix.lower() not in audio.SUBTYPES:
-        raise WavesrError(f"{out}: wavesr writes .wav or .flac files; name the output {out.stem}.wav or "
-                          f"{out.stem}.flac (or a folder)")
+    if (
+        out is not None
+        and out.suffix.lower() in audio.AUDIO_EXTENSIONS
+        and out.suffix.lower() not in audio.SUBTYPES
+    ):
+        raise WavesrError(
+            f"{out}: wavesr writes .wav or .flac files; name the output {out.stem}.wav or "
+            f"{out.stem}.flac (or a folder)"
+        )
     if out is not None and out.suffix.lower() in audio.SUBTYPES and not out.is_dir():
         if len(paths) != 1 or paths[0].is_dir():
             raise WavesrError(f"{out}: with several inputs or a folder, -o must be a folder")
@@ -690,7 +821,8 @@ class _eval_on:
     """Context: the model in eval mode on the resolved device; its training flag restored after."""
 
     def __init__(self, model: Upsampler, device: str | torch.device | None) -> None:
-        self.model, self.device = model, resolve_device(device, model)
+        self.model = model
+        self.device = resolve_device(device, model)
 
     def __enter__(self) -> torch.device:
         self.was_training = self.model.training
@@ -710,8 +842,14 @@ def _bar(enabled: bool, total: int, desc: str) -> Any:
 
 # ---------------------------------------------------------------------------- comparison
 
-def compare_figure(panels: list[tuple[str, str | os.PathLike]], out_png: str | os.PathLike,
-                   seconds: float = 30.0, max_hz: float | None = None, force: bool = False) -> Path:
+
+def compare_figure(
+    panels: list[tuple[str, str | os.PathLike]],
+    out_png: str | os.PathLike,
+    seconds: float = 30.0,
+    max_hz: float | None = None,
+    force: bool = False,
+) -> Path:
     """Spectrograms of audio files stacked in one PNG (Hz and seconds axes), atomically.
 
     ``panels`` are ``(title, path)`` pairs, e.g. input / cubic / super-resolved. At most the first
@@ -728,7 +866,9 @@ def compare_figure(panels: list[tuple[str, str | os.PathLike]], out_png: str | o
             x = f.read(int(seconds * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
             sr = f.samplerate
         nper = min(len(x), 2 ** round(math.log2(max(sr * 0.032, 16))))  # ~32 ms frames at every rate
-        _, _, power = scipy.signal.spectrogram(x, fs=sr, nperseg=nper, noverlap=nper * 3 // 4, scaling="spectrum")
+        _, _, power = scipy.signal.spectrogram(
+            x, fs=sr, nperseg=nper, noverlap=nper * 3 // 4, scaling="spectrum"
+        )
         specs.append((title, 10 * np.log10(power + 1e-12), len(x) / sr, sr))
     top = max_hz or max(sr for *_, sr in specs) / 2
     vmax = max(float(db.max()) for _, db, _, _ in specs)
@@ -736,8 +876,16 @@ def compare_figure(panels: list[tuple[str, str | os.PathLike]], out_png: str | o
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(specs), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (title, db, duration, sr) in zip(axes, specs):
-        ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=vmax - 100, vmax=vmax,
-                  extent=(0, duration, 0, sr / 2), interpolation="nearest")
+        ax.imshow(
+            db,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=vmax - 100,
+            vmax=vmax,
+            extent=(0, duration, 0, sr / 2),
+            interpolation="nearest",
+        )
         ax.set_ylim(0, top)
         ax.set_title(f"{title} ({_hz(sr)} Hz)")
         ax.set_ylabel("frequency (Hz)")

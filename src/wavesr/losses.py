@@ -58,8 +58,9 @@ def multi_resolution_stft_loss(pred: torch.Tensor, target: torch.Tensor) -> torc
     return total / len(STFT_RESOLUTIONS)
 
 
-def log_spectral_loss(pred: torch.Tensor, target: torch.Tensor, n_fft: int = 2048, hop: int = 512,
-                      eps: float = 1e-8) -> torch.Tensor:
+def log_spectral_loss(
+    pred: torch.Tensor, target: torch.Tensor, n_fft: int = 2048, hop: int = 512, eps: float = 1e-8
+) -> torch.Tensor:
     """Mean ``|ln(|P|^2 + eps) - ln(|Y|^2 + eps)|`` over the bins of a centred Hann STFT."""
     pred, target = pred.float().reshape(-1, pred.shape[-1]), target.float().reshape(-1, target.shape[-1])
     n_fft = min(n_fft, 1 << (pred.shape[-1].bit_length() - 1))  # short patches: the largest power of 2

@@ -42,7 +42,7 @@ def snr(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray | float:
     x = np.asarray(estimate, dtype=np.float64)
     if y.shape != x.shape:
         raise ValueError(f"shape mismatch: reference {y.shape} vs estimate {x.shape}")
-    signal = np.sum(y ** 2, axis=-1)
+    signal = np.sum(y**2, axis=-1)
     noise = np.sum((y - x) ** 2, axis=-1)
     out = 10 * np.log10((signal + _EPS_SNR) / (noise + _EPS_SNR))
     return float(out) if np.ndim(out) == 0 else out
@@ -76,8 +76,13 @@ def _band_mask(n_bins: int, sr: float | None, band: tuple[float, float] | None) 
     return (freqs >= lo) & (freqs <= hi)
 
 
-def lsd(reference: np.ndarray, estimate: np.ndarray, convention: str = "kuleshov",
-        sr: float | None = None, band: tuple[float, float] | None = None) -> float:
+def lsd(
+    reference: np.ndarray,
+    estimate: np.ndarray,
+    convention: str = "kuleshov",
+    sr: float | None = None,
+    band: tuple[float, float] | None = None,
+) -> float:
     """Log-spectral distance between two 1-D signals (see the module docstring for conventions).
 
     Parameters
@@ -95,22 +100,24 @@ def lsd(reference: np.ndarray, estimate: np.ndarray, convention: str = "kuleshov
     mask = _band_mask(p_ref.shape[1], sr, band)
     if convention == "kuleshov":
         diff = np.log(p_ref[:, mask] + 1e-8) - np.log(p_est[:, mask] + 1e-8)
-        value = np.mean(np.sqrt(np.mean(diff ** 2, axis=0)))  # RMS over time, mean over bins
+        value = np.mean(np.sqrt(np.mean(diff**2, axis=0)))  # RMS over time, mean over bins
         return float(min(value, KULESHOV_CAP))
     if convention == "standard":
         diff = np.log10(p_ref[:, mask] + 1e-10) - np.log10(p_est[:, mask] + 1e-10)
-        return float(np.mean(np.sqrt(np.mean(diff ** 2, axis=1))))  # RMS over freq, mean over frames
+        return float(np.mean(np.sqrt(np.mean(diff**2, axis=1))))  # RMS over freq, mean over frames
     raise ValueError(f"unknown LSD convention {convention!r} (choose from {', '.join(LSD_CONVENTIONS)})")
 
 
-def lsd_hf(reference: np.ndarray, estimate: np.ndarray, sr: float, ratio: int,
-           convention: str = "standard") -> float:
+def lsd_hf(
+    reference: np.ndarray, estimate: np.ndarray, sr: float, ratio: int, convention: str = "standard"
+) -> float:
     """LSD over the bins above the low-resolution Nyquist frequency ``sr / (2 ratio)``."""
     return lsd(reference, estimate, convention, sr=sr, band=(sr / (2 * ratio), sr / 2))
 
 
-def lsd_lf(reference: np.ndarray, estimate: np.ndarray, sr: float, ratio: int,
-           convention: str = "standard") -> float:
+def lsd_lf(
+    reference: np.ndarray, estimate: np.ndarray, sr: float, ratio: int, convention: str = "standard"
+) -> float:
     """LSD over the bins up to the low-resolution Nyquist frequency ``sr / (2 ratio)``."""
     return lsd(reference, estimate, convention, sr=sr, band=(0.0, sr / (2 * ratio)))
 

@@ -44,9 +44,10 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -71,14 +72,47 @@ class Task:
 
 
 TASKS = {
-    "single": Task("single", "Single speaker", "VCTK Speaker 1", "speech-single", "vctk-single", "speech", (2, 4, 6),
-                   "Trained and tested on different utterances of the same speaker.", shipped_ok=False),
-    "multi": Task("multi", "Multi-speaker", "VCTK", "speech", "vctk-multi", "speech", (2, 4, 6),
-                  "Trained on one set of speakers and tested on speakers never heard in training."),
-    "piano": Task("piano", "Piano", "Piano Sonatas", "piano", "beethoven", "piano", (2, 4, 6),
-                  "Solo piano; the test pieces are held out from training."),
-    "music": Task("music", "Music", "MagnaTagATune", "music", "magnatagatune", "music", (4,),
-                  "Music of many kinds; the test tracks are held out from training."),
+    "single": Task(
+        "single",
+        "Single speaker",
+        "VCTK Speaker 1",
+        "speech-single",
+        "vctk-single",
+        "speech",
+        (2, 4, 6),
+        "Trained and tested on different utterances of the same speaker.",
+        shipped_ok=False,
+    ),
+    "multi": Task(
+        "multi",
+        "Multi-speaker",
+        "VCTK",
+        "speech",
+        "vctk-multi",
+        "speech",
+        (2, 4, 6),
+        "Trained on one set of speakers and tested on speakers never heard in training.",
+    ),
+    "piano": Task(
+        "piano",
+        "Piano",
+        "Piano Sonatas",
+        "piano",
+        "beethoven",
+        "piano",
+        (2, 4, 6),
+        "Solo piano; the test pieces are held out from training.",
+    ),
+    "music": Task(
+        "music",
+        "Music",
+        "MagnaTagATune",
+        "music",
+        "magnatagatune",
+        "music",
+        (4,),
+        "Music of many kinds; the test tracks are held out from training.",
+    ),
 }
 NETWORKS = ("dnn", "audiounet", "fast")  # column order after cubic (fast only when registered)
 DISPLAY = {"cubic": "Cubic", "dnn": "DNN", "audiounet": "AudioUNet", "fast": "Fast"}
@@ -128,20 +162,40 @@ class Budget:
     def describe(self) -> str:
         minutes = f", at most {self.max_minutes:g} min per network" if self.max_minutes else ""
         minutes += f", at most {self.max_steps} steps" if self.max_steps else ""
-        data = f"{self.train_hours:g} h of training audio per task" if self.train_hours else "all training audio"
+        data = (
+            f"{self.train_hours:g} h of training audio per task" if self.train_hours else "all training audio"
+        )
         test = f"{self.test_files} test files per task" if self.test_files else "every test file"
         seconds = f" (first {self.test_seconds:g} s)" if self.test_seconds else ""
-        return (f"budget {self.name}: {self.epochs} epochs{minutes}, batch {self.batch_size}, lr {self.lr:g}, "
-                f"patches of {self.patch_len}, {data}, {test}{seconds}")
+        return (
+            f"budget {self.name}: {self.epochs} epochs{minutes}, batch {self.batch_size}, lr {self.lr:g}, "
+            f"patches of {self.patch_len}, {data}, {test}{seconds}"
+        )
 
 
 BUDGETS = {
     # measured on 2 shared cores, batch 16 x 8192: AudioUNet B=4 width 0.125 trains on 2.2 s of audio per
     # second (B=4 width 0.25: 1.0), the DNN with 512 units 15, fast "small" 23; the paper's AudioUNet 0.12
-    "quick": Budget(name="quick", epochs=1000, max_minutes=2.0, batch_size=8, lr=3e-4, patch_len=4096, stride=4096,
-                    train_hours=0.25, val_hours=0.02, test_files=24, test_seconds=20.0, val_files=2, reduced=True,
-                    networks={"dnn": {"hidden": 512}, "audiounet": {"blocks": 4, "width": 0.125},
-                              "fast": {"preset": "small"}}),
+    "quick": Budget(
+        name="quick",
+        epochs=1000,
+        max_minutes=2.0,
+        batch_size=8,
+        lr=3e-4,
+        patch_len=4096,
+        stride=4096,
+        train_hours=0.25,
+        val_hours=0.02,
+        test_files=24,
+        test_seconds=20.0,
+        val_files=2,
+        reduced=True,
+        networks={
+            "dnn": {"hidden": 512},
+            "audiounet": {"blocks": 4, "width": 0.125},
+            "fast": {"preset": "small"},
+        },
+    ),
     "full": Budget(name="full"),
 }
 
@@ -156,7 +210,9 @@ def load_budget(name_or_path: str) -> Budget:
     values = read_json(path)
     known = {f.name for f in dataclasses.fields(Budget)}
     if not isinstance(values, dict) or set(values) - known or "name" not in values:
-        raise WavesrError(f"{path}: a budget is a JSON object with 'name' and fields among {', '.join(sorted(known))}")
+        raise WavesrError(
+            f"{path}: a budget is a JSON object with 'name' and fields among {', '.join(sorted(known))}"
+        )
     return Budget(**values)
 
 
@@ -168,7 +224,9 @@ class Table1Config:
     budget: Budget = field(default_factory=lambda: BUDGETS["quick"])
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     ratios: list[int] | None = None  # None: the paper's ratios of each task
-    corpora: dict[str, str] = field(default_factory=dict)  # task -> "SPEC" or "SPEC@ROOT" (e.g. vctk-multi@/data/VCTK)
+    corpora: dict[str, str] = field(
+        default_factory=dict
+    )  # task -> "SPEC" or "SPEC@ROOT" (e.g. vctk-multi@/data/VCTK)
     networks: list[str] | None = None  # None: dnn, audiounet and fast (when registered)
     shipped: bool = True  # use a shipped model where one fits instead of training
     seed: int = 0
@@ -177,6 +235,7 @@ class Table1Config:
 
 
 # ------------------------------------------------------------------------------------ planning
+
 
 @dataclass
 class Step:
@@ -194,7 +253,9 @@ class Step:
     def line(self) -> str:
         what = f"{self.task} x{self.ratio}" + (f" {self.network}" if self.network else "")
         state = "n/a" if self.kind == "n/a" else "done" if self.done else "todo"
-        return f"[{state:4s}] {self.kind:8s} {what:22s} {self.path}" + (f"  ({self.detail})" if self.detail else "")
+        return f"[{state:4s}] {self.kind:8s} {what:22s} {self.path}" + (
+            f"  ({self.detail})" if self.detail else ""
+        )
 
 
 def _hash(obj: Any) -> str:
@@ -202,7 +263,7 @@ def _hash(obj: Any) -> str:
 
 
 def corpus_source(cfg: Table1Config, task: Task) -> tuple[str, str | None]:
-    """``(spec, root)`` of a task's corpus: ``cfg.corpora[task]`` (``SPEC`` or ``SPEC@ROOT``), else the default."""
+    """``(spec, root)`` of a task's corpus: ``cfg.corpora[task]`` (``SPEC``, ``SPEC@ROOT``) or the default."""
     value = cfg.corpora.get(task.name, task.default_corpus)
     spec, _, root = value.partition("@")
     return spec, root or None
@@ -267,10 +328,14 @@ def _cells(cfg: Table1Config) -> list[tuple[Task, int]]:
     for t in cfg.corpora:
         if t not in TASKS:
             raise WavesrError(f"--corpus {t}=...: unknown task (choose from {', '.join(TASKS)})")
-    cells = [(TASKS[t], r) for t in cfg.tasks for r in TASKS[t].ratios if cfg.ratios is None or r in cfg.ratios]
+    cells = [
+        (TASKS[t], r) for t in cfg.tasks for r in TASKS[t].ratios if cfg.ratios is None or r in cfg.ratios
+    ]
     if not cells:
-        raise WavesrError("no cell to compute: the ratios asked for are not those of the tasks "
-                          f"({'; '.join(f'{t}: {TASKS[t].ratios}' for t in cfg.tasks)})")
+        raise WavesrError(
+            "no cell to compute: the ratios asked for are not those of the tasks "
+            f"({'; '.join(f'{t}: {TASKS[t].ratios}' for t in cfg.tasks)})"
+        )
     return cells
 
 
@@ -282,17 +347,39 @@ def plan(cfg: Table1Config) -> list[Step]:
     steps: list[Step] = []
     for task, r in _cells(cfg):
         spec, root = corpus_source(cfg, task)
-        prep = PrepareConfig(sr=16000, ratio=r, patch_len=b.patch_len, stride=b.stride, silence_db=b.silence_db,
-                             seed=cfg.seed, workers=b.workers)
-        key = {"spec": spec, "root": str(Path(root).resolve()) if root else None,
-               "prepare": dataclasses.replace(prep, workers=0),  # the processes do not change the patches
-               "train_hours": b.train_hours, "val_hours": b.val_hours, "seed": cfg.seed}
+        prep = PrepareConfig(
+            sr=16000,
+            ratio=r,
+            patch_len=b.patch_len,
+            stride=b.stride,
+            silence_db=b.silence_db,
+            seed=cfg.seed,
+            workers=b.workers,
+        )
+        key = {
+            "spec": spec,
+            "root": str(Path(root).resolve()) if root else None,
+            "prepare": dataclasses.replace(prep, workers=0),  # the processes do not change the patches
+            "train_hours": b.train_hours,
+            "val_hours": b.val_hours,
+            "seed": cfg.seed,
+        }
         data = out / "cache" / "data" / f"{task.name}-x{r}-{_hash(key)}"
         where = f"{spec}" + (f" at {root}" if root else "")
-        steps.append(Step("data", task.name, r, None, str(data), (data / "train" / "settings.json").is_file(),
-                          f"{where}, patches of {prep.length}",
-                          run=lambda task=task, spec=spec, root=root, prep=prep, data=data:
-                          _prepare(task, spec, root, prep, data, b, cfg)))
+        steps.append(
+            Step(
+                "data",
+                task.name,
+                r,
+                None,
+                str(data),
+                (data / "train" / "settings.json").is_file(),
+                f"{where}, patches of {prep.length}",
+                run=lambda task=task, spec=spec, root=root, prep=prep, data=data: _prepare(
+                    task, spec, root, prep, data, b, cfg
+                ),
+            )
+        )
         methods = ["cubic"]
         for net in networks(cfg):
             overrides = b.networks.get(net, {})
@@ -305,31 +392,64 @@ def plan(cfg: Table1Config) -> list[Step]:
                 steps.append(Step("shipped", task.name, r, net, shipped.name, True, f"{shipped.path.name}"))
                 methods.append(f"{net}={shipped.name}")
                 continue
-            recipe = {"data": data.name, "network": net, "overrides": overrides, "seed": cfg.seed,
-                      **{k: getattr(b, k) for k in ("epochs", "max_minutes", "max_steps", "batch_size", "lr", "loss")}}
+            recipe = {
+                "data": data.name,
+                "network": net,
+                "overrides": overrides,
+                "seed": cfg.seed,
+                **{
+                    k: getattr(b, k)
+                    for k in ("epochs", "max_minutes", "max_steps", "batch_size", "lr", "loss")
+                },
+            }
             run_dir = out / "runs" / b.name / f"{task.name}-x{r}" / f"{net}-{_hash(recipe)}"
-            state = "resume" if (run_dir / "last.pt").is_file() and not (run_dir / "model.pt").is_file() else ""
-            steps.append(Step("train", task.name, r, net, str(run_dir), (run_dir / "model.pt").is_file(),
-                              ", ".join(filter(None, [state, json.dumps(overrides) if overrides else "paper size"])),
-                              run=lambda net=net, run_dir=run_dir, data=data, overrides=overrides:
-                              _train(net, run_dir, data, overrides, b, cfg)))
+            state = (
+                "resume" if (run_dir / "last.pt").is_file() and not (run_dir / "model.pt").is_file() else ""
+            )
+            steps.append(
+                Step(
+                    "train",
+                    task.name,
+                    r,
+                    net,
+                    str(run_dir),
+                    (run_dir / "model.pt").is_file(),
+                    ", ".join(filter(None, [state, json.dumps(overrides) if overrides else "paper size"])),
+                    run=lambda net=net, run_dir=run_dir, data=data, overrides=overrides: _train(
+                        net, run_dir, data, overrides, b, cfg
+                    ),
+                )
+            )
             methods.append(f"{net}={run_dir}")
         cell = [s for s in steps if s.task == task.name and s.ratio == r]
         if all(s.done for s in cell if s.kind == "train"):
-            cell[0].done, cell[0].detail = True, cell[0].detail + ("; not needed: every network is trained"
-                                                                 if not cell[0].done else "")
+            cell[0].done, cell[0].detail = (
+                True,
+                cell[0].detail + ("; not needed: every network is trained" if not cell[0].done else ""),
+            )
         eval_dir = out / "eval" / b.name / f"{task.name}-x{r}"
         done = _eval_done(eval_dir, len(methods))
-        steps.append(Step("evaluate", task.name, r, None, str(eval_dir), done, ", ".join(m.split("=")[0] for m in methods),
-                          run=lambda task=task, r=r, spec=spec, root=root, methods=methods, eval_dir=eval_dir:
-                          _evaluate(task, r, spec, root, methods, eval_dir, b, cfg)))
+        steps.append(
+            Step(
+                "evaluate",
+                task.name,
+                r,
+                None,
+                str(eval_dir),
+                done,
+                ", ".join(m.split("=")[0] for m in methods),
+                run=lambda task=task, r=r, spec=spec, root=root, methods=methods, eval_dir=eval_dir: (
+                    _evaluate(task, r, spec, root, methods, eval_dir, b, cfg)
+                ),
+            )
+        )
     return steps
 
 
 def _eval_done(eval_dir: Path, n_methods: int) -> bool:
     """Every method's rows complete, and every network scored is still the checkpoint on disk, run
     by this inference (``inference.PIPELINE``)."""
-    from .data.corpus import sha256_file
+    from .files import sha256_file
     from .inference import PIPELINE
 
     path = eval_dir / "summary.json"
@@ -339,11 +459,15 @@ def _eval_done(eval_dir: Path, n_methods: int) -> bool:
     table = summary.get("table", [])
     if len(table) != n_methods or not all(row["complete"] for row in table):
         return False
-    return all(Path(m["path"]).is_file() and sha256_file(m["path"]) == m["sha256"] and m.get("pipeline") == PIPELINE
-               for m in summary["settings"]["methods"] if m["kind"] == "network")
+    return all(
+        Path(m["path"]).is_file() and sha256_file(m["path"]) == m["sha256"] and m.get("pipeline") == PIPELINE
+        for m in summary["settings"]["methods"]
+        if m["kind"] == "network"
+    )
 
 
 # ------------------------------------------------------------------------------------- steps
+
 
 def _open(spec: str, root: str | None) -> Any:
     from .data.readers import open_corpus
@@ -351,7 +475,9 @@ def _open(spec: str, root: str | None) -> Any:
     return open_corpus(spec, root=root)
 
 
-def _prepare(task: Task, spec: str, root: str | None, prep: Any, data: Path, b: Budget, cfg: Table1Config) -> None:
+def _prepare(
+    task: Task, spec: str, root: str | None, prep: Any, data: Path, b: Budget, cfg: Table1Config
+) -> None:
     from .data.patches import prepare
 
     corpus = _open(spec, root)
@@ -364,44 +490,84 @@ def _prepare(task: Task, spec: str, root: str | None, prep: Any, data: Path, b: 
             if split == "train":
                 raise WavesrError(f"{corpus.name}: no training files for task {task.name}")
             continue
-        prepare(items, data / split, prep, corpus_info={**info, "split": split, "hours_cap": hours},
-                force=True, progress=cfg.progress)
+        prepare(
+            items,
+            data / split,
+            prep,
+            corpus_info={**info, "split": split, "hours_cap": hours},
+            force=True,
+            progress=cfg.progress,
+        )
 
 
-def _train(net: str, run_dir: Path, data: Path, overrides: dict[str, Any], b: Budget, cfg: Table1Config) -> None:
+def _train(
+    net: str, run_dir: Path, data: Path, overrides: dict[str, Any], b: Budget, cfg: Table1Config
+) -> None:
     from .train import TrainConfig, train
 
     if (run_dir / "last.pt").is_file():
         train(TrainConfig(data="", out=str(run_dir)), resume=True, progress=cfg.progress)
         return
     val = data / "val"
-    tc = TrainConfig(data=str(data / "train"), out=str(run_dir), val_data=str(val) if (val / "settings.json").is_file()
-                     else None, model=net, model_config=dict(overrides), epochs=b.epochs, max_steps=b.max_steps,
-                     max_minutes=b.max_minutes,
-                     batch_size=b.batch_size, lr=b.lr, loss=b.loss, seed=cfg.seed, device=b.device,
-                     val_files=b.val_files, checkpoint_minutes=min(10.0, b.max_minutes or 10.0))
+    tc = TrainConfig(
+        data=str(data / "train"),
+        out=str(run_dir),
+        val_data=str(val) if (val / "settings.json").is_file() else None,
+        model=net,
+        model_config=dict(overrides),
+        epochs=b.epochs,
+        max_steps=b.max_steps,
+        max_minutes=b.max_minutes,
+        batch_size=b.batch_size,
+        lr=b.lr,
+        loss=b.loss,
+        seed=cfg.seed,
+        device=b.device,
+        val_files=b.val_files,
+        checkpoint_minutes=min(10.0, b.max_minutes or 10.0),
+    )
     train(tc, force=True, progress=cfg.progress)
 
 
-def _evaluate(task: Task, r: int, spec: str, root: str | None, methods: list[str], eval_dir: Path, b: Budget,
-              cfg: Table1Config) -> None:
+def _evaluate(
+    task: Task,
+    r: int,
+    spec: str,
+    root: str | None,
+    methods: list[str],
+    eval_dir: Path,
+    b: Budget,
+    cfg: Table1Config,
+) -> None:
     from .evaluate import EvalConfig, evaluate
 
     corpus = _open(spec, root)
-    ec = EvalConfig(sr=16000, max_files=b.test_files, max_seconds=b.test_seconds, device=b.device, figures=b.figures,
-                    save_audio=b.save_audio, interesting=b.interesting, title=task.title,
-                    description=f"{task.description} Corpus: {corpus.name}.", progress=cfg.progress)
+    ec = EvalConfig(
+        sr=16000,
+        max_files=b.test_files,
+        max_seconds=b.test_seconds,
+        device=b.device,
+        figures=b.figures,
+        save_audio=b.save_audio,
+        interesting=b.interesting,
+        title=task.title,
+        description=f"{task.description} Corpus: {corpus.name}.",
+        progress=cfg.progress,
+    )
     info = {"name": corpus.name, "root": corpus.root, "spec": spec, "split": "test", "task": task.name}
     try:
         evaluate(methods, corpus.split("test"), [r], eval_dir, ec, corpus_info=info, force=cfg.force_eval)
     except WavesrError as e:
         if "other settings" not in str(e):
             raise
-        raise WavesrError(f"{eval_dir}: evaluated earlier with other test settings; rerun with --force-eval "
-                          "to evaluate again") from None
+        raise WavesrError(
+            f"{eval_dir}: evaluated earlier with other test settings; rerun with --force-eval "
+            "to evaluate again"
+        ) from None
 
 
 # ------------------------------------------------------------------------------------- tables
+
 
 def _cell_scores(eval_dir: Path) -> dict[str, dict[str, Any]]:
     from .evaluate import load_summary
@@ -413,8 +579,9 @@ def _cell_scores(eval_dir: Path) -> dict[str, dict[str, Any]]:
     return {row["method"]: {**row, "method_info": methods.get(row["method"], {})} for row in summary["table"]}
 
 
-def _table(cells: list[dict[str, Any]], columns: list[str], lsd_key: str, reduced: set[str],
-           digits: int = 1) -> list[str]:
+def _table(
+    cells: list[dict[str, Any]], columns: list[str], lsd_key: str, reduced: set[str], digits: int = 1
+) -> list[str]:
     """Rows task x ratio, column pairs SNR / LSD per method (``*`` marks reduced networks, ``†`` a cell
     where a shipped model replaced training)."""
     names = [DISPLAY.get(c, c) + ("*" if c in reduced else "") for c in columns]
@@ -428,8 +595,14 @@ def _table(cells: list[dict[str, Any]], columns: list[str], lsd_key: str, reduce
         for c in columns:
             s = cell["scores"].get(c)
             mark = "†" if cell["networks"].get(c, {}).get("kind") == "shipped" else ""
-            values += ["n/a", "n/a"] if not s or s.get("snr") is None else \
-                [f"{s['snr']:.{digits}f}{mark}", f"{s[lsd_key]:.{digits}f}" if s.get(lsd_key) is not None else "n/a"]
+            values += (
+                ["n/a", "n/a"]
+                if not s or s.get("snr") is None
+                else [
+                    f"{s['snr']:.{digits}f}{mark}",
+                    f"{s[lsd_key]:.{digits}f}" if s.get(lsd_key) is not None else "n/a",
+                ]
+            )
         n = max((s.get("files", 0) for s in cell["scores"].values()), default=0)
         lines.append(f"| {name} | r = {cell['ratio']} | " + " | ".join(values) + f" | {n} |")
     return lines
@@ -437,8 +610,10 @@ def _table(cells: list[dict[str, Any]], columns: list[str], lsd_key: str, reduce
 
 def _paper_table(columns: list[str], cells: list[tuple[str, int]]) -> list[str]:
     cols = [c for c in ("cubic", "dnn", "audiounet") if c in columns or c == "cubic"]
-    lines = ["| Task | Ratio | " + " | ".join(f"{DISPLAY[c]} SNR | {DISPLAY[c]} LSD" for c in cols) + " |",
-             "|---|---|" + "---:|---:|" * len(cols)]
+    lines = [
+        "| Task | Ratio | " + " | ".join(f"{DISPLAY[c]} SNR | {DISPLAY[c]} LSD" for c in cols) + " |",
+        "|---|---|" + "---:|---:|" * len(cols),
+    ]
     last = None
     for task, r in cells:
         if (task, r) not in PAPER_TABLE1:
@@ -464,16 +639,32 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
         here = [s for s in steps if s.task == task.name and s.ratio == r]
         sources = {s.network: {"kind": s.kind, "path": s.path, "detail": s.detail} for s in here if s.network}
         data = next(s.path for s in here if s.kind == "data")
-        cells.append({"task": task.name, "ratio": r, "corpus": spec, "root": root, "eval_dir": str(eval_dir),
-                      "data": data, "networks": sources, "scores": scores,
-                      "paper": {k: {"snr": v[0], "lsd": v[1]} for k, v in PAPER_TABLE1.get((task.name, r), {}).items()}})
-        notes += [f"{task.name} x{r} {n}: n/a ({s['detail']})" for n, s in sources.items() if s["kind"] == "n/a"]
+        cells.append(
+            {
+                "task": task.name,
+                "ratio": r,
+                "corpus": spec,
+                "root": root,
+                "eval_dir": str(eval_dir),
+                "data": data,
+                "networks": sources,
+                "scores": scores,
+                "paper": {
+                    k: {"snr": v[0], "lsd": v[1]} for k, v in PAPER_TABLE1.get((task.name, r), {}).items()
+                },
+            }
+        )
+        notes += [
+            f"{task.name} x{r} {n}: n/a ({s['detail']})" for n, s in sources.items() if s["kind"] == "n/a"
+        ]
         for n, s in sources.items():
             if s["kind"] == "shipped":
                 params = scores.get(n, {}).get("method_info", {}).get("params")
                 size = f", {params:,} parameters" if params else ""
-                notes.append(f"{task.name} x{r} {n}: † the shipped model {s['path']} ({s['detail']}{size}; its own "
-                             f"recipe, `wavesr recipe {s['path']}`) instead of a {b.name}-budget run")
+                notes.append(
+                    f"{task.name} x{r} {n}: † the shipped model {s['path']} ({s['detail']}{size}; its own "
+                    f"recipe, `wavesr recipe {s['path']}`) instead of a {b.name}-budget run"
+                )
     reduced = {n for n in nets if b.reduced and b.networks.get(n)}
     sizes = {}
     for cell in cells:
@@ -481,38 +672,65 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
             info = s.get("method_info", {})
             if info.get("params") and cell["networks"].get(label, {}).get("kind") != "shipped":
                 sizes.setdefault(label, (info["params"], info.get("config", {})))
-    lines = [f"# Table 1 reproduced with wavesr ({b.name} budget)", "",
-             "SNR (dB) and LSD of each method on held-out test files; means over files of per-file values "
-             "(per-file SNR averaged over files). Low resolution by `audio.degrade(hr, r, \"decimate\")` "
-             "(scipy's decimate, as the original code) at 16 kHz.", "",
-             "## LSD as the original code computed it (kuleshov convention: the scale of the paper's Table 1)", "",
-             *_table(cells, columns, "lsd", reduced), "",
-             "## The same with the standard LSD (log10 power, RMS over frequency, mean over frames)", "",
-             *_table(cells, columns, "lsd_standard", reduced, digits=2), "",
-             "## Table 1 of the paper (VCTK, Beethoven sonatas, MagnaTagATune)", "",
-             *_paper_table(columns, [(c["task"], c["ratio"]) for c in cells]), "", "## Settings", "",
-             f"- {b.describe()}; device {b.device}."]
-    for label, (params, config) in sizes.items():  # the first trained instance of each
+    lines = [
+        f"# Table 1 reproduced with wavesr ({b.name} budget)",
+        "",
+        "SNR (dB) and LSD of each method on held-out test files; means over files of per-file values "
+        '(per-file SNR averaged over files). Low resolution by `audio.degrade(hr, r, "decimate")` '
+        "(scipy's decimate, as the original code) at 16 kHz.",
+        "",
+        "## LSD as the original code computed it (kuleshov convention: the scale of the paper's Table 1)",
+        "",
+        *_table(cells, columns, "lsd", reduced),
+        "",
+        "## The same with the standard LSD (log10 power, RMS over frequency, mean over frames)",
+        "",
+        *_table(cells, columns, "lsd_standard", reduced, digits=2),
+        "",
+        "## Table 1 of the paper (VCTK, Beethoven sonatas, MagnaTagATune)",
+        "",
+        *_paper_table(columns, [(c["task"], c["ratio"]) for c in cells]),
+        "",
+        "## Settings",
+        "",
+        f"- {b.describe()}; device {b.device}.",
+    ]
+    for label, (params, _) in sizes.items():  # the first trained instance of each
         mark = " (*reduced: smaller than the paper's network)" if label in reduced else ""
         overrides = b.networks.get(label, {})
-        lines.append(f"- {DISPLAY.get(label, label)}: {params:,} parameters"
-                     + (f", settings {json.dumps(overrides)}" if overrides else ", paper size") + mark)
-    lines += ["- corpora: " + "; ".join(f"{t}: {corpus_source(cfg, TASKS[t])[0]}" for t in cfg.tasks),
-              "- the paper's numbers come from other data (VCTK, the Beethoven sonatas, MagnaTagATune) unless the "
-              "paper's data sets were given; compare the ordering of methods, not the values.",
-              *[f"- {n}" for n in notes]]
+        lines.append(
+            f"- {DISPLAY.get(label, label)}: {params:,} parameters"
+            + (f", settings {json.dumps(overrides)}" if overrides else ", paper size")
+            + mark
+        )
+    lines += [
+        "- corpora: " + "; ".join(f"{t}: {corpus_source(cfg, TASKS[t])[0]}" for t in cfg.tasks),
+        "- the paper's numbers come from other data (VCTK, the Beethoven sonatas, MagnaTagATune) unless the "
+        "paper's data sets were given; compare the ordering of methods, not the values.",
+        *[f"- {n}" for n in notes],
+    ]
     md = out / f"table1-{b.name}.md"
     with atomic_path(md, ours=True) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     js = out / f"table1-{b.name}.json"
-    write_json(js, {"format": "wavesr-table1", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "wavesr_version": __version__, "budget": b, "config": {k: v for k, v in dataclasses.asdict(cfg).items()
-                                                                           if k != "budget"},
-                    "columns": columns, "cells": cells, "paper": {f"{t} x{r}": v for (t, r), v in PAPER_TABLE1.items()}})
+    write_json(
+        js,
+        {
+            "format": "wavesr-table1",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "wavesr_version": __version__,
+            "budget": b,
+            "config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "budget"},
+            "columns": columns,
+            "cells": cells,
+            "paper": {f"{t} x{r}": v for (t, r), v in PAPER_TABLE1.items()},
+        },
+    )
     return md, js
 
 
 # ---------------------------------------------------------------------------------------- run
+
 
 def run_table1(cfg: Table1Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every step not yet done, then the tables and the samples page; returns their paths."""
@@ -522,7 +740,10 @@ def run_table1(cfg: Table1Config, log: Callable[[str], None] = print) -> dict[st
     for i, step in enumerate(steps):
         if step.done or step.run is None:
             continue
-        log(f"[{i + 1}/{len(steps)}] {step.kind} {step.task} x{step.ratio}" + (f" {step.network}" if step.network else ""))
+        log(
+            f"[{i + 1}/{len(steps)}] {step.kind} {step.task} x{step.ratio}"
+            + (f" {step.network}" if step.network else "")
+        )
         step.run()
         step.done = True
     steps = plan(cfg)  # the finished state, for the tables
@@ -531,10 +752,19 @@ def run_table1(cfg: Table1Config, log: Callable[[str], None] = print) -> dict[st
     if cfg.budget.save_audio:
         from .report.samples import build_page
 
-        dirs = [s.path for s in steps if s.kind == "evaluate" and (Path(s.path) / "samples.json").is_file()
-                and read_json(Path(s.path) / "samples.json")]
+        dirs = [
+            s.path
+            for s in steps
+            if s.kind == "evaluate"
+            and (Path(s.path) / "samples.json").is_file()
+            and read_json(Path(s.path) / "samples.json")
+        ]
         if dirs:
-            page = build_page(dirs, out / "samples" / cfg.budget.name, force=True,
-                              title=f"Audio super-resolution samples (wavesr, {cfg.budget.name} budget)")
+            page = build_page(
+                dirs,
+                out / "samples" / cfg.budget.name,
+                force=True,
+                title=f"Audio super-resolution samples (wavesr, {cfg.budget.name} budget)",
+            )
             result["samples"] = str(page)
     return result

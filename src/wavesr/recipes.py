@@ -24,13 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import WavesrError
 from .constants import PASSES_TEXT, valid_passes
+from .errors import WavesrError
 
 HARDWARE = f"{platform.machine()}, CPU"
 # the fast network's medium preset, spelled out so that a shipped checkpoint never depends on defaults
-FAST_MEDIUM = {"frame": 1, "stride": 4, "widths": [32, 96, 160, 256], "depth": [1, 1, 1, 4], "kernel": 3,
-               "layer_scale": 0.1}
+FAST_MEDIUM = {
+    "frame": 1,
+    "stride": 4,
+    "widths": [32, 96, 160, 256],
+    "depth": [1, 1, 1, 4],
+    "kernel": 3,
+    "layer_scale": 0.1,
+}
 FAST_MEDIUM_SINC = {**FAST_MEDIUM, "skip": "sinc"}  # the same network adding to band-limited interpolation
 
 
@@ -67,7 +73,9 @@ class Recipe:
     @property
     def objective(self) -> str:
         """The loss and what shapes training beside it, in words (listings and model cards)."""
-        spectral = f" (spectral weight {self.stft_weight:g})" if self.loss in ("l2+stft", "rmse+logspec") else ""
+        spectral = (
+            f" (spectral weight {self.stft_weight:g})" if self.loss in ("l2+stft", "rmse+logspec") else ""
+        )
         brightness = f", brightness augmentation +-{self.brightness_db:g} dB" if self.brightness_db else ""
         mix = f", half the inputs made by {self.mix_degrade} instead" if self.mix_degrade else ""
         ema = f", weight average {self.ema:g}" if self.ema else ""
@@ -83,26 +91,57 @@ class Recipe:
 # the weight average (its final weights) and a self-ensemble of 4 passes
 LONG_SPECTRAL = {"stft_weight": 1e-4, "minutes": 40.0, "weights": "final"}
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in [
-    Recipe("speech-x2", "speech", "speech", 2, **LONG_SPECTRAL),
-    Recipe("speech-x4", "speech", "speech", 4, stft_weight=1e-4, minutes=75.0, ema=0.999, weights="final", passes=4),
-    *(Recipe(f"speech-x{r}", "speech", "speech", r, **LONG_SPECTRAL) for r in (6, 8)),
-    Recipe("piano-x4", "piano", "piano", 4, stft_weight=1e-4, minutes=26.0),  # best.pt: it overfits later
-    Recipe("music-x4", "music", "music", 4, stft_weight=1e-4, minutes=26.0, weights="final"),
-    # phone calls: trained (and tested) on the speech corpus through a telephone channel (300-3400 Hz,
-    # 8-bit mu-law at 8 kHz), half of the inputs plainly decimated, with the speech-x2 settings. Not
-    # shipped: it failed its validation rule (LSD above speech-x2's and PESQ below cubic's on phone-band
-    # input, SNR below cubic's on decimated input; BENCHMARKS.md)
-    Recipe("telephone-x2", "speech", "telephone", 2, degrade="telephone", mix_degrade="decimate", **LONG_SPECTRAL),
-]}
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in [
+        Recipe("speech-x2", "speech", "speech", 2, **LONG_SPECTRAL),
+        Recipe(
+            "speech-x4",
+            "speech",
+            "speech",
+            4,
+            stft_weight=1e-4,
+            minutes=75.0,
+            ema=0.999,
+            weights="final",
+            passes=4,
+        ),
+        *(Recipe(f"speech-x{r}", "speech", "speech", r, **LONG_SPECTRAL) for r in (6, 8)),
+        Recipe("piano-x4", "piano", "piano", 4, stft_weight=1e-4, minutes=26.0),  # best.pt: it overfits later
+        Recipe("music-x4", "music", "music", 4, stft_weight=1e-4, minutes=26.0, weights="final"),
+        # phone calls: trained (and tested) on the speech corpus through a telephone channel (300-3400 Hz,
+        # 8-bit mu-law at 8 kHz), half of the inputs plainly decimated, with the speech-x2 settings. Not
+        # shipped: it failed its validation rule (LSD above speech-x2's and PESQ below cubic's on phone-band
+        # input, SNR below cubic's on decimated input; BENCHMARKS.md)
+        Recipe(
+            "telephone-x2",
+            "speech",
+            "telephone",
+            2,
+            degrade="telephone",
+            mix_degrade="decimate",
+            **LONG_SPECTRAL,
+        ),
+    ]
+}
 
 
 WEIGHTS = {"best": "best.pt", "final": "model.pt", "raw": "last.pt"}
 
 
 # what a candidate may change (``wavesr recipe NAME --set KEY=VALUE``)
-CANDIDATE_FIELDS = ("loss", "stft_weight", "brightness_db", "mix_degrade", "ema", "weights", "passes", "lr", "batch_size",
-                    "minutes")
+CANDIDATE_FIELDS = (
+    "loss",
+    "stft_weight",
+    "brightness_db",
+    "mix_degrade",
+    "ema",
+    "weights",
+    "passes",
+    "lr",
+    "batch_size",
+    "minutes",
+)
 
 
 def get_recipe(name: str) -> Recipe:
@@ -116,7 +155,10 @@ def vary(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     changed = {}
     for key, value in overrides.items():
         if key not in CANDIDATE_FIELDS:
-            raise WavesrError(f"--set {key}: not a setting a candidate may change (choose from {', '.join(CANDIDATE_FIELDS)})")
+            raise WavesrError(
+                f"--set {key}: not a setting a candidate may change (choose from "
+                f"{', '.join(CANDIDATE_FIELDS)})"
+            )
         kind = type(getattr(recipe, key))
         try:
             changed[key] = kind(value)
@@ -129,9 +171,15 @@ def vary(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     return dataclasses.replace(recipe, **changed)
 
 
-def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float | None = None,
-               ship: bool = False, registry: str | Path | None = None, progress: bool = True,
-               test: bool = True) -> dict[str, Any]:
+def run_recipe(
+    recipe: Recipe,
+    work: str | Path = "runs/recipes",
+    minutes: float | None = None,
+    ship: bool = False,
+    registry: str | Path | None = None,
+    progress: bool = True,
+    test: bool = True,
+) -> dict[str, Any]:
     """Run ``recipe`` end to end; returns the evaluation summary (and ships it when ``ship``).
 
     With ``test=False`` it stops after training (a candidate to be compared on the validation
@@ -148,10 +196,15 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
     if minutes is not None:
         recipe = dataclasses.replace(recipe, minutes=minutes)
     folder = Path(work) / recipe.name
-    corpus = load_default(recipe.corpus) if is_built(recipe.corpus) else build_default(recipe.corpus, progress=progress)
+    corpus = (
+        load_default(recipe.corpus)
+        if is_built(recipe.corpus)
+        else build_default(recipe.corpus, progress=progress)
+    )
 
-    cfg = PrepareConfig(ratio=recipe.ratio, method=recipe.degrade, patch_len=recipe.patch_len,
-                        silence_db=recipe.silence_db)
+    cfg = PrepareConfig(
+        ratio=recipe.ratio, method=recipe.degrade, patch_len=recipe.patch_len, silence_db=recipe.silence_db
+    )
     data = folder / "data"
     for split in ("train", "val"):
         if not (data / split / "settings.json").exists():
@@ -159,13 +212,25 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
         _check_data(data / split, cfg)
 
     run = folder / "run"
-    train_cfg = TrainConfig(data=str(data / "train"), val_data=str(data / "val"), out=str(run),
-                            model=recipe.network, model_config=dict(recipe.model_config), epochs=1000,
-                            max_minutes=recipe.minutes, batch_size=recipe.batch_size, lr=recipe.lr,
-                            loss=recipe.loss, stft_weight=recipe.stft_weight,
-                            brightness_db=recipe.brightness_db, mix_degrade=recipe.mix_degrade, ema=recipe.ema,
-                            val_files=8, val_patches=256,
-                            checkpoint_minutes=5.0)
+    train_cfg = TrainConfig(
+        data=str(data / "train"),
+        val_data=str(data / "val"),
+        out=str(run),
+        model=recipe.network,
+        model_config=dict(recipe.model_config),
+        epochs=1000,
+        max_minutes=recipe.minutes,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        loss=recipe.loss,
+        stft_weight=recipe.stft_weight,
+        brightness_db=recipe.brightness_db,
+        mix_degrade=recipe.mix_degrade,
+        ema=recipe.ema,
+        val_files=8,
+        val_patches=256,
+        checkpoint_minutes=5.0,
+    )
     _check_run(run, train_cfg)
     started = time.monotonic()
     if not (run / "model.pt").exists():
@@ -176,22 +241,44 @@ def run_recipe(recipe: Recipe, work: str | Path = "runs/recipes", minutes: float
         return {"run": str(run), "weights": str(weights)}
 
     def scores(degrade: str, out: Path) -> dict[str, dict[str, Any]]:
-        summary = evaluate(["cubic", "bandlimited", f"{recipe.network}={weights}"], corpus.split("test"),
-                           [recipe.ratio], out, EvalConfig(degrade=degrade, max_files=recipe.eval_files,
-                                                           passes=recipe.passes, progress=progress, pesq=False,
-                                                           stoi=False),
-                           corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"})
-        return {row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
-                for row in summary["table"]}
+        summary = evaluate(
+            ["cubic", "bandlimited", f"{recipe.network}={weights}"],
+            corpus.split("test"),
+            [recipe.ratio],
+            out,
+            EvalConfig(
+                degrade=degrade,
+                max_files=recipe.eval_files,
+                passes=recipe.passes,
+                progress=progress,
+                pesq=False,
+                stoi=False,
+            ),
+            corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"},
+        )
+        return {
+            row["method"]: {k: row.get(k) for k in ("snr", "lsd", "lsd_standard", "lsd_hf", "files")}
+            for row in summary["table"]
+        }
 
     record = {"recipe": dataclasses.asdict(recipe), "scores": scores(recipe.degrade, folder / "eval")}
-    if recipe.degrade == "decimate":  # the paper's channel; real low-rate audio is band-limited by a resampler
+    if (
+        recipe.degrade == "decimate"
+    ):  # the paper's channel; real low-rate audio is band-limited by a resampler
         record["scores_real"] = scores("sinc", folder / "eval-real")
-    record.update({"train_seconds": train_seconds, "hardware": HARDWARE,
-                   "corpus": {"name": corpus.name, **{s: describe_items(corpus.split(s)) for s in ("train", "val", "test")}},
-                   "licences": sorted({i.licence for i in corpus.items if i.licence}),
-                   "sources": sorted({i.source for i in corpus.items if i.source}),
-                   "wall_seconds": time.monotonic() - started})
+    record.update(
+        {
+            "train_seconds": train_seconds,
+            "hardware": HARDWARE,
+            "corpus": {
+                "name": corpus.name,
+                **{s: describe_items(corpus.split(s)) for s in ("train", "val", "test")},
+            },
+            "licences": sorted({i.licence for i in corpus.items if i.licence}),
+            "sources": sorted({i.source for i in corpus.items if i.source}),
+            "wall_seconds": time.monotonic() - started,
+        }
+    )
     (folder / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")
     if ship:
         ship_model(recipe, weights, record, registry)
@@ -203,16 +290,19 @@ def _refuse_changed(where: Path, what: str, stored: Any, wanted: Any, ignore: tu
     have, want = dataclasses.asdict(stored), dataclasses.asdict(wanted)
     diff = sorted(k for k, v in want.items() if k not in ignore and have.get(k) != v)
     if diff:
-        raise WavesrError(f"{where}: {what} with other settings than the recipe's ({', '.join(diff)}); "
-                          "use another --work folder")
+        raise WavesrError(
+            f"{where}: {what} with other settings than the recipe's ({', '.join(diff)}); "
+            "use another --work folder"
+        )
 
 
 def _check_data(folder: Path, cfg: Any) -> None:
     """Refuse prepared patches made with other settings than the recipe's (another ratio or degradation)."""
     from .data.patches import PrepareConfig, load_settings
 
-    _refuse_changed(folder, "patches prepared", PrepareConfig(**load_settings(folder)["config"]), cfg,
-                    ignore=("workers",))
+    _refuse_changed(
+        folder, "patches prepared", PrepareConfig(**load_settings(folder)["config"]), cfg, ignore=("workers",)
+    )
 
 
 def _check_run(run: Path, cfg: Any) -> None:
@@ -234,47 +324,90 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
     s = record["scores"]
     net = next(k for k in s if k not in ("cubic", "bandlimited"))
     c = record["corpus"]
-    weights = {"best": "the checkpoint with the lowest LSD on 8 validation files",
-               "final": "the final weights" + (" (their average)" if recipe.ema else ""),
-               "raw": "the final weights (not their average)"}[recipe.weights]
+    weights = {
+        "best": "the checkpoint with the lowest LSD on 8 validation files",
+        "final": "the final weights" + (" (their average)" if recipe.ema else ""),
+        "raw": "the final weights (not their average)",
+    }[recipe.weights]
     lines = [
-        f"# {recipe.name}", "",
-        f"Upsamples {recipe.content} x{recipe.ratio}: {16000 / recipe.ratio:g} Hz -> 16000 Hz.", "",
-        "## Network", "",
-        f"`{recipe.network}` {json.dumps(recipe.model_config) if recipe.model_config else '(default config)'}, "
-        f"{params:,} parameters.", "",
-        "## Training data", "",
+        f"# {recipe.name}",
+        "",
+        f"Upsamples {recipe.content} x{recipe.ratio}: {16000 / recipe.ratio:g} Hz -> 16000 Hz.",
+        "",
+        "## Network",
+        "",
+        f"`{recipe.network}` {json.dumps(recipe.model_config) if recipe.model_config else '(default config)'}"
+        ", "
+        f"{params:,} parameters.",
+        "",
+        "## Training data",
+        "",
         f"Default corpus `{c['name']}` (`wavesr corpus build {recipe.corpus}`): train "
         f"{c['train']['seconds'] / 3600:.2f} h in {c['train']['groups']} groups; validation and test groups "
         f"({c['val']['groups']} and {c['test']['groups']}) are never trained on.",
-        f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.", "",
-        "## Recipe", "",
+        f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.",
+        "",
+        "## Recipe",
+        "",
         f"`{recipe.command}` ({recipe.objective}, Adam lr {recipe.lr:g}, "
-        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, {recipe.degrade} degradation); "
+        f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, "
+        f"{recipe.degrade} degradation); "
         f"ships {weights}.",
-        *([f"Upsamples with a self-ensemble of {recipe.passes} passes (`wavesr upsample --passes 1` for one, "
-           f"{recipe.passes} times faster)."] if recipe.passes > 1 else []),
-        f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.", ""]
-    tables = [(f"Held-out scores ({s[net]['files']} test files, means over files)",
-               f"Inputs made by the `{recipe.degrade}` degradation, as in training.", s)]
+        *(
+            [
+                f"Upsamples with a self-ensemble of {recipe.passes} passes (`wavesr upsample --passes 1` "
+                "for one, "
+                f"{recipe.passes} times faster)."
+            ]
+            if recipe.passes > 1
+            else []
+        ),
+        f"Trained for {record['train_seconds'] / 60:.1f} min on {record['hardware']}.",
+        "",
+    ]
+    tables = [
+        (
+            f"Held-out scores ({s[net]['files']} test files, means over files)",
+            f"Inputs made by the `{recipe.degrade}` degradation, as in training.",
+            s,
+        )
+    ]
     if "scores_real" in record:
-        tables.append(("Held-out scores on real low-rate audio",
-                       "The same files resampled by soxr, as a recording made at the low rate (content up to "
-                       "~0.95 x its Nyquist frequency); upsampling puts them through the training channel first.",
-                       record["scores_real"]))
+        tables.append(
+            (
+                "Held-out scores on real low-rate audio",
+                "The same files resampled by soxr, as a recording made at the low rate (content up to "
+                "~0.95 x its Nyquist frequency); upsampling puts them through the training channel first.",
+                record["scores_real"],
+            )
+        )
     for title, note, table in tables:
-        lines += [f"## {title}", "", note, "", "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            note,
+            "",
+            "| method | SNR (dB) | LSD (kuleshov) | LSD (standard) | LSD-HF |",
+            "|---|---|---|---|---|",
+        ]
         for name in ("cubic", "bandlimited", net):
             row = table[name]
-            lines.append(f"| {name} | {row['snr']:.2f} | {row['lsd']:.2f} | {row['lsd_standard']:.3f} | "
-                         f"{row['lsd_hf']:.3f} |")
-        lines += ["", f"LSD relative to cubic: {table[net]['lsd'] / table['cubic']['lsd']:.2f}x; "
-                  f"SNR gain over cubic: {table[net]['snr'] - table['cubic']['snr']:+.2f} dB.", ""]
+            lines.append(
+                f"| {name} | {row['snr']:.2f} | {row['lsd']:.2f} | {row['lsd_standard']:.3f} | "
+                f"{row['lsd_hf']:.3f} |"
+            )
+        lines += [
+            "",
+            f"LSD relative to cubic: {table[net]['lsd'] / table['cubic']['lsd']:.2f}x; "
+            f"SNR gain over cubic: {table[net]['snr'] - table['cubic']['snr']:+.2f} dB.",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registry: str | Path | None = None) -> None:
+def ship_model(
+    recipe: Recipe, checkpoint: Path, record: dict[str, Any], registry: str | Path | None = None
+) -> None:
     """Put the weights (no optimizer state) into the registry with their card and scores."""
     import tempfile
 
@@ -283,25 +416,45 @@ def ship_model(recipe: Recipe, checkpoint: Path, record: dict[str, Any], registr
 
     model = load_model_file(checkpoint)
     net = next(k for k in record["scores"] if k not in ("cubic", "bandlimited"))
-    scores = {"test_files": record["scores"][net]["files"],
-              **{f"{k}": v for k, v in record["scores"][net].items() if k != "files"},
-              **{f"cubic_{k}": v for k, v in record["scores"]["cubic"].items() if k != "files"},
-              **{f"bandlimited_{k}": v for k, v in record["scores"]["bandlimited"].items() if k != "files"}}
+    scores = {
+        "test_files": record["scores"][net]["files"],
+        **{f"{k}": v for k, v in record["scores"][net].items() if k != "files"},
+        **{f"cubic_{k}": v for k, v in record["scores"]["cubic"].items() if k != "files"},
+        **{f"bandlimited_{k}": v for k, v in record["scores"]["bandlimited"].items() if k != "files"},
+    }
     real = record.get("scores_real", {})
-    scores.update({f"real_{prefix}{k}": real[name][k] for name, prefix in ((net, ""), ("cubic", "cubic_"))
-                   if name in real for k in ("snr", "lsd")})
+    scores.update(
+        {
+            f"real_{prefix}{k}": real[name][k]
+            for name, prefix in ((net, ""), ("cubic", "cubic_"))
+            if name in real
+            for k in ("snr", "lsd")
+        }
+    )
     card = model_card(recipe, record, count_parameters(model))
     with tempfile.TemporaryDirectory() as tmp:
-        slim = _shipped_file(recipe.name, model, registry)  # the same weights again: only the card and scores change
+        slim = _shipped_file(
+            recipe.name, model, registry
+        )  # the same weights again: only the card and scores change
         if slim is None:
             slim = Path(tmp) / "model.pt"
             save_model(model, slim, extra={"recipe": recipe.name})
-        add_model(slim, recipe.name, recipe.content, scores=scores, recipe=recipe.command, force=True,
-                  passes=recipe.passes, degrade=model.degrade or recipe.degrade, card=card, registry=registry)
+        add_model(
+            slim,
+            recipe.name,
+            recipe.content,
+            scores=scores,
+            recipe=recipe.command,
+            force=True,
+            passes=recipe.passes,
+            degrade=model.degrade or recipe.degrade,
+            card=card,
+            registry=registry,
+        )
 
 
 def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | None:
-    """The registry's file for ``name`` when it holds exactly ``model`` (network, config, weights), else None."""
+    """The registry's file for ``name`` if it holds exactly ``model`` (network, config, weights), or None."""
     import torch
 
     from .models.base import plain_values, read_checkpoint
@@ -312,8 +465,10 @@ def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | 
         return None
     old = read_checkpoint(info.path)
     new = model.state_dict()
-    same = (old["model"] == model.name and old["config"] == plain_values(model.config)
-            and old["state_dict"].keys() == new.keys()
-            and all(torch.equal(old["state_dict"][k], new[k].cpu()) for k in new))
+    same = (
+        old["model"] == model.name
+        and old["config"] == plain_values(model.config)
+        and old["state_dict"].keys() == new.keys()
+        and all(torch.equal(old["state_dict"][k], new[k].cpu()) for k in new)
+    )
     return info.path if same else None
-

@@ -49,17 +49,17 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import audio, checks, metrics
+from .configs import TrainConfig  # noqa: F401 (public here too)
 from .data.augment import BrightnessAugment, DegradeMix
 from .data.patches import PatchDataset
-from .errors import WavesrError
 from .devices import resolve_device
-from .configs import TrainConfig  # noqa: F401 (public here too)
+from .errors import WavesrError
 from .files import made_by_wavesr, read_json, write_json
 from .losses import loss_fn
 from .models.base import build_model, channels, read_checkpoint, save_model
 
-
 # ------------------------------------------------------------------------------ small parts
+
 
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
     """Constant for the first half, then linear decay to zero (the paper's recipe)."""
@@ -119,6 +119,7 @@ def _barrier(d: _Dist) -> None:
 
 # ------------------------------------------------------------------------------ validation
 
+
 class Validator:
     """Scores a model on held-out patches and whole held-out files, beside the cubic spline."""
 
@@ -132,7 +133,10 @@ class Validator:
         take = np.linspace(0, len(ds) - 1, min(max_patches, len(ds))).astype(int) if len(ds) else []
         if len(take):
             pairs = [ds[int(i)] for i in take]
-            self.patches = (torch.stack([p[0] for p in pairs]).numpy(), torch.stack([p[1] for p in pairs]).numpy())
+            self.patches = (
+                torch.stack([p[0] for p in pairs]).numpy(),
+                torch.stack([p[1] for p in pairs]).numpy(),
+            )
         sources = sorted(s["path"] for s in ds.settings.get("sources", []) if s.get("patches", 1) > 0)
         picks = np.unique(np.linspace(0, len(sources) - 1, min(n_files, len(sources))).astype(int))
         for path in [sources[i] for i in picks] if sources else []:  # spread over voices, not the first few
@@ -144,11 +148,13 @@ class Validator:
         out: dict[str, float] = {}
         if self.patches is not None:
             lr, hr = self.patches
-            pred = np.concatenate([upsample(lr[i:i + 32], hr.shape[-1]) for i in range(0, len(lr), 32)])
+            pred = np.concatenate([upsample(lr[i : i + 32], hr.shape[-1]) for i in range(0, len(lr), 32)])
             out["patch_l2"] = float(np.mean((pred - hr) ** 2))
             out["patch_snr"] = float(np.mean(metrics.snr(hr[:, 0], pred[:, 0])))
-        rows = [metrics.evaluate_pair(hr, upsample(lr[None, None], hr.size)[0, 0], self.sr, self.ratio)
-                for _, hr, lr in self.files]
+        rows = [
+            metrics.evaluate_pair(hr, upsample(lr[None, None], hr.size)[0, 0], self.sr, self.ratio)
+            for _, hr, lr in self.files
+        ]
         for key in rows[0] if rows else []:
             out[f"file_{key}"] = float(np.mean([r[key] for r in rows]))
         return out
@@ -172,8 +178,15 @@ class Validator:
 
 # ------------------------------------------------------------------------------ the loop
 
-def _save(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any],
-          cfg: TrainConfig, ema: WeightAverage | None = None) -> None:
+
+def _save(
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    cfg: TrainConfig,
+    ema: WeightAverage | None = None,
+) -> None:
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -223,24 +236,42 @@ def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
     cfg = checks.from_dict(TrainConfig, stored["train"], f"{where}: train")
     checkpoint = read_checkpoint(run / "last.pt")
     training = checkpoint.get("training")
-    keys = {"optimizer": dict, "rng": dict, "step": int, "total": (int, float), "best": (int, float),
-            "planned": bool, "elapsed": (int, float)}
+    keys = {
+        "optimizer": dict,
+        "rng": dict,
+        "step": int,
+        "total": (int, float),
+        "best": (int, float),
+        "planned": bool,
+        "elapsed": (int, float),
+    }
     bad = ([] if isinstance(training, dict) else ["training"]) or [
-        k for k, kind in keys.items() if not isinstance(training.get(k), kind)]
+        k for k, kind in keys.items() if not isinstance(training.get(k), kind)
+    ]
     if not bad and not isinstance(training["rng"].get("torch"), torch.Tensor):
         bad = ["rng"]
     if not bad and cfg.ema > 0 and not isinstance(training.get("ema"), dict):
         bad = ["ema"]
     if bad:
-        raise WavesrError(f"{run / 'last.pt'}: not a training checkpoint of this run ({', '.join(bad)} missing or "
-                          "damaged); start again with --force or another folder")
+        raise WavesrError(
+            f"{run / 'last.pt'}: not a training checkpoint of this run ({', '.join(bad)} missing or "
+            "damaged); start again with --force or another folder"
+        )
     if checkpoint["model"] != cfg.model:
-        raise WavesrError(f"{run / 'last.pt'}: holds a {checkpoint['model']} network, the run trains {cfg.model}")
+        raise WavesrError(
+            f"{run / 'last.pt'}: holds a {checkpoint['model']} network, the run trains {cfg.model}"
+        )
     return cfg, checkpoint
 
 
-def _restore(path: Path, checkpoint: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-             state: dict[str, Any], ema: WeightAverage | None) -> None:
+def _restore(
+    path: Path,
+    checkpoint: dict[str, Any],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    ema: WeightAverage | None,
+) -> None:
     """Load a checked resume checkpoint (:func:`read_run`) into the run's objects."""
     training = checkpoint["training"]
     try:
@@ -257,7 +288,14 @@ def _restore(path: Path, checkpoint: dict[str, Any], model: torch.nn.Module, opt
         torch.cuda.set_rng_state_all(training["rng"]["cuda"])
 
 
-RUN_FILES = ("config.json", "last.pt", "best.pt", "model.pt", "metrics.jsonl", "metrics.csv")  # what a run writes
+RUN_FILES = (
+    "config.json",
+    "last.pt",
+    "best.pt",
+    "model.pt",
+    "metrics.jsonl",
+    "metrics.csv",
+)  # what a run writes
 
 
 def check_run_folder(run: Path, force: bool) -> None:
@@ -270,8 +308,10 @@ def check_run_folder(run: Path, force: bool) -> None:
         return
     if not force:
         resume = "--resume to continue from last.pt, " if "last.pt" in present else ""
-        raise WavesrError(f"{run}: already holds a training run ({', '.join(present)}); use {resume}--force to "
-                          "start it again, or another folder")
+        raise WavesrError(
+            f"{run}: already holds a training run ({', '.join(present)}); use {resume}--force to "
+            "start it again, or another folder"
+        )
     foreign = [name for name in present if name.endswith(".pt") and not made_by_wavesr(run / name)]
     config = run / "config.json"
     if not foreign and config.exists():
@@ -281,8 +321,10 @@ def check_run_folder(run: Path, force: bool) -> None:
             ok = False
         foreign += [] if ok else ["config.json"]
     if foreign or not any(name.endswith(".pt") or name == "config.json" for name in present):
-        raise WavesrError(f"{run}: {', '.join(foreign or present)} not written by a wavesr run; --force only "
-                          "restarts wavesr's own runs (choose another folder)")
+        raise WavesrError(
+            f"{run}: {', '.join(foreign or present)} not written by a wavesr run; --force only "
+            "restarts wavesr's own runs (choose another folder)"
+        )
 
 
 @dataclass
@@ -324,18 +366,23 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
     if loss_name == "lps" and not hasattr(model, "lps_loss"):
         raise WavesrError(f"--loss lps is the DNN baseline's objective; {cfg.model} has none")
     if loss_name == "lps" and d.world > 1:
-        raise WavesrError("--loss lps does not run under DistributedDataParallel; train the DNN on one process")
+        raise WavesrError(
+            "--loss lps does not run under DistributedDataParallel; train the DNN on one process"
+        )
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     augmented = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
     if cfg.mix_degrade:
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_degrade, cfg.mix_fraction, cfg.seed)
-    sampler = DistributedSampler(data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    sampler = DistributedSampler(
+        data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
+    )
     steps_per_epoch = len(sampler) // cfg.batch_size
     if steps_per_epoch == 0:
-        raise WavesrError(f"{cfg.data}: {len(data)} patches is fewer than one batch of {cfg.batch_size} per process")
+        raise WavesrError(
+            f"{cfg.data}: {len(data)} patches is fewer than one batch of {cfg.batch_size} per process"
+        )
     cap = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)  # the most steps the run may take
-    state = {"step": 0, "total": cap, "best": math.inf,
-             "planned": cfg.max_minutes is None, "elapsed": 0.0}
+    state = {"step": 0, "total": cap, "best": math.inf, "planned": cfg.max_minutes is None, "elapsed": 0.0}
 
     if resume:
         _restore(run / "last.pt", checkpoint, model, optimizer, state, ema)
@@ -346,8 +393,14 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
             for name in RUN_FILES:  # a run restarted with force (checked above to be wavesr's)
                 if (run / name).is_file():
                     (run / name).unlink()
-            write_json(run / "config.json", {"train": cfg, "model": {"name": cfg.model, **dataclasses.asdict(model.config)},
-                                             "data": data.settings})
+            write_json(
+                run / "config.json",
+                {
+                    "train": cfg,
+                    "model": {"name": cfg.model, **dataclasses.asdict(model.config)},
+                    "data": data.settings,
+                },
+            )
     if d.main:  # temporary files of writes a killed run left behind (never a checkpoint itself)
         for stale in run.glob(".*.tmp.*"):
             stale.unlink(missing_ok=True)
@@ -356,8 +409,14 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
     validator = Validator(cfg.val_data, cfg.val_patches, cfg.val_files) if d.main else None
     writer = _tensorboard(run) if d.main else None
-    bar = tqdm(total=int(state["total"]), initial=state["step"], disable=not (progress and d.main),
-               desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=int(state["total"]),
+        initial=state["step"],
+        disable=not (progress and d.main),
+        desc=f"train {cfg.model}",
+        unit="step",
+        dynamic_ncols=True,
+    )
     seconds_per_batch = cfg.batch_size * data.patch_len / data.sr * d.world
     last_save = t_session = time.monotonic()
     t_start = t_session - state["elapsed"]
@@ -369,23 +428,35 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
         if augmented is not data:
             augmented.set_epoch(epoch)
         order = list(sampler)
-        batches = [order[i * cfg.batch_size:(i + 1) * cfg.batch_size] for i in range(first, steps_per_epoch)]
-        loader = DataLoader(augmented, batch_sampler=batches, num_workers=cfg.workers,
-                            generator=torch.Generator().manual_seed(cfg.seed), persistent_workers=False)
+        batches = [
+            order[i * cfg.batch_size : (i + 1) * cfg.batch_size] for i in range(first, steps_per_epoch)
+        ]
+        loader = DataLoader(
+            augmented,
+            batch_sampler=batches,
+            num_workers=cfg.workers,
+            generator=torch.Generator().manual_seed(cfg.seed),
+            persistent_workers=False,
+        )
         t_log, losses = time.monotonic(), []
         for lr_batch, hr_batch in loader:
             lr_now = learning_rate(cfg, state["step"], state["total"])
             for group in optimizer.param_groups:
                 group["lr"] = lr_now
-            lr_batch, hr_batch = lr_batch.to(device, non_blocking=True), hr_batch.to(device, non_blocking=True)
+            lr_batch, hr_batch = (
+                lr_batch.to(device, non_blocking=True),
+                hr_batch.to(device, non_blocking=True),
+            )
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 if loss_name == "lps":  # Li et al.'s log-power-spectrum objective (DNN baseline)
                     loss = model.lps_loss(lr_batch, hr_batch)
                 else:
                     loss = loss_fn(loss_name, net(lr_batch).float(), hr_batch, cfg.stft_weight)
             if not torch.isfinite(loss):
-                raise WavesrError(f"training diverged at step {state['step']} (loss {loss.item()}); "
-                                  "lower --lr or set --grad-clip")
+                raise WavesrError(
+                    f"training diverged at step {state['step']} (loss {loss.item()}); "
+                    "lower --lr or set --grad-clip"
+                )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.grad_clip:
@@ -403,22 +474,33 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
                 if session_steps == 5:
                     t_plan = time.monotonic()
                 per_step = (time.monotonic() - (t_session if session_steps == 5 else t_plan)) / (
-                    5 if session_steps == 5 else 45)
-                state["total"] = _plan_steps(cfg, state, per_step, time.monotonic() - t_start, d,
-                                             cap, final=session_steps == 50)
+                    5 if session_steps == 5 else 45
+                )
+                state["total"] = _plan_steps(
+                    cfg, state, per_step, time.monotonic() - t_start, d, cap, final=session_steps == 50
+                )
                 bar.total = int(state["total"])
             if d.main and (state["step"] % cfg.log_every == 0 or state["step"] == state["total"]):
                 rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
-                row = {"step": state["step"], "epoch": epoch, "loss": float(np.mean(losses)), "lr": lr_now,
-                       "audio_s_per_s": rate, "time": time.monotonic() - t_start}
+                row = {
+                    "step": state["step"],
+                    "epoch": epoch,
+                    "loss": float(np.mean(losses)),
+                    "lr": lr_now,
+                    "audio_s_per_s": rate,
+                    "time": time.monotonic() - t_start,
+                }
                 _log(run, row, writer)
                 bar.set_postfix(loss=f"{row['loss']:.2e}", audio=f"{rate:.1f}s/s")
                 t_log, losses = time.monotonic(), []
             end_of_epoch = state["step"] % steps_per_epoch == 0 or state["step"] >= state["total"]
-            due = (cfg.checkpoint_steps and state["step"] % cfg.checkpoint_steps == 0) or \
-                (time.monotonic() - last_save) / 60 >= cfg.checkpoint_minutes
+            due = (cfg.checkpoint_steps and state["step"] % cfg.checkpoint_steps == 0) or (
+                time.monotonic() - last_save
+            ) / 60 >= cfg.checkpoint_minutes
             if end_of_epoch:
-                _end_of_epoch(run, cfg, model, optimizer, state, validator, device, d, writer, t_start, epoch, ema)
+                _end_of_epoch(
+                    run, cfg, model, optimizer, state, validator, device, d, writer, t_start, epoch, ema
+                )
                 last_save = time.monotonic()
             elif due:
                 state["elapsed"] = time.monotonic() - t_start
@@ -437,8 +519,15 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
     return Trained(run, final)
 
 
-def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapsed: float, d: _Dist,
-                cap: float, final: bool) -> int:
+def _plan_steps(
+    cfg: TrainConfig,
+    state: dict[str, Any],
+    per_step: float,
+    elapsed: float,
+    d: _Dist,
+    cap: float,
+    final: bool,
+) -> int:
     """Fix the total steps from the measured speed so that the run fits ``max_minutes``.
 
     A first estimate after 5 steps (start-up included) is refined after 50; the learning-rate
@@ -453,9 +542,20 @@ def _plan_steps(cfg: TrainConfig, state: dict[str, Any], per_step: float, elapse
     return int(max(state["step"], min(cap, int(budget.item()))))
 
 
-def _end_of_epoch(run: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                  state: dict[str, Any], validator: Validator | None, device: torch.device, d: _Dist,
-                  writer: Any, t_start: float, epoch: int, ema: WeightAverage | None = None) -> None:
+def _end_of_epoch(
+    run: Path,
+    cfg: TrainConfig,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    validator: Validator | None,
+    device: torch.device,
+    d: _Dist,
+    writer: Any,
+    t_start: float,
+    epoch: int,
+    ema: WeightAverage | None = None,
+) -> None:
     state["elapsed"] = time.monotonic() - t_start
     if d.main:
         row: dict[str, Any] = {"step": state["step"], "epoch": epoch + 1, "time": state["elapsed"]}
@@ -476,9 +576,12 @@ def _end_of_epoch(run: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer
 def _describe(row: dict[str, Any]) -> str:
     v = row["val"]
     parts = [f"epoch {row['epoch']} step {row['step']}:"]
-    for key, label in (("file_snr", "SNR"), ("file_lsd", "LSD"), ("file_lsd_standard", "LSD-std"),
-                       ("patch_snr", "patch SNR")):
+    for key, label in (
+        ("file_snr", "SNR"),
+        ("file_lsd", "LSD"),
+        ("file_lsd_standard", "LSD-std"),
+        ("patch_snr", "patch SNR"),
+    ):
         if key in v:
             parts.append(f"{label} {v[key]:.2f} (cubic {v['cubic_' + key]:.2f})")
     return " ".join(parts)
-

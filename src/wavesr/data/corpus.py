@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import WavesrError
-from ..files import read_json, write_json
+from ..files import read_json, sha256_file, write_json  # noqa: F401 (sha256_file: public here too)
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
@@ -108,14 +108,6 @@ class Corpus:
                        description=data.get("description", ""), settings=data.get("settings", {}))
         except (KeyError, TypeError) as e:
             raise WavesrError(f"{path}: not a wavesr corpus manifest ({e})") from None
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def stable_fraction(key: str) -> float:

@@ -1,7 +1,7 @@
 """The default corpora: real audio that installs from Debian packages and PyPI.
 
 The paper's data (VCTK, the Beethoven sonatas, MagnaTagATune) cannot be downloaded by wavesr;
-these corpora stand in for them and build on any Debian-like machine (see ``DATA.md``):
+these corpora stand in for them and build on any Debian-like machine (see the README):
 
 ``speech``
     Recorded words, syllables and short phrases from four packages (tuxpaint-stamps-default,

@@ -5,16 +5,42 @@
 module and import that module here.
 """
 
-from .base import (MODELS, Upsampler, UpsamplerConfig, build_model, count_parameters, load_model_file,
-                   model_from_checkpoint, read_checkpoint, register, save_model)
-from .spline import CubicSpline, SplineConfig, cubic_upsample
 from .audiounet import AudioUNet, AudioUNetConfig, subpixel1d
+from .base import (
+    MODELS,
+    Upsampler,
+    UpsamplerConfig,
+    build_model,
+    count_parameters,
+    load_model_file,
+    model_from_checkpoint,
+    read_checkpoint,
+    register,
+    save_model,
+)
 from .dnn import DNN, DNNConfig
 from .fast import FastConfig, FastNet
+from .spline import CubicSpline, SplineConfig, cubic_upsample
 
 __all__ = [
-    "MODELS", "Upsampler", "UpsamplerConfig", "build_model", "count_parameters", "load_model_file",
-    "model_from_checkpoint", "read_checkpoint", "register", "save_model",
-    "CubicSpline", "SplineConfig", "cubic_upsample", "AudioUNet", "AudioUNetConfig", "subpixel1d",
-    "DNN", "DNNConfig",
+    "MODELS",
+    "Upsampler",
+    "UpsamplerConfig",
+    "build_model",
+    "count_parameters",
+    "load_model_file",
+    "model_from_checkpoint",
+    "read_checkpoint",
+    "register",
+    "save_model",
+    "CubicSpline",
+    "SplineConfig",
+    "cubic_upsample",
+    "AudioUNet",
+    "AudioUNetConfig",
+    "subpixel1d",
+    "DNN",
+    "DNNConfig",
+    "FastNet",
+    "FastConfig",
 ]

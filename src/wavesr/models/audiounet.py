@@ -133,27 +133,31 @@ class AudioUNetConfig(UpsamplerConfig):
         super().__post_init__()
         self.filters, self.kernel_sizes = list(self.filters), list(self.kernel_sizes)
         if not 1 <= self.blocks <= min(len(self.filters), len(self.kernel_sizes)):
-            raise WavesrError(f"audiounet: blocks must be 1..{min(len(self.filters), len(self.kernel_sizes))} "
-                              f"(one entry of filters and kernel_sizes per block), got {self.blocks}")
-        for k in self.kernel_sizes[:self.blocks] + [self.last_kernel]:
+            raise WavesrError(
+                f"audiounet: blocks must be 1..{min(len(self.filters), len(self.kernel_sizes))} "
+                f"(one entry of filters and kernel_sizes per block), got {self.blocks}"
+            )
+        for k in self.kernel_sizes[: self.blocks] + [self.last_kernel]:
             if k < 1 or k % 2 == 0:
                 raise WavesrError(f"audiounet: kernel sizes must be odd and positive, got {k}")
-        if min(self.filters[:self.blocks]) < 1 or self.width <= 0:
+        if min(self.filters[: self.blocks]) < 1 or self.width <= 0:
             raise WavesrError("audiounet: filter counts and width must be positive")
         for a in (self.activation, self.up_activation):
             if a not in ACTIVATIONS:
-                raise WavesrError(f"audiounet: unknown activation {a!r} (choose from {', '.join(ACTIVATIONS)})")
+                raise WavesrError(
+                    f"audiounet: unknown activation {a!r} (choose from {', '.join(ACTIVATIONS)})"
+                )
         if not 0 <= self.dropout < 1:
             raise WavesrError(f"audiounet: dropout must be in [0, 1), got {self.dropout}")
 
     @classmethod
-    def original(cls, **overrides: Any) -> "AudioUNetConfig":
+    def original(cls, **overrides: Any) -> AudioUNetConfig:
         """The original code's variant: B = 4, LeakyReLU(0.2), no batch norm."""
         return cls.preset("original", **overrides)
 
     def widths(self) -> list[int]:
         """Filter counts of the ``blocks`` down blocks after ``width`` scaling."""
-        return [max(1, round(f * self.width)) for f in self.filters[:self.blocks]]
+        return [max(1, round(f * self.width)) for f in self.filters[: self.blocks]]
 
 
 @register("audiounet")
@@ -165,17 +169,19 @@ class AudioUNet(Upsampler):
     def __init__(self, config: AudioUNetConfig | None = None) -> None:
         super().__init__(config or AudioUNetConfig())
         cfg = self.config
-        f, k = cfg.widths(), cfg.kernel_sizes[:cfg.blocks]
+        f, k = cfg.widths(), cfg.kernel_sizes[: cfg.blocks]
         self.cubic = CubicSplineUpsampler(cfg.ratio)
         self.down = nn.ModuleList(
             DownBlock(c_in, c_out, kk, cfg.batch_norm, cfg.activation)
-            for c_in, c_out, kk in zip([1] + f[:-1], f, k))
+            for c_in, c_out, kk in zip([1] + f[:-1], f, k)
+        )
         self.bottleneck = Bottleneck(f[-1], f[-1], k[-1], cfg.dropout, cfg.activation)
         # up blocks, deepest first; each after the deepest also takes the skip concatenated before it
         c_ins = [f[-1]] + [2 * c for c in f[:0:-1]]
         self.up = nn.ModuleList(
             UpBlock(c_in, c_out, kk, cfg.dropout, cfg.up_activation)
-            for c_in, c_out, kk in zip(c_ins, f[::-1], k[::-1]))
+            for c_in, c_out, kk in zip(c_ins, f[::-1], k[::-1])
+        )
         self.last = nn.Conv1d(2 * f[0], 2, cfg.last_kernel, padding=cfg.last_kernel // 2)
         self._init_weights()
 

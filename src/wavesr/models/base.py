@@ -34,9 +34,10 @@ import os
 import pickle
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -71,7 +72,7 @@ class UpsamplerConfig:
         self.ratio, self.sr = int(self.ratio), int(self.sr)
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "UpsamplerConfig":
+    def preset(cls, name: str, **overrides: Any) -> UpsamplerConfig:
         """The config of preset ``name`` with ``overrides`` applied."""
         if name not in cls.PRESETS:
             known = ", ".join(sorted(cls.PRESETS)) or "none"
@@ -94,7 +95,9 @@ class Upsampler(nn.Module):
     def __init__(self, config: UpsamplerConfig) -> None:
         super().__init__()
         if type(config) is not self.config_class:
-            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}"
+            )
         self.config = config
 
     @property
@@ -114,7 +117,9 @@ class Upsampler(nn.Module):
     def forward(self, lr: Tensor) -> Tensor:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
-    def upsample(self, audio: Any, sr: float, target_sr: int | None = None, **options: Any) -> tuple[Any, int]:
+    def upsample(
+        self, audio: Any, sr: float, target_sr: int | None = None, **options: Any
+    ) -> tuple[Any, int]:
         """Upsample real audio at any rate: ``(audio, sr) -> (audio, out_sr)``.
 
         ``audio`` is a numpy array or torch tensor, ``[time]`` or ``[channels, time]``; the result
@@ -141,12 +146,14 @@ U = TypeVar("U", bound=type[Upsampler])
 
 def register(name: str) -> Callable[[U], U]:
     """Class decorator: make a network buildable and loadable as ``name``."""
+
     def add(cls: U) -> U:
         if name in MODELS and MODELS[name] is not cls:
             raise ValueError(f"network name {name!r} is already registered by {MODELS[name].__name__}")
         cls.name = name
         MODELS[name] = cls
         return cls
+
     return add
 
 
@@ -161,8 +168,10 @@ def config_from_dict(config_class: type[UpsamplerConfig], values: dict[str, Any]
     fields = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise WavesrError(f"{config_class.__name__} has no setting {', '.join(unknown)} "
-                          f"(settings: {', '.join(sorted(fields))})")
+        raise WavesrError(
+            f"{config_class.__name__} has no setting {', '.join(unknown)} "
+            f"(settings: {', '.join(sorted(fields))})"
+        )
     return config_class(**values)
 
 
@@ -181,7 +190,9 @@ def build_model(name: str, **config_overrides: Any) -> Upsampler:
             config = config_from_dict(cls.config_class, config_overrides)
         return cls(config)
     except (TypeError, ValueError) as e:  # e.g. --set blocks='"four"'
-        raise WavesrError(f"network {name!r}: settings do not fit it ({' '.join(str(e).split())[:160]})") from None
+        raise WavesrError(
+            f"network {name!r}: settings do not fit it ({' '.join(str(e).split())[:160]})"
+        ) from None
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -190,6 +201,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 # --------------------------------------------------------------------------------- checkpoints
+
 
 def plain_values(value: Any) -> Any:
     """Make ``value`` loadable with ``weights_only=True``: dataclasses -> dicts, paths -> str,
@@ -211,8 +223,9 @@ def plain_values(value: Any) -> Any:
     return value
 
 
-def save_model(model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] | None = None,
-               force: bool = True) -> Path:
+def save_model(
+    model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] | None = None, force: bool = True
+) -> Path:
     """Write ``model`` as a self-describing checkpoint, atomically.
 
     Parameters
@@ -246,8 +259,12 @@ def save_model(model: Upsampler, path: str | os.PathLike, extra: dict[str, Any] 
             torch.save(checkpoint, tmp)
         except RuntimeError as e:  # torch's writer reports a full disk as "unexpected pos ..."
             free = shutil.disk_usage(tmp.parent).free
-            reason = f"the disk is full, {free} bytes free" if free < 1 << 20 else " ".join(str(e).split())[:120]
-            raise WavesrError(f"{path}: write failed ({reason}); the previous file, if any, is kept") from None
+            reason = (
+                f"the disk is full, {free} bytes free" if free < 1 << 20 else " ".join(str(e).split())[:120]
+            )
+            raise WavesrError(
+                f"{path}: write failed ({reason}); the previous file, if any, is kept"
+            ) from None
     return path
 
 
@@ -258,18 +275,33 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise WavesrError(f"{path}: no such file")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
-            UnicodeDecodeError, AttributeError, TypeError, KeyError, IndexError) as e:
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        UnicodeDecodeError,
+        AttributeError,
+        TypeError,
+        KeyError,
+        IndexError,
+    ) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WavesrError(f"{path}: not a readable checkpoint, damaged or not a torch file ({reason[:120]})") from None
+        raise WavesrError(
+            f"{path}: not a readable checkpoint, damaged or not a torch file ({reason[:120]})"
+        ) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise WavesrError(f"{path}: not a wavesr model checkpoint (no 'format': '{FORMAT}' entry)")
     version = checkpoint.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise WavesrError(f"{path}: damaged checkpoint (format_version {version!r})")
     if version > FORMAT_VERSION:
-        raise WavesrError(f"{path}: written by a newer wavesr ({checkpoint.get('wavesr_version', '?')}, format "
-                          f"{version}); this wavesr {__version__} reads format {FORMAT_VERSION}: upgrade wavesr")
+        raise WavesrError(
+            f"{path}: written by a newer wavesr ({checkpoint.get('wavesr_version', '?')}, format "
+            f"{version}); this wavesr {__version__} reads format {FORMAT_VERSION}: upgrade wavesr"
+        )
     for key, kind in (("model", str), ("config", dict), ("state_dict", dict)):
         if not isinstance(checkpoint.get(key), kind):
             raise WavesrError(f"{path}: damaged checkpoint ('{key}' is missing or not a {kind.__name__})")
@@ -292,21 +324,27 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint"
     except WavesrError as e:
         raise WavesrError(f"{source}: {e}") from None
     except (TypeError, ValueError, RuntimeError) as e:
-        raise WavesrError(f"{source}: config does not fit network {name!r} ({' '.join(str(e).split())[:160]})") from None
+        raise WavesrError(
+            f"{source}: config does not fit network {name!r} ({' '.join(str(e).split())[:160]})"
+        ) from None
     stored = {k: tuple(v.shape) if isinstance(v, Tensor) else None for k, v in weights.items()}
     if stored != shapes:
         missing, extra = sorted(set(shapes) - set(stored)), sorted(set(stored) - set(shapes))
         wrong = [k for k in shapes if k in stored and stored[k] != shapes[k]]
-        detail = "; ".join(f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}" for what, keys in
-                           (("missing", missing), ("unexpected", extra), ("other shapes", wrong)) if keys)
+        detail = "; ".join(
+            f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+            for what, keys in (("missing", missing), ("unexpected", extra), ("other shapes", wrong))
+            if keys
+        )
         raise WavesrError(f"{source}: weights do not match network {name!r} and its config ({detail})")
     model = cls(config)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as e:
         detail = " ".join(str(e).split())
-        raise WavesrError(f"{source}: weights do not match network {name!r} and its config "
-                          f"({detail[:200]})") from None
+        raise WavesrError(
+            f"{source}: weights do not match network {name!r} and its config ({detail[:200]})"
+        ) from None
     return model
 
 

@@ -67,9 +67,11 @@ class DNNConfig(UpsamplerConfig):
         super().__post_init__()
         r = self.ratio
         if self.n_fft % (2 * r) or self.hop % r:
-            raise WavesrError(f"dnn: ratio {r} does not fit the frame (n_fft {self.n_fft} must be a multiple of "
-                              f"2 x ratio and hop {self.hop} a multiple of ratio); the DNN baseline works "
-                              f"for r = 2, 4, 8 at n_fft 512, or e.g. n_fft=384, hop=192 for r = 3, 6")
+            raise WavesrError(
+                f"dnn: ratio {r} does not fit the frame (n_fft {self.n_fft} must be a multiple of "
+                f"2 x ratio and hop {self.hop} a multiple of ratio); the DNN baseline works "
+                f"for r = 2, 4, 8 at n_fft 512, or e.g. n_fft=384, hop=192 for r = 3, 6"
+            )
         if not 0 < self.hop <= self.n_fft // 2:
             raise WavesrError(f"dnn: hop must be in 1..n_fft/2, got {self.hop}")
         if self.context < 0 or self.hidden < 1 or self.layers < 1:
@@ -120,8 +122,15 @@ class DNN(Upsampler):
 
     def stft(self, x: Tensor) -> Tensor:
         """``[b, 1, time]`` -> complex ``[b, n_fft / 2 + 1, 1 + time // hop]``."""
-        return torch.stft(x[:, 0], self.config.n_fft, self.config.hop, window=self.window, center=True,
-                          pad_mode="constant", return_complex=True)
+        return torch.stft(
+            x[:, 0],
+            self.config.n_fft,
+            self.config.hop,
+            window=self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
 
     def predict(self, lr: Tensor) -> tuple[Tensor, Tensor]:
         """The network's prediction on ``lr [b, 1, time_lr]``.
@@ -135,7 +144,7 @@ class DNN(Upsampler):
         cfg, c = self.config, self.config.context
         z = self.stft(zero_stuff(lr, cfg.ratio) * cfg.ratio)  # [b, F, frames]
         b, frames = z.shape[0], z.shape[-1]
-        lps = _lps(z[:, :cfg.n_low])  # [b, K, frames]
+        lps = _lps(z[:, : cfg.n_low])  # [b, K, frames]
         level = lps.mean(dim=1, keepdim=True)  # [b, 1, frames]
         ctx = F.pad(lps, (c, c), mode="replicate").unfold(-1, 2 * c + 1, 1)  # [b, K, frames, 2c+1]
         feats = (ctx - level.unsqueeze(-1)).permute(0, 2, 1, 3).reshape(b * frames, -1)
@@ -150,8 +159,8 @@ class DNN(Upsampler):
         the imaged phase of the zero-stuffed input.
         """
         z, lps_high = self.predict(lr)
-        high = torch.polar(torch.exp(0.5 * lps_high), torch.angle(z[:, self.config.n_low:]).detach())
-        return torch.cat([z[:, :self.config.n_low], high], dim=1)
+        high = torch.polar(torch.exp(0.5 * lps_high), torch.angle(z[:, self.config.n_low :]).detach())
+        return torch.cat([z[:, : self.config.n_low], high], dim=1)
 
     def lps_loss(self, lr: Tensor, hr: Tensor) -> Tensor:
         """Li et al.'s training objective: mean squared error of the high band's log power spectrum.
@@ -164,15 +173,23 @@ class DNN(Upsampler):
         phase it mostly learns to keep the high band quiet; this loss targets its magnitudes.
         """
         if hr.shape[-1] != lr.shape[-1] * self.ratio or hr.shape[:-1] != lr.shape[:-1]:
-            raise WavesrError(f"dnn: target shape {list(hr.shape)} does not match input {list(lr.shape)} "
-                              f"at ratio {self.ratio}")
+            raise WavesrError(
+                f"dnn: target shape {list(hr.shape)} does not match input {list(lr.shape)} "
+                f"at ratio {self.ratio}"
+            )
         _, lps_high = self.predict(lr)
-        target = _lps(self.stft(hr)[:, self.config.n_low:])
+        target = _lps(self.stft(hr)[:, self.config.n_low :])
         return torch.mean((lps_high - target) ** 2)
 
     def forward(self, lr: Tensor) -> Tensor:
         """``lr [batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``."""
         length = self.check_input(lr) * self.ratio
-        y = torch.istft(self.spectrum(lr), self.config.n_fft, self.config.hop, window=self.window,
-                        center=True, length=length)
+        y = torch.istft(
+            self.spectrum(lr),
+            self.config.n_fft,
+            self.config.hop,
+            window=self.window,
+            center=True,
+            length=length,
+        )
         return y.unsqueeze(1)

@@ -131,7 +131,9 @@ class FastConfig(UpsamplerConfig):
         super().__post_init__()
         self.widths, self.depth = [int(w) for w in self.widths], [int(d) for d in self.depth]
         if not self.widths or len(self.widths) != len(self.depth):
-            raise WavesrError(f"fast: widths and depth need one entry per level, got {self.widths} and {self.depth}")
+            raise WavesrError(
+                f"fast: widths and depth need one entry per level, got {self.widths} and {self.depth}"
+            )
         if min(self.widths) < 1 or min(self.depth) < 0:
             raise WavesrError("fast: widths must be positive and depths non-negative")
         if self.frame < 1 or (self.frame > 1 and self.frame % 2):
@@ -158,8 +160,9 @@ class ResBlock(nn.Module):
 
     def __init__(self, channels: int, kernel: int, dilation: int, layer_scale: float) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(channels, channels, kernel, dilation=dilation,
-                              padding=dilation * (kernel - 1) // 2, bias=False)
+        self.conv = nn.Conv1d(
+            channels, channels, kernel, dilation=dilation, padding=dilation * (kernel - 1) // 2, bias=False
+        )
         self.scale = nn.Parameter(torch.full((channels, 1), float(layer_scale)))
 
     def forward(self, h: Tensor) -> Tensor:
@@ -193,11 +196,15 @@ class FastNet(Upsampler):
         self.embed = _strided(1, w[0], cfg.frame)
         self.encoder = nn.ModuleList()
         for i in range(levels):
-            dilations = [2 ** j for j in range(cfg.depth[i])] if i == levels - 1 else [1] * cfg.depth[i]
-            self.encoder.append(nn.Sequential(*(ResBlock(w[i], cfg.kernel, d, cfg.layer_scale) for d in dilations)))
+            dilations = [2**j for j in range(cfg.depth[i])] if i == levels - 1 else [1] * cfg.depth[i]
+            self.encoder.append(
+                nn.Sequential(*(ResBlock(w[i], cfg.kernel, d, cfg.layer_scale) for d in dilations))
+            )
         self.down = nn.ModuleList(_strided(w[i], w[i + 1], s) for i in range(levels - 1))
         self.up = nn.ModuleList(Up(w[i + 1], w[i], s) for i in range(levels - 1))
-        self.decoder = nn.ModuleList(ResBlock(w[i], cfg.kernel, 1, cfg.layer_scale) for i in range(levels - 1))
+        self.decoder = nn.ModuleList(
+            ResBlock(w[i], cfg.kernel, 1, cfg.layer_scale) for i in range(levels - 1)
+        )
         self.head = nn.Conv1d(w[0], cfg.frame * cfg.ratio, 3, padding=1, bias=False)
         for m in self.modules():
             if isinstance(m, nn.Conv1d):
@@ -240,11 +247,15 @@ class FastNet(Upsampler):
             h = blocks(h)
             if i < len(self.down):
                 skips.append(h)
-                h = F.pad(F.leaky_relu(h, LEAKY_SLOPE), (0, (-h.shape[-1]) % s))  # zero features to a whole stride
+                h = F.pad(
+                    F.leaky_relu(h, LEAKY_SLOPE), (0, (-h.shape[-1]) % s)
+                )  # zero features to a whole stride
                 h = self.down[i](h)  # [b, w_i+1, ceil(n_i / stride)]
         for i in reversed(range(len(self.decoder))):
             skip = skips[i]
-            h = self.decoder[i](self.up[i](h)[..., :skip.shape[-1]] + skip)  # [b, w_i, n_i]: this level's length
+            h = self.decoder[i](
+                self.up[i](h)[..., : skip.shape[-1]] + skip
+            )  # [b, w_i, n_i]: this level's length
         y = self.head(F.leaky_relu(h, LEAKY_SLOPE))  # [b, frame * r, T / frame]
         y = subpixel1d(y, self.config.frame * self.ratio)  # [b, 1, T * r]
-        return self.skip(lr) + y[..., :t * self.ratio]
+        return self.skip(lr) + y[..., : t * self.ratio]

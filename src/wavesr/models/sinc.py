@@ -31,7 +31,7 @@ HALF_WIDTH = 20  # low-rate samples either side (the spline's reach too: same re
 KAISER_BETA = 8.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sinc_kernel(ratio: int, half_width: int = HALF_WIDTH, beta: float = KAISER_BETA) -> np.ndarray:
     """``[2 * half_width * ratio + 1]`` float64 interpolation filter at the high rate, applied to the
     zero-stuffed input; every phase ``h[p::ratio]`` sums to one."""
@@ -54,6 +54,11 @@ class SincUpsampler(torch.nn.Module):
     def forward(self, lr: Tensor) -> Tensor:
         r, flat = self.ratio, lr.reshape(-1, 1, lr.shape[-1])
         with torch.autocast(lr.device.type, enabled=False):  # keep the residual path exact
-            y = F.conv_transpose1d(flat, self.kernel.to(lr.dtype).view(1, 1, -1), stride=r,
-                                   padding=HALF_WIDTH * r, output_padding=r - 1)
+            y = F.conv_transpose1d(
+                flat,
+                self.kernel.to(lr.dtype).view(1, 1, -1),
+                stride=r,
+                padding=HALF_WIDTH * r,
+                output_padding=r - 1,
+            )
         return y.reshape(*lr.shape[:-1], -1)

@@ -43,13 +43,13 @@ EDGE = 20  # low-rate samples at each end whose not-a-knot correction is applied
 MIN_LENGTH = 2 * EDGE  # shorter inputs use the dense operator
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dense_operator(n: int, ratio: int) -> np.ndarray:
     """``[n, n * ratio]`` float64: row ``i`` is ``audio.interpolate`` of the ``i``-th unit impulse."""
     return audio.interpolate(np.eye(n), ratio, "cubic")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def spline_factors(ratio: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cardinal kernel and the two edge corrections for ``ratio`` (float64).
 
@@ -63,14 +63,14 @@ def spline_factors(ratio: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = 4 * max(k, EDGE) + 1  # impulse in the middle is 2 * max(k, EDGE) samples from either end
     exact = _dense_operator(n, r)
     c = n // 2
-    kernel = exact[c, (c - k) * r:(c + k) * r + 1].copy()
+    kernel = exact[c, (c - k) * r : (c + k) * r + 1].copy()
     conv = np.zeros_like(exact)  # what the truncated convolution alone computes
     for i in range(n):
         lo, hi = (i - k) * r, (i + k) * r + 1
-        conv[i, max(lo, 0):min(hi, n * r)] = kernel[max(lo, 0) - lo:min(hi, n * r) - lo]
+        conv[i, max(lo, 0) : min(hi, n * r)] = kernel[max(lo, 0) - lo : min(hi, n * r) - lo]
     diff = exact - conv
-    left = diff[:EDGE, :EDGE * r].copy()
-    right = diff[n - EDGE:, (n - EDGE) * r:].copy()
+    left = diff[:EDGE, : EDGE * r].copy()
+    right = diff[n - EDGE :, (n - EDGE) * r :].copy()
     return kernel, left, right
 
 
@@ -84,11 +84,12 @@ def _spline_apply(lr: Tensor, ratio: int, kernel: Tensor, left: Tensor, right: T
     if n < MIN_LENGTH:
         return lr @ _tensor(_dense_operator(n, ratio), lr)
     k, e = KERNEL_HALF_WIDTH, EDGE
-    y = F.conv_transpose1d(lr, kernel.view(1, 1, -1), stride=ratio, padding=k * ratio,
-                           output_padding=ratio - 1)  # [batch, 1, n * ratio]
-    head = y[..., :e * ratio] + lr[..., :e] @ left
-    tail = y[..., -e * ratio:] + lr[..., -e:] @ right
-    return torch.cat([head, y[..., e * ratio:-e * ratio], tail], dim=-1)
+    y = F.conv_transpose1d(
+        lr, kernel.view(1, 1, -1), stride=ratio, padding=k * ratio, output_padding=ratio - 1
+    )  # [batch, 1, n * ratio]
+    head = y[..., : e * ratio] + lr[..., :e] @ left
+    tail = y[..., -e * ratio :] + lr[..., -e:] @ right
+    return torch.cat([head, y[..., e * ratio : -e * ratio], tail], dim=-1)
 
 
 def cubic_upsample(lr: Tensor, ratio: int) -> Tensor:

@@ -66,7 +66,7 @@ class ModelInfo:
     recipe: str | None = None
     passes: int = 1  # self-ensemble passes upsampling uses by default (wavesr.inference.ensemble_offsets)
     # the audio.degrade method its training inputs were made with: upsampling puts real audio through it
-    # first (wavesr.inference, "Input conditioning"); entries from before the field were all trained on decimate
+    # first (wavesr.inference, "Input conditioning"); entries older than the field were trained on decimate
     degrade: str | None = "decimate"
 
     @property
@@ -107,7 +107,9 @@ def _read_index(folder: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), dict):
         raise WavesrError(f"{index}: not a wavesr model registry (needs 'format': '{FORMAT}' and 'models')")
     if data.get("format_version", 0) > FORMAT_VERSION:
-        raise WavesrError(f"{index}: written by a newer wavesr (format {data['format_version']}); upgrade wavesr")
+        raise WavesrError(
+            f"{index}: written by a newer wavesr (format {data['format_version']}); upgrade wavesr"
+        )
     return data
 
 
@@ -146,8 +148,9 @@ def get_model_info(name: str, registry: str | os.PathLike | None = None) -> Mode
     raise WavesrError(f"{name!r}: no such pretrained model (known: {known})")
 
 
-def pick_model(ratio: int, content: str = "speech", sr: int | None = None,
-               registry: str | os.PathLike | None = None) -> ModelInfo:
+def pick_model(
+    ratio: int, content: str = "speech", sr: int | None = None, registry: str | os.PathLike | None = None
+) -> ModelInfo:
     """The registry model for ``ratio`` and ``content`` (and ``sr`` when given); the first by name
     when several fit. Raises a WavesrError naming what is shipped when none fits."""
     if content not in CONTENTS:
@@ -158,8 +161,10 @@ def pick_model(ratio: int, content: str = "speech", sr: int | None = None,
         return fits[0]
     shipped = ", ".join(f"{m.name} (x{m.ratio} {m.content}, {m.sr} Hz)" for m in models) or "none yet"
     want = f"x{ratio} {content}" + (f" at {sr} Hz" if sr else "")
-    raise WavesrError(f"no pretrained model for {want} (shipped: {shipped}); "
-                      f"pass --model PATH with a checkpoint or a training run folder")
+    raise WavesrError(
+        f"no pretrained model for {want} (shipped: {shipped}); "
+        f"pass --model PATH with a checkpoint or a training run folder"
+    )
 
 
 def ratio_for_rate(sr_in: float, content: str = "speech", registry: str | os.PathLike | None = None) -> int:
@@ -179,7 +184,7 @@ def ratio_for_rate(sr_in: float, content: str = "speech", registry: str | os.Pat
 
 def verify(info: ModelInfo) -> Path:
     """Check the model file against the registry's sha256; return its path."""
-    from ..data.corpus import sha256_file
+    from ..files import sha256_file
 
     path = info.path
     if not path.is_file():
@@ -189,8 +194,10 @@ def verify(info: ModelInfo) -> Path:
     if _verified.get(key) != info.sha256:
         digest = sha256_file(path)
         if digest != info.sha256:
-            raise WavesrError(f"pretrained model {info.name}: {path} is damaged (sha256 {digest[:12]}..., "
-                              f"registry says {info.sha256[:12]}...); reinstall wavesr or re-add the model")
+            raise WavesrError(
+                f"pretrained model {info.name}: {path} is damaged (sha256 {digest[:12]}..., "
+                f"registry says {info.sha256[:12]}...); reinstall wavesr or re-add the model"
+            )
         _verified[key] = digest
     return path
 
@@ -208,8 +215,9 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_model(name_or_path: str | os.PathLike, device: str = "cpu",
-               registry: str | os.PathLike | None = None) -> "Upsampler":
+def load_model(
+    name_or_path: str | os.PathLike, device: str = "cpu", registry: str | os.PathLike | None = None
+) -> Upsampler:
     """A ready network (eval mode, on ``device``) from a registry name, a checkpoint or a run folder.
 
     Registry names are checked first; a registry file is verified against its sha256.
@@ -225,21 +233,34 @@ def load_model(name_or_path: str | os.PathLike, device: str = "cpu",
         info, path = None, checkpoint_path(name_or_path)
     else:
         known = ", ".join(names) or "none shipped yet"
-        raise WavesrError(f"{name_or_path}: neither a pretrained model name (known: {known}) "
-                          f"nor a checkpoint file or run folder")
+        raise WavesrError(
+            f"{name_or_path}: neither a pretrained model name (known: {known}) "
+            f"nor a checkpoint file or run folder"
+        )
     model = load_model_file(path, map_location="cpu")
     if info is not None and (model.ratio, model.sr, model.name) != (info.ratio, info.sr, info.network):
-        raise WavesrError(f"pretrained model {info.name}: registry says x{info.ratio} {info.network} at "
-                          f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz")
+        raise WavesrError(
+            f"pretrained model {info.name}: registry says x{info.ratio} {info.network} at "
+            f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz"
+        )
     if info is not None:
         model.passes, model.degrade = info.passes, info.degrade
     dev = resolve_device(device, model)
     return model.to(dev).eval()
 
 
-def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: dict[str, Any] | None = None,
-              card: str | None = None, recipe: str | None = None, registry: str | os.PathLike | None = None,
-              force: bool = False, passes: int = 1, degrade: str | None = None) -> ModelInfo:
+def add_model(
+    checkpoint: str | os.PathLike,
+    name: str,
+    content: str,
+    scores: dict[str, Any] | None = None,
+    card: str | None = None,
+    recipe: str | None = None,
+    registry: str | os.PathLike | None = None,
+    force: bool = False,
+    passes: int = 1,
+    degrade: str | None = None,
+) -> ModelInfo:
     """Add a checkpoint (or a run folder's best) to a registry under ``name``.
 
     Copies it as ``<name>-<sha256[:8]>.pt``, writes ``<name>.md`` (``card`` if given: markdown
@@ -248,7 +269,7 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
     model upsamples with by default (1, 2, 4 or 8). ``degrade``: the ``audio.degrade`` method it was
     trained on (default: what the checkpoint says, :func:`wavesr.models.base.training_degrade`).
     """
-    from ..data.corpus import sha256_file
+    from ..files import sha256_file
     from ..models.base import count_parameters, load_model_file
 
     if content not in CONTENTS:
@@ -270,10 +291,20 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
     if not (folder / file).exists():
         with atomic_path(folder / file) as tmp:
             shutil.copyfile(src, tmp)
-    entry = {"file": file, "sha256": digest, "ratio": model.ratio, "sr": model.sr, "content": content,
-             "network": model.name, "params": count_parameters(model), "scores": dict(scores or {}),
-             "card": f"{name}.md", "recipe": recipe, "degrade": degrade or model.degrade,
-             **({"passes": passes} if passes != 1 else {})}
+    entry = {
+        "file": file,
+        "sha256": digest,
+        "ratio": model.ratio,
+        "sr": model.sr,
+        "content": content,
+        "network": model.name,
+        "params": count_parameters(model),
+        "scores": dict(scores or {}),
+        "card": f"{name}.md",
+        "recipe": recipe,
+        "degrade": degrade or model.degrade,
+        **({"passes": passes} if passes != 1 else {}),
+    }
     old = index["models"].get(name)
     old_file = old["file"] if old is not None else None  # checked above: a name inside the registry
     index["models"][name] = entry
@@ -287,12 +318,15 @@ def add_model(checkpoint: str | os.PathLike, name: str, content: str, scores: di
 
 
 def _default_card(info: ModelInfo) -> str:
-    lines = [f"# {info.name}", "",
-             f"- network: {info.network} ({info.params:,} parameters)",
-             f"- upsampling: x{info.ratio}, {info.sr_lowres:g} Hz -> {info.sr} Hz",
-             f"- content: {info.content}",
-             f"- held-out scores: {info.scores_text()}",
-             f"- file: {info.file} (sha256 {info.sha256})"]
+    lines = [
+        f"# {info.name}",
+        "",
+        f"- network: {info.network} ({info.params:,} parameters)",
+        f"- upsampling: x{info.ratio}, {info.sr_lowres:g} Hz -> {info.sr} Hz",
+        f"- content: {info.content}",
+        f"- held-out scores: {info.scores_text()}",
+        f"- file: {info.file} (sha256 {info.sha256})",
+    ]
     if info.passes > 1:
         lines.insert(5, f"- upsamples with a self-ensemble of {info.passes} passes")
     if info.recipe:

@@ -18,9 +18,10 @@ written atomically as PNG or SVG by the output's extension.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.signal
@@ -42,20 +43,27 @@ class Panel:
     sr: float
 
 
-def spectrogram_db(x: np.ndarray, sr: float, window_seconds: float = WINDOW_SECONDS) -> tuple[np.ndarray, np.ndarray,
-                                                                                                 np.ndarray]:
+def spectrogram_db(
+    x: np.ndarray, sr: float, window_seconds: float = WINDOW_SECONDS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(freqs [F] Hz, times [T] s, power [F, T] dB)`` of a mono signal (see the module docstring)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
         raise WavesrError(f"a spectrogram needs a non-empty mono signal, got shape {list(x.shape)}")
     nperseg = int(min(x.size, max(16, 2 ** round(np.log2(window_seconds * sr)))))
-    f, t, p = scipy.signal.spectrogram(x, fs=sr, window="hann", nperseg=nperseg, noverlap=nperseg * 3 // 4,
-                                       scaling="spectrum", mode="psd")
+    f, t, p = scipy.signal.spectrogram(
+        x, fs=sr, window="hann", nperseg=nperseg, noverlap=nperseg * 3 // 4, scaling="spectrum", mode="psd"
+    )
     return f, t, 10 * np.log10(p + 1e-12)
 
 
-def make_figure(panels: Sequence[Panel], title: str | None = None, max_hz: float | None = None,
-                dynamic_range_db: float = DYNAMIC_RANGE_DB, window_seconds: float = WINDOW_SECONDS) -> Any:
+def make_figure(
+    panels: Sequence[Panel],
+    title: str | None = None,
+    max_hz: float | None = None,
+    dynamic_range_db: float = DYNAMIC_RANGE_DB,
+    window_seconds: float = WINDOW_SECONDS,
+) -> Any:
     """A matplotlib ``Figure`` with one spectrogram per panel, stacked, and a shared colour bar.
 
     ``max_hz`` is the top of every frequency axis (default: the highest Nyquist frequency).
@@ -79,8 +87,16 @@ def make_figure(panels: Sequence[Panel], title: str | None = None, max_hz: float
     for ax, panel, (f, t, db) in zip(axes, panels, specs):
         hop = (t[1] - t[0]) if t.size > 1 else panel.audio.size / panel.sr
         extent = (t[0] - hop / 2, t[-1] + hop / 2, 0.0, float(f[-1]))
-        image = ax.imshow(db, origin="lower", aspect="auto", extent=extent, cmap="magma", vmin=vmin, vmax=vmax,
-                          interpolation="nearest")
+        image = ax.imshow(
+            db,
+            origin="lower",
+            aspect="auto",
+            extent=extent,
+            cmap="magma",
+            vmin=vmin,
+            vmax=vmax,
+            interpolation="nearest",
+        )
         ax.set_xlim(0, seconds)
         ax.set_ylim(0, max_hz)
         rate = f"{panel.sr:.0f}" if float(panel.sr).is_integer() else f"{panel.sr:.2f}"
@@ -100,11 +116,18 @@ def save_figure(fig: Any, out: str | os.PathLike, force: bool = False, dpi: int 
         raise WavesrError(f"{out}: figure must be {', '.join(FORMATS)}")
     with atomic_path(out, force=force) as tmp:
         fmt = out.suffix[1:].lower()
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Software" if fmt == "png" else "Creator": software_tag()})
+        fig.savefig(
+            tmp, format=fmt, dpi=dpi, metadata={"Software" if fmt == "png" else "Creator": software_tag()}
+        )
     return out
 
 
-def save_spectrograms(panels: Sequence[Panel], out: str | os.PathLike, title: str | None = None,
-                      force: bool = False, **options: Any) -> Path:
+def save_spectrograms(
+    panels: Sequence[Panel],
+    out: str | os.PathLike,
+    title: str | None = None,
+    force: bool = False,
+    **options: Any,
+) -> Path:
     """:func:`make_figure` then :func:`save_figure`."""
     return save_figure(make_figure(panels, title=title, **options), out, force=force)

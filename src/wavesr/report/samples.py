@@ -26,9 +26,10 @@ import html
 import os
 import shutil
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import soundfile as sf
@@ -36,8 +37,8 @@ import soundfile as sf
 from .. import audio
 from ..errors import WavesrError
 from ..evaluate import slug
-from .tables import METRIC_LABELS
 from ..files import read_json, staged_folder
+from .tables import METRIC_LABELS
 
 HERE = Path(__file__).parent
 MIN_BROWSER_RATE = 3000  # Hz: browsers do not play audio below this rate
@@ -67,7 +68,9 @@ def _url(path: str) -> str:
 def _player_label(label: str, info: dict[str, Any]) -> str:
     if info["kind"] == "network":
         return f"Super-resolution ({label})"
-    return {"cubic": "Cubic interpolation", "bandlimited": "Band-limited interpolation"}.get(info["spec"], label)
+    return {"cubic": "Cubic interpolation", "bandlimited": "Band-limited interpolation"}.get(
+        info["spec"], label
+    )
 
 
 def _method_order(item: tuple[str, dict[str, Any]]) -> tuple[int, str]:
@@ -87,17 +90,23 @@ def read_evaluation(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str
             raise WavesrError(f"{folder}: not a finished wavesr evaluation (no {name}; run wavesr evaluate)")
     samples = read_json(folder / "samples.json")
     if not samples:
-        raise WavesrError(f"{folder}: the evaluation saved no audio (run wavesr evaluate with --save-audio N)")
+        raise WavesrError(
+            f"{folder}: the evaluation saved no audio (run wavesr evaluate with --save-audio N)"
+        )
     return read_json(folder / "settings.json"), read_json(folder / "summary.json"), samples
 
 
-def plan_sections(eval_dirs: Sequence[str | os.PathLike], methods: Sequence[str] | None = None) -> list[Section]:
+def plan_sections(
+    eval_dirs: Sequence[str | os.PathLike], methods: Sequence[str] | None = None
+) -> list[Section]:
     """Sections of the page: one per evaluation folder and ratio, then "Interesting samples"."""
     sections, interesting = [], []
     for folder in eval_dirs:
         settings, summary, samples = read_evaluation(folder)
         corpus = settings.get("corpus", {})
-        title = settings["config"].get("title") or corpus.get("name") or corpus.get("spec") or Path(folder).name
+        title = (
+            settings["config"].get("title") or corpus.get("name") or corpus.get("spec") or Path(folder).name
+        )
         for s in samples:
             s["source"] = str(Path(folder).resolve())
             s["methods"] = {k: v for k, v in s["methods"].items() if methods is None or k in methods}
@@ -111,15 +120,29 @@ def plan_sections(eval_dirs: Sequence[str | os.PathLike], methods: Sequence[str]
             text = settings["config"].get("description") or (
                 f"Files held out from training{split}. The low-resolution signal keeps 1 sample in {r} "
                 f"({sr / r:g} Hz, made with {settings['degradation']['method']}); each method rebuilds the "
-                f"{sr} Hz signal. Scores are per file; the table gives the means over all {n} evaluated files.")
-            means = [row for row in summary["table"] if row["ratio"] == r
-                     and (methods is None or row["method"] in methods)]
-            sections.append(Section(_ratio_title(title, r), slug(f"{title}-x{r}").lower(), text, means, chosen))
+                f"{sr} Hz signal. Scores are per file; the table gives the means over all {n} evaluated "
+                "files."
+            )
+            means = [
+                row
+                for row in summary["table"]
+                if row["ratio"] == r and (methods is None or row["method"] in methods)
+            ]
+            sections.append(
+                Section(_ratio_title(title, r), slug(f"{title}-x{r}").lower(), text, means, chosen)
+            )
     if interesting:
-        sections.append(Section("Interesting samples", "interesting",
-                                "Files where the network's waveform is furthest from the original relative to cubic "
-                                "interpolation: it can \u201challucinate\u201d high frequencies that are plausible but "
-                                "not the original's, which the LSD rewards and the SNR does not.", [], interesting))
+        sections.append(
+            Section(
+                "Interesting samples",
+                "interesting",
+                "Files where the network's waveform is furthest from the original relative to cubic "
+                "interpolation: it can \u201challucinate\u201d high frequencies that are plausible but "
+                "not the original's, which the LSD rewards and the SNR does not.",
+                [],
+                interesting,
+            )
+        )
     return sections
 
 
@@ -139,25 +162,33 @@ def _copy_sample(sample: dict[str, Any], media: Path, flac: bool = False) -> dic
     """Copy one sample's files under ``media``; return page-relative paths by role."""
     src = Path(sample["source"]) / sample["folder"]
     media.mkdir(parents=True, exist_ok=True)
-    files = {"hr": _copy_audio(src / sample["audio"]["high resolution"], media, "hr.wav", flac),
-             "lr": _copy_audio(src / sample["audio"]["low resolution"], media, "lr.wav", flac),
-             "figure": "spectrogram" + Path(sample["figure"]).suffix}
+    files = {
+        "hr": _copy_audio(src / sample["audio"]["high resolution"], media, "hr.wav", flac),
+        "lr": _copy_audio(src / sample["audio"]["low resolution"], media, "lr.wav", flac),
+        "figure": "spectrogram" + Path(sample["figure"]).suffix,
+    }
     shutil.copyfile((src / sample["figure"]).resolve(), media / files["figure"])
     if sample["lr_sr"] < MIN_BROWSER_RATE:
         lr, _ = audio.load(media / files["lr"])
         files["lr_play"] = "lr-play" + Path(files["lr"]).suffix
-        audio.save(media / files["lr_play"], audio.resample(lr, sample["lr_sr_exact"], sample["sr"]), sample["sr"])
+        audio.save(
+            media / files["lr_play"], audio.resample(lr, sample["lr_sr_exact"], sample["sr"]), sample["sr"]
+        )
     for label, info in sample["methods"].items():
         files[label] = _copy_audio(src / info["audio"], media, info["audio"], flac)
     return files
 
 
 def _player(label: str, path: str, note: str = "") -> str:
-    return (f'<div class="player"><span class="label">{_e(label)}:</span>'
-            f'<audio controls preload="metadata" src="{_e(_url(path))}"></audio>{note}</div>')
+    return (
+        f'<div class="player"><span class="label">{_e(label)}:</span>'
+        f'<audio controls preload="metadata" src="{_e(_url(path))}"></audio>{note}</div>'
+    )
 
 
-def _sample_html(sample: dict[str, Any], number: int, files: dict[str, str], base: str, interesting: bool) -> str:
+def _sample_html(
+    sample: dict[str, Any], number: int, files: dict[str, str], base: str, interesting: bool
+) -> str:
     def rel(name: str) -> str:
         return f"{base}/{name}"
 
@@ -168,26 +199,37 @@ def _sample_html(sample: dict[str, Any], number: int, files: dict[str, str], bas
     parts.append('<div class="players">')
     parts.append(_player("High resolution", rel(files["hr"])))
     if "lr_play" in files:
-        note = (f'<span class="note">played resampled to {sample["sr"]} Hz (browsers do not play audio below '
-                f'{MIN_BROWSER_RATE} Hz); <a href="{_e(_url(rel(files["lr"])))}">the {sample["lr_sr"]} Hz file</a></span>')
+        note = (
+            f'<span class="note">played resampled to {sample["sr"]} Hz (browsers do not play audio below '
+            f'{MIN_BROWSER_RATE} Hz); <a href="{_e(_url(rel(files["lr"])))}">the {sample["lr_sr"]} Hz '
+            "file</a></span>"
+        )
         parts.append(_player("Low resolution", rel(files["lr_play"]), note))
     else:
         parts.append(_player("Low resolution", rel(files["lr"])))
     for label, info in sorted(sample["methods"].items(), key=_method_order):
         parts.append(_player(_player_label(label, info), rel(files[label])))
     parts.append("</div>")
-    scored = [(label, info.get("scores", {})) for label, info in sorted(sample["methods"].items(), key=_method_order)]
+    scored = [
+        (label, info.get("scores", {}))
+        for label, info in sorted(sample["methods"].items(), key=_method_order)
+    ]
     keys = [k for k in SCORES if any(s.get(k) is not None for _, s in scored)]
     if keys:
-        parts.append('<table class="scores"><tr><th>method</th>' + "".join(f"<th>{_e(METRIC_LABELS[k])}</th>" for k in keys)
-                     + "</tr>")
+        parts.append(
+            '<table class="scores"><tr><th>method</th>'
+            + "".join(f"<th>{_e(METRIC_LABELS[k])}</th>" for k in keys)
+            + "</tr>"
+        )
         for label, s in scored:
             cells = "".join(f"<td>{'n/a' if s.get(k) is None else f'{s[k]:.2f}'}</td>" for k in keys)
             parts.append(f"<tr><td>{_e(label)}</td>{cells}</tr>")
         parts.append("</table>")
-    parts.append(f'<figure><img src="{_e(_url(rel(files["figure"])))}" alt="spectrograms of {_e(sample["file"])}" '
-                 f'loading="lazy"><figcaption>Spectrograms: high resolution, low resolution, then each method '
-                 f'(shared dB scale).</figcaption></figure></article>')
+    parts.append(
+        f'<figure><img src="{_e(_url(rel(files["figure"])))}" alt="spectrograms of {_e(sample["file"])}" '
+        f'loading="lazy"><figcaption>Spectrograms: high resolution, low resolution, then each method '
+        f"(shared dB scale).</figcaption></figure></article>"
+    )
     return "\n".join(parts)
 
 
@@ -195,17 +237,30 @@ def _means_html(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     keys = [k for k in SCORES if any(r.get(k) is not None for r in rows)]
-    head = "<tr><th>method</th><th>files</th>" + "".join(f"<th>{_e(METRIC_LABELS[k])}</th>" for k in keys) + "</tr>"
-    body = "".join(f"<tr><td>{_e(r['method'])}</td><td>{r['files']}</td>"
-                   + "".join(f"<td>{'n/a' if r.get(k) is None else f'{r[k]:.2f}'}</td>" for k in keys) + "</tr>"
-                   for r in rows)
+    head = (
+        "<tr><th>method</th><th>files</th>"
+        + "".join(f"<th>{_e(METRIC_LABELS[k])}</th>" for k in keys)
+        + "</tr>"
+    )
+    body = "".join(
+        f"<tr><td>{_e(r['method'])}</td><td>{r['files']}</td>"
+        + "".join(f"<td>{'n/a' if r.get(k) is None else f'{r[k]:.2f}'}</td>" for k in keys)
+        + "</tr>"
+        for r in rows
+    )
     return f'<table class="means"><caption>Means over files</caption>{head}{body}</table>'
 
 
-def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
-               title: str = "Audio super-resolution samples", intro: str | None = None,
-               methods: Sequence[str] | None = None, force: bool = False, max_samples: int | None = None,
-               flac: bool = False) -> Path:
+def build_page(
+    eval_dirs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    title: str = "Audio super-resolution samples",
+    intro: str | None = None,
+    methods: Sequence[str] | None = None,
+    force: bool = False,
+    max_samples: int | None = None,
+    flac: bool = False,
+) -> Path:
     """Build the samples page from evaluation folders; return the path of ``index.html``.
 
     ``methods`` limits the players and scores to these method labels (default: all);
@@ -219,7 +274,9 @@ def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         if not force:
             raise WavesrError(f"{out}: already exists (use --force to rebuild the page)")
         index = out / "index.html"
-        if out.is_file() or (any(out.iterdir()) and not (index.is_file() and MARKER in index.read_text(errors="replace"))):
+        if out.is_file() or (
+            any(out.iterdir()) and not (index.is_file() and MARKER in index.read_text(errors="replace"))
+        ):
             raise WavesrError(f"{out}: exists and is not a wavesr samples page; refusing to replace it")
     sections = plan_sections(eval_dirs, methods)
     with staged_folder(out, replace=force) as partial:
@@ -231,15 +288,26 @@ def build_page(eval_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLik
                 base = f"media/{section.anchor}/{number:02d}-{slug(Path(sample['file']).stem)}"
                 files = _copy_sample(sample, partial / base, flac)
                 blocks.append(_sample_html(sample, number, files, base, interesting))
-            body.append(f'<section id="{_e(section.anchor)}"><h2>{_e(section.title)}</h2><p>{_e(section.text)}</p>'
-                        + _means_html(section.means) + "\n".join(blocks) + "</section>")
+            body.append(
+                f'<section id="{_e(section.anchor)}"><h2>{_e(section.title)}</h2><p>{_e(section.text)}</p>'
+                + _means_html(section.means)
+                + "\n".join(blocks)
+                + "</section>"
+            )
         toc = "".join(f'<li><a href="#{_e(s.anchor)}">{_e(s.title)}</a></li>' for s in sections)
-        intro = intro or ("Samples of neural audio super-resolution (Kuleshov, Enam &amp; Ermon, 2017, reproduced "
-                          "with wavesr) and of its baselines. Each sample gives the original, its low-resolution "
-                          "version, the network's reconstruction and cubic interpolation.")
+        intro = intro or (
+            "Samples of neural audio super-resolution (Kuleshov, Enam &amp; Ermon, 2017, reproduced "
+            "with wavesr) and of its baselines. Each sample gives the original, its low-resolution "
+            "version, the network's reconstruction and cubic interpolation."
+        )
         page = string.Template((HERE / "page.html").read_text()).substitute(
-            title=_e(title), intro=intro, toc=toc, sections="\n".join(body), marker=MARKER,
-            sources=", ".join(_e(Path(d).name) for d in eval_dirs))
+            title=_e(title),
+            intro=intro,
+            toc=toc,
+            sections="\n".join(body),
+            marker=MARKER,
+            sources=", ".join(_e(Path(d).name) for d in eval_dirs),
+        )
         (partial / "index.html").write_text(page)
         shutil.copyfile(HERE / "style.css", partial / "style.css")
     return out / "index.html"

@@ -11,16 +11,24 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..files import atomic_path
 
 METRICS = ("snr", "lsd", "lsd_standard", "lsd_hf", "lsd_lf", "pesq", "stoi")
-METRIC_LABELS = {"snr": "SNR (dB)", "lsd": "LSD", "lsd_standard": "LSD std.", "lsd_hf": "LSD-HF",
-                 "lsd_lf": "LSD-LF", "pesq": "PESQ", "stoi": "STOI"}
+METRIC_LABELS = {
+    "snr": "SNR (dB)",
+    "lsd": "LSD",
+    "lsd_standard": "LSD std.",
+    "lsd_hf": "LSD-HF",
+    "lsd_lf": "LSD-LF",
+    "pesq": "PESQ",
+    "stoi": "STOI",
+}
 
 
 def finite_or_none(value: Any) -> Any:
@@ -70,34 +78,56 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     where = corpus.get("name") or corpus.get("spec") or "files"
     split = f", split {corpus['split']}" if corpus.get("split") else ""
     present = [k for k in METRICS if any(row.get(k) is not None for row in summary["table"])]
-    lines = [f"# Evaluation: {where}{split}, {s['files']['count']} files", "",
-             "Mean over files of per-file values (per-file SNR averaged over files).", "",
-             "| ratio | method | files | " + " | ".join(METRIC_LABELS[k] for k in present) + " |",
-             "|---|---|---:|" + "---:|" * len(present)]
+    lines = [
+        f"# Evaluation: {where}{split}, {s['files']['count']} files",
+        "",
+        "Mean over files of per-file values (per-file SNR averaged over files).",
+        "",
+        "| ratio | method | files | " + " | ".join(METRIC_LABELS[k] for k in present) + " |",
+        "|---|---|---:|" + "---:|" * len(present),
+    ]
     for row in summary["table"]:
         cells = [_fmt(row.get(k), 3 if k == "stoi" else 2) for k in present]
         files = f"{row['files']}" + ("" if row["complete"] else " (incomplete)")
         lines.append(f"| x{row['ratio']} | {row['method']} | {files} | " + " | ".join(cells) + " |")
     if summary.get("by_group"):
-        lines += ["", "## By group", "", "Each voice / piece / track of the files on its own (means over its files).", "",
-                  "| ratio | group | method | files | " + " | ".join(METRIC_LABELS[k] for k in present) + " |",
-                  "|---|---|---|---:|" + "---:|" * len(present)]
+        lines += [
+            "",
+            "## By group",
+            "",
+            "Each voice / piece / track of the files on its own (means over its files).",
+            "",
+            "| ratio | group | method | files | " + " | ".join(METRIC_LABELS[k] for k in present) + " |",
+            "|---|---|---|---:|" + "---:|" * len(present),
+        ]
         for row in sorted(summary["by_group"], key=lambda r: (r["ratio"], r["group"])):
             cells = [_fmt(row.get(k), 3 if k == "stoi" else 2) for k in present]
-            lines.append(f"| x{row['ratio']} | {row['group']} | {row['method']} | {row['files']} | "
-                         + " | ".join(cells) + " |")
-    lines += ["", "## Settings", "",
-              f"- rate: {s['protocol']['sr']} Hz; low resolution: `audio.degrade(hr, r, \"{s['degradation']['method']}\")`"
-              + (f"; first {s['protocol']['max_seconds']} s of each file" if s['protocol']['max_seconds'] else ""),
-              f"- files: {s['files']['count']} (list sha256 {s['files']['sha256'][:16]}..., `files.txt`)"]
+            lines.append(
+                f"| x{row['ratio']} | {row['group']} | {row['method']} | {row['files']} | "
+                + " | ".join(cells)
+                + " |"
+            )
+    lines += [
+        "",
+        "## Settings",
+        "",
+        f"- rate: {s['protocol']['sr']} Hz; low resolution: `audio.degrade(hr, r, "
+        f'"{s["degradation"]["method"]}")`'
+        + (f"; first {s['protocol']['max_seconds']} s of each file" if s["protocol"]["max_seconds"] else ""),
+        f"- files: {s['files']['count']} (list sha256 {s['files']['sha256'][:16]}..., `files.txt`)",
+    ]
     for m in s["methods"]:
         if m["kind"] == "network":
-            lines.append(f"- {m['label']}: {m['network']} x{m['ratio']} at {m['sr']} Hz, {m['params']:,} parameters, "
-                         f"`{m['path']}` (sha256 {m['sha256'][:16]}...)")
+            lines.append(
+                f"- {m['label']}: {m['network']} x{m['ratio']} at {m['sr']} Hz, {m['params']:,} parameters, "
+                f"`{m['path']}` (sha256 {m['sha256'][:16]}...)"
+            )
         else:
-            lines.append(f"- {m['label']}: `audio.interpolate(lr, r, \"{m['spec']}\")`")
+            lines.append(f'- {m["label"]}: `audio.interpolate(lr, r, "{m["spec"]}")`')
     lines += [f"- {k}: {v}" for k, v in s["metrics"].items()]
     lines += [f"- note: {n}" for n in s.get("notes", [])]
     v = s["versions"]
-    lines.append(f"- versions: wavesr {v['wavesr']}, torch {v['torch']}, numpy {v['numpy']}, scipy {v['scipy']}")
+    lines.append(
+        f"- versions: wavesr {v['wavesr']}, torch {v['torch']}, numpy {v['numpy']}, scipy {v['scipy']}"
+    )
     return "\n".join(lines) + "\n"
