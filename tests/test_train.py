@@ -65,6 +65,8 @@ def test_run_writes_checkpoints_logs_and_beats_nothing_silently(dataset, tmp_pat
     assert config["train"]["model_config"] == TINY and config["data"]["ratio"] == 4
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["training"]["step"] == ckpt["training"]["total"] > 0
+    for name in ("last.pt", "best.pt", "model.pt"):  # the run's config under one key in every checkpoint
+        assert torch.load(run / name, weights_only=True)["train_config"] == config["train"], name
     model = load_model_file(run / "model.pt")
     assert model.ratio == 4 and model(torch.zeros(1, 1, 100)).shape == (1, 1, 400)
     with pytest.raises(WavesrError, match="already holds a training run"):

@@ -172,3 +172,19 @@ def test_passes_option(env, capsys):
     with pytest.raises(SystemExit) as e:  # not a supported number: argparse's one-line error
         main(["upsample", "in.wav", "--model", "tiny.pt", "--passes", "3", "--force"])
     assert e.value.code == 2 and "invalid choice: 3" in capsys.readouterr().err
+
+
+def test_no_progress_bars_in_logs_and_pipes(env):
+    """Not on a terminal (CI logs, pipes): the result lines only, no carriage-return progress bars."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for name in ("a.wav", "b.wav"):
+        write(env / name, 4000, seconds=25)  # several chunks each, two files: both bars would show
+    wavesr = str(Path(sys.executable).parent / "wavesr")
+    out = subprocess.run(
+        [wavesr, "upsample", "a.wav", "b.wav", "--model", "tiny.pt"], cwd=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "\r" not in out.stderr + out.stdout and "2 files upsampled" in out.stdout

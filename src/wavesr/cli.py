@@ -198,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal: logs and pipes get the result lines alone (no carriage returns)."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
 def _os_error(e: OSError) -> str:
     return f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e)
 
@@ -265,7 +270,7 @@ def _cmd_corpus_build(args: argparse.Namespace) -> int:
         target_sr=args.target_sr,
         limit=args.limit,
         force=args.force,
-        progress=not args.quiet,
+        progress=_progress(args),
         sources=sources,
         chorales=args.chorales,
     )
@@ -515,7 +520,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .train import TrainConfig, train
 
     if args.resume:
-        run = train(TrainConfig(data="", out=args.resume), resume=True).run
+        run = train(TrainConfig(data="", out=args.resume), resume=True, progress=_progress(args)).run
     else:
         if not args.data or not args.out:
             raise WavesrError("train needs DATA and -o RUN (or --resume RUN)")
@@ -548,7 +553,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
             checkpoint_steps=args.checkpoint_steps,
             log_every=args.log_every,
         )
-        run = train(cfg, force=args.force).run
+        run = train(cfg, force=args.force, progress=_progress(args)).run
     print(f"run folder: {run} (best.pt, last.pt, model.pt, metrics.jsonl)")
 
 
@@ -616,118 +621,54 @@ def _add_upsample(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_upsample(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
-    # oneDNN keeps ~1 MB of compiled kernels per input shape, up to 1,024 of them: every file of a
-    # batch has its own length, so a long batch would grow by ~1 GB. Keep 32 (set before the first conv).
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "32")
-
     from tqdm import tqdm
 
-    from . import inference, pretrained
-    from .files import check_writable
-    from .models import build_model
+    from .batch import upsample_batch
 
-    jobs = inference.plan_outputs(args.inputs, args.out, f".{args.format}" if args.format else None)
-    models: dict[str, object] = {}
-
-    def model_for(src: Path):
-        """--model, else --ratio, else the shipped model for this file's rate (8 kHz -> x2, 4 kHz -> x4)."""
-        name = (
-            args.model
-            or pretrained.pick_model(
-                args.ratio or pretrained.ratio_for_rate(inference.file_rate(src), args.content), args.content
-            ).name
-        )
-        if name not in models:
-            models[name] = pretrained.load_model(name, device=args.device)
-        return models[name]
-
-    if args.model or args.ratio:
-        model = model_for(Path(args.inputs[0]))
-    if not jobs:
-        raise WavesrError(f"no audio files in {', '.join(args.inputs)}")
-    options = dict(
-        target_sr=args.target_sr,
-        progress=not args.quiet,
-        limiter=args.limiter,
-        subtype=args.subtype,
-        force=args.force,
-        passes=args.passes,
-    )
-    options.update(
-        {k: getattr(args, k) for k in ("chunk_seconds", "overlap_seconds") if getattr(args, k) is not None}
-    )
-
-    inputs = {src.resolve(): src for src, _ in jobs}  # no output may land on an input of the batch
-    failed: list[str] = []
-    compare_failed: list[str] = []
-    written: dict[Path, Path] = {}
-    for src, dst in tqdm(jobs, desc="files", unit="file", disable=args.quiet or len(jobs) < 2):
-        try:
-            if dst.resolve() in written:
-                raise WavesrError(
-                    f"{src}: same output {dst} as {written[dst.resolve()]}; rename one or use -o"
-                )
-            if dst.resolve() in inputs:
-                raise WavesrError(
-                    f"{src}: its output {dst} is an input of this batch ({inputs[dst.resolve()]}); "
-                    "use -o to write elsewhere"
-                )
-            extra = inference.companion_paths(dst) if args.compare else ()
-            for path in extra:  # refuse before any work
-                if path.resolve() in inputs:
-                    raise WavesrError(f"{src}: --compare would write {path}, an input of this batch")
-                check_writable(path, args.force)
-            model = model_for(src)
-            result = inference.upsample_file(model, src, dst, **options)
-            written[dst.resolve()] = src
-            tqdm.write(result.summary())
-            for note in result.notes[1:]:
-                tqdm.write(f"  {note}")
-        except (WavesrError, OSError) as e:  # OSError: e.g. permission denied on a file or folder
-            if args.debug:
-                raise
-            tqdm.write(f"wavesr: skipped {_message(src, e)}", file=sys.stderr)
-            failed.append(str(src))
-            continue
-        if not args.compare:
-            continue
-        try:
-            cubic = build_model("spline", ratio=model.ratio, sr=model.sr)
-            inference.upsample_file(cubic, src, extra[0], **options)
-            inference.compare_figure(
-                [("input", src), ("cubic spline", extra[0]), (f"{model.name} x{model.ratio}", dst)],
-                extra[1],
-                max_hz=result.sr_out / 2,
-                force=args.force,
-            )
-            tqdm.write(f"  compare: {extra[0]}, {extra[1]}")
-        except (WavesrError, OSError) as e:
-            if args.debug:
-                raise
+    def show(outcome) -> None:
+        if outcome.error is not None:
+            tqdm.write(f"wavesr: skipped {outcome.error}", file=sys.stderr)
+            return
+        tqdm.write(outcome.result.summary())
+        for note in outcome.result.notes[1:]:
+            tqdm.write(f"  {note}")
+        if outcome.compare:
+            tqdm.write(f"  compare: {outcome.compare[0]}, {outcome.compare[1]}")
+        if outcome.compare_error:
             tqdm.write(
-                f"wavesr: --compare failed for {_message(src, e)} (its output {dst} is written)",
+                f"wavesr: --compare failed for {outcome.compare_error} (its output {outcome.output} "
+                "is written)",
                 file=sys.stderr,
             )
-            compare_failed.append(str(src))
-    done = len(jobs) - len(failed)
-    if failed or compare_failed:
-        text = f"{done} of {len(jobs)} files upsampled"
-        text += f"; failed: {', '.join(failed)}" if failed else ""
-        text += f"; --compare failed for: {', '.join(compare_failed)}" if compare_failed else ""
-        print(text, file=sys.stderr)
+
+    options = {
+        k: getattr(args, k) for k in ("chunk_seconds", "overlap_seconds") if getattr(args, k) is not None
+    }
+    report = upsample_batch(
+        args.inputs,
+        args.out,
+        model=args.model,
+        ratio=args.ratio,
+        content=args.content,
+        device=args.device,
+        fmt=args.format,
+        compare=args.compare,
+        force=args.force,
+        progress=_progress(args),
+        on_file=show,
+        raise_errors=args.debug,
+        target_sr=args.target_sr,
+        limiter=args.limiter,
+        subtype=args.subtype,
+        passes=args.passes,
+        **options,
+    )
+    if report.failed or report.compare_failed:
+        print(report.summary(), file=sys.stderr)
         return 1
-    if len(jobs) > 1:
-        print(f"{len(jobs)} files upsampled")
+    if len(report.outcomes) > 1:
+        print(report.summary())
     return 0
-
-
-def _message(src: object, e: Exception) -> str:
-    """A failure's line, naming the file once."""
-    text = _os_error(e) if isinstance(e, OSError) else str(e)
-    return text if str(src) in text else f"{src}: {text}"
 
 
 # ------------------------------------------------------------------------------------ models
@@ -901,7 +842,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         save_audio=args.save_audio,
         interesting=args.interesting,
         title=args.title,
-        progress=not args.quiet,
+        progress=_progress(args),
     )
     methods = [resolve_method(m, args.device) for m in args.methods]
     ratios = _ratios(args.ratios) if args.ratios else sorted({m.ratio for m in methods if m.ratio}) or [4]
@@ -1121,7 +1062,7 @@ def _cmd_paper_table1(args: argparse.Namespace) -> int:
         networks=[n.strip() for n in args.networks.split(",") if n.strip()] if args.networks else None,
         shipped=args.shipped,
         force_eval=args.force_eval,
-        progress=not args.quiet,
+        progress=_progress(args),
     )
     if args.dry_run:
         print(f"plan for {args.out} ({budget.describe()}):")
@@ -1193,7 +1134,7 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
         raise WavesrError("--ship ships a recipe as it stands; change the recipe itself to ship a candidate")
     recipe = vary(get_recipe(args.name), _parse_overrides(args.set))
     record = run_recipe(
-        recipe, args.work, args.minutes, ship=args.ship, progress=not args.quiet, test=not args.no_test
+        recipe, args.work, args.minutes, ship=args.ship, progress=_progress(args), test=not args.no_test
     )
     if args.no_test:
         print(

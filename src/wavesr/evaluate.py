@@ -56,7 +56,7 @@ import numpy as np
 
 from . import __version__, audio, metrics
 from .configs import EvalConfig
-from .data.corpus import Item
+from .data.corpus import Item, evenly_spaced
 from .errors import WavesrError
 from .files import atomic_path, read_json, to_jsonable, write_json
 from .report.tables import METRICS, aggregate, finite_or_none, mean_finite, summary_markdown, write_csv
@@ -286,13 +286,6 @@ def eval_files(
     return out
 
 
-def spread(files: Sequence[EvalFile], n: int | None) -> list[EvalFile]:
-    """At most ``n`` files, evenly spaced over the list (covers every speaker of a sorted list)."""
-    if n is None or n >= len(files):
-        return list(files)
-    return [files[i] for i in np.linspace(0, len(files) - 1, n).round().astype(int)]
-
-
 def load_reference(path: str, sr: int, max_seconds: float | None = None) -> np.ndarray:
     """``[time]`` mono float32 at ``sr`` through :func:`audio.load` (its checks and notes); with
     ``max_seconds`` cut to at most ``max_seconds * sr`` samples."""
@@ -462,7 +455,7 @@ def evaluate(
     if len({slug(x) for x in labels}) != len(labels):
         raise WavesrError(f"two methods share a label ({', '.join(labels)}); name them LABEL=SPEC")
     sr = cfg.sr or next((m.sr for m in resolved if m.sr), audio.SAMPLE_RATE)
-    files = spread(eval_files(items, corpus_info.get("root")), cfg.max_files)
+    files = evenly_spaced(eval_files(items, corpus_info.get("root")), cfg.max_files)
     if not files:
         raise WavesrError("no files to evaluate")
     which = optional_metrics(cfg)

@@ -14,13 +14,15 @@ A run folder holds everything about a run::
     RUN/metrics.jsonl   one JSON object per log line (training and validation)
     RUN/metrics.csv     validation rows, flat
 
-Checkpoints are self-describing wavesr model files (``models.base.save_model``) with the
-training state under ``"training"``: optimizer, step, planned total, RNG state, and with
-``ema`` > 0 the moving average of the weights. That average (``ema_k = d ema_k-1 + (1 - d) w_k``,
-``d`` ramped up as ``min(ema, (1 + k) / (10 + k))``) is what is validated and what ``best.pt``
-and ``model.pt`` hold; ``last.pt`` holds the raw weights the optimizer works on. Resuming
-restores all of it, re-creates the epoch's sample order from the seed and skips the batches
-already seen, so a killed run resumed ends with the same weights as an uninterrupted one.
+Checkpoints are self-describing wavesr model files (``models.base.save_model``); every one of a
+run (``last.pt``, ``best.pt``, ``model.pt``) keeps its TrainConfig under ``"train_config"``, and
+``last.pt`` and ``best.pt`` the training state under ``"training"``: optimizer, step, planned
+total, RNG state, and with ``ema`` > 0 the moving average of the weights. That average
+(``ema_k = d ema_k-1 + (1 - d) w_k``, ``d`` ramped up as ``min(ema, (1 + k) / (10 + k))``) is
+what is validated and what ``best.pt`` and ``model.pt`` hold; ``last.pt`` holds the raw weights
+the optimizer works on. Resuming restores all of it, re-creates the epoch's sample order from the
+seed and skips the batches already seen, so a killed run resumed ends with the same weights as an
+uninterrupted one.
 Checkpoints are written atomically: a run killed during a write keeps its previous ``last.pt``
 (and resumes from it); the killed write's temporary ``.last.*.tmp.pt`` is deleted when the run
 resumes or restarts.
@@ -51,6 +53,7 @@ from tqdm import tqdm
 from . import audio, checks, metrics
 from .configs import TrainConfig  # noqa: F401 (public here too)
 from .data.augment import BrightnessAugment, DegradeMix
+from .data.corpus import evenly_spaced
 from .data.patches import PatchDataset
 from .devices import resolve_device
 from .errors import WavesrError
@@ -130,16 +133,15 @@ class Validator:
             return
         ds = PatchDataset(val_dir)
         self.sr, self.ratio, method = ds.sr, ds.ratio, ds.settings["config"]["method"]
-        take = np.linspace(0, len(ds) - 1, min(max_patches, len(ds))).astype(int) if len(ds) else []
-        if len(take):
-            pairs = [ds[int(i)] for i in take]
+        take = evenly_spaced(range(len(ds)), max_patches)
+        if take:
+            pairs = [ds[i] for i in take]
             self.patches = (
                 torch.stack([p[0] for p in pairs]).numpy(),
                 torch.stack([p[1] for p in pairs]).numpy(),
             )
         sources = sorted(s["path"] for s in ds.settings.get("sources", []) if s.get("patches", 1) > 0)
-        picks = np.unique(np.linspace(0, len(sources) - 1, min(n_files, len(sources))).astype(int))
-        for path in [sources[i] for i in picks] if sources else []:  # spread over voices, not the first few
+        for path in evenly_spaced(sources, n_files):  # spread over voices, not the first few
             hr, _ = audio.load(path, sr=self.sr, mono=True)
             self.files.append((path, hr, audio.degrade(hr, self.ratio, method)))
         self.baseline = self._score(lambda lr, n: audio.interpolate(lr, self.ratio, "cubic", length=n))
@@ -190,10 +192,12 @@ def _save(
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
-    training = {**state, "optimizer": optimizer.state_dict(), "rng": rng, "config": dataclasses.asdict(cfg)}
+    training = {**state, "optimizer": optimizer.state_dict(), "rng": rng}
     if ema is not None:
         training["ema"] = ema.model.state_dict()
-    save_model(model, path, extra={"training": training}, force=True)
+    save_model(
+        model, path, extra={"training": training, TRAIN_CONFIG_KEY: dataclasses.asdict(cfg)}, force=True
+    )
 
 
 def _log(run: Path, row: dict[str, Any], writer: Any) -> None:
@@ -288,6 +292,7 @@ def _restore(
         torch.cuda.set_rng_state_all(training["rng"]["cuda"])
 
 
+TRAIN_CONFIG_KEY = "train_config"  # where every checkpoint of a run (last, best, model) keeps its TrainConfig
 RUN_FILES = (
     "config.json",
     "last.pt",
@@ -512,7 +517,7 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
     bar.close()
     final = ema.model if ema is not None else model
     if d.main:
-        save_model(final, run / "model.pt", extra={"train_config": dataclasses.asdict(cfg)}, force=True)
+        save_model(final, run / "model.pt", extra={TRAIN_CONFIG_KEY: dataclasses.asdict(cfg)}, force=True)
         if writer is not None:
             writer.close()
     _barrier(d)

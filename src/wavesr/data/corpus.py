@@ -15,10 +15,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence, TypeVar
+
+import numpy as np
 
 from ..errors import WavesrError
 from ..files import read_json, sha256_file, write_json  # noqa: F401 (sha256_file: public here too)
+
+T = TypeVar("T")
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
@@ -108,6 +112,16 @@ class Corpus:
                        description=data.get("description", ""), settings=data.get("settings", {}))
         except (KeyError, TypeError) as e:
             raise WavesrError(f"{path}: not a wavesr corpus manifest ({e})") from None
+
+
+def evenly_spaced(items: Sequence[T], n: int | None) -> list[T]:
+    """At most ``n`` of ``items``, evenly spaced from the first to the last (all of them when ``n`` is
+    ``None`` or not smaller): over a sorted list of files this covers every voice, not the first few."""
+    if n is None or n >= len(items):
+        return list(items)
+    if n <= 0:
+        return []
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, n).round()]
 
 
 def stable_fraction(key: str) -> float:

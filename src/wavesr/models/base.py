@@ -362,7 +362,8 @@ def training_degrade(checkpoint: dict[str, Any]) -> str | None:
     training data's ``settings.json`` tells when it is still where the run found it, else the
     default of ``wavesr prepare``, ``decimate``; a run's ``mix_degrade`` is added to either.
     """
-    cfg = checkpoint.get("train_config") or (checkpoint.get("training") or {}).get("config")
+    training = checkpoint.get("training")  # older checkpoints kept the config under training.config
+    cfg = checkpoint.get("train_config") or (training.get("config") if isinstance(training, dict) else None)
     cfg = cfg if isinstance(cfg, dict) else None
     if isinstance(checkpoint.get("degrade"), str):
         method = checkpoint["degrade"]
