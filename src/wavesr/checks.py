@@ -12,6 +12,7 @@ import math
 import numbers
 import re
 import typing
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .errors import WavesrError
@@ -47,6 +48,34 @@ def number(
             f"{name} must be {kind}{describe_range(low, high, low_open, high_open)}, got {value!r}"
         )
     return value
+
+
+@dataclass(frozen=True)
+class Range:
+    """Where a number must lie: :func:`number`'s bounds, kept with a setting (flags, configs)."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, value: Any, name: str, optional: bool = False) -> Any:
+        return number(
+            value,
+            name,
+            self.low,
+            self.high,
+            integer=self.integer,
+            low_open=self.low_open,
+            high_open=self.high_open,
+            optional=optional,
+        )
+
+    def describe(self) -> str:
+        """``whole number >= 1``, ``number in (0, 1]``, ..."""
+        kind = "whole number" if self.integer else "number"
+        return kind + describe_range(self.low, self.high, self.low_open, self.high_open)
 
 
 def device_name(name: Any) -> str:

@@ -7,6 +7,7 @@ reads them back from JSON.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,92 +15,125 @@ from . import checks
 from .constants import DEGRADE_METHODS, LOSSES
 from .errors import WavesrError
 
+DECAYS = ("linear-second-half", "none")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+TRAIN_LOSSES = ("auto", "lps", *LOSSES)
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    integer: bool = False,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+    device: bool = False,
+    flag: str | None = None,
+) -> Any:
+    """A config field with what the CLI and :meth:`TrainConfig.check` need: the flag's help, and the
+    range (:class:`wavesr.checks.Range`), choices or device name its value must have. ``flag``:
+    the flag's name when it is not ``--`` plus the field's name with dashes."""
+    limits = (
+        checks.Range(low, high, integer, low_open, high_open) if low is not None or high is not None else None
+    )
+    metadata = {"help": help, "range": limits, "choices": choices, "device": device, "flag": flag}
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
 
 @dataclass
 class TrainConfig:
-    """Everything a run needs; stored in RUN/config.json and in every checkpoint."""
+    """Everything a run needs; stored in RUN/config.json and in every checkpoint.
 
-    data: str  # prepared training patches (``wavesr prepare``)
-    out: str  # run folder
-    val_data: str | None = None  # prepared validation patches; its source files give whole-file scores
-    model: str = "audiounet"
-    model_config: dict[str, Any] = field(default_factory=dict)  # overrides of the model's config
-    epochs: int = 10
-    max_steps: int | None = None
-    max_minutes: float | None = None  # wall-clock budget; fixes the planned steps after a short warm-up
-    batch_size: int = 32
-    lr: float = 1e-4
-    decay: str = "linear-second-half"  # or "none"
-    loss: str = "auto"  # the network's own (l2 for AudioUNet, lps for the DNN) or one of wavesr.losses.LOSSES
-    stft_weight: float = 1e-3
-    grad_clip: float | None = None
-    ema: float = 0.0  # > 0: keep an exponential moving average of the weights with this decay (e.g. 0.999)
-    brightness_db: float = (
-        0.0  # > 0: a random high shelf of up to +-this many dB on every patch (data/augment.py)
+    Each field says its own flag, help and range (:func:`setting`): ``wavesr train`` builds its
+    flags from them, and :meth:`check` checks them, so that the three never disagree.
+    """
+
+    data: str = field(metadata={"cli": False})  # prepared training patches (``wavesr prepare``)
+    out: str = field(metadata={"cli": False})  # run folder
+    val_data: str | None = setting(
+        None, "prepared validation patches (their files are scored too)", flag="--val"
     )
-    mix_degrade: str = (
-        ""  # a degradation (DEGRADE_METHODS) that rebuilds the input of mix_fraction of the patches
+    model: str = setting("audiounet", "network (audiounet, fast, dnn, spline)")
+    model_config: dict[str, Any] = field(default_factory=dict, metadata={"cli": False})  # --set KEY=VALUE
+    epochs: int = setting(10, "passes over the training patches", low=1, integer=True)
+    max_steps: int | None = setting(None, "stop after this many steps", low=1, integer=True)
+    max_minutes: float | None = setting(
+        None, "wall-clock budget (fixes the planned steps after a short warm-up)", low=0, low_open=True
     )
-    mix_fraction: float = 0.5
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "auto"  # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
-    workers: int = 0  # DataLoader worker processes
-    val_patches: int = 256  # at most this many validation patches
-    val_files: int = 4  # whole held-out files scored every epoch
-    checkpoint_minutes: float = 10.0
-    checkpoint_steps: int | None = None
-    log_every: int = 20
+    batch_size: int = setting(32, "patches per step", low=1, high=4096, integer=True)
+    lr: float = setting(1e-4, "Adam's learning rate", low=0, high=10, low_open=True)
+    decay: str = setting("linear-second-half", "learning-rate schedule", choices=DECAYS)
+    loss: str = setting(
+        "auto",
+        "auto (the network's own), l2 (paper), rmse (original code), l2+stft, rmse+logspec, lps (DNN)",
+        choices=TRAIN_LOSSES,
+    )
+    stft_weight: float = setting(
+        1e-3, "weight of the spectral term of l2+stft and rmse+logspec", low=0, high=1e6
+    )
+    grad_clip: float | None = setting(None, "clip the gradient's norm to this", low=0, low_open=True)
+    ema: float = setting(
+        0.0,
+        "validate and keep a moving average of the weights with this decay, e.g. 0.999 (0: off)",
+        low=0,
+        high=1,
+        high_open=True,
+    )
+    brightness_db: float = setting(
+        0.0, "augment: a random high shelf of up to +-DB on every training patch (0: off)", low=0, high=24
+    )
+    mix_degrade: str = setting(
+        "",
+        "augment: rebuild the input of a share of the patches with this degradation instead of the data's "
+        "own (e.g. plain decimation mixed into phone-band data)",
+        choices=("", *DEGRADE_METHODS),
+    )
+    mix_fraction: float = setting(
+        0.5, "the share of patches --mix-degrade rebuilds", low=0, high=1, low_open=True
+    )
+    seed: int = setting(
+        0, "seed of the initial weights and the patch order", low=0, high=2**32 - 1, integer=True
+    )
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N", device=True)
+    precision: str = setting("auto", "auto: bf16/fp16 on CUDA, fp32 on CPU", choices=PRECISIONS)
+    workers: int = setting(0, "DataLoader worker processes", low=0, high=64, integer=True)
+    val_patches: int = setting(
+        256, "at most this many validation patches", low=0, high=1_000_000, integer=True
+    )
+    val_files: int = setting(4, "whole held-out files scored every epoch", low=0, high=10_000, integer=True)
+    checkpoint_minutes: float = setting(10.0, "write last.pt at least this often", low=0, low_open=True)
+    checkpoint_steps: int | None = setting(None, "also write last.pt every N steps", low=1, integer=True)
+    log_every: int = setting(20, "a metrics.jsonl row every N steps", low=1, integer=True)
 
     def check(self) -> TrainConfig:
-        """Every setting within its range (one-line WavesrErrors); returns the config."""
-        for name, low, integer, optional, low_open in (
-            ("epochs", 1, True, False, False),
-            ("max_steps", 1, True, True, False),
-            ("max_minutes", 0, False, True, True),
-            ("batch_size", 1, True, False, False),
-            ("lr", 0, False, False, True),
-            ("stft_weight", 0, False, False, False),
-            ("grad_clip", 0, False, True, True),
-            ("brightness_db", 0, False, False, False),
-            ("seed", 0, True, False, False),
-            ("workers", 0, True, False, False),
-            ("val_patches", 0, True, False, False),
-            ("val_files", 0, True, False, False),
-            ("checkpoint_minutes", 0, False, False, True),
-            ("checkpoint_steps", 1, True, True, False),
-            ("log_every", 1, True, False, False),
-        ):
-            checks.number(
-                getattr(self, name),
-                f"--{name.replace('_', '-')}",
-                low,
-                integer=integer,
-                optional=optional,
-                low_open=low_open,
-            )
+        """Every setting within its range or among its choices (one-line WavesrErrors); returns the config."""
         if checks.number(self.ema, "--ema", 0) >= 1:
             raise WavesrError(
                 f"--ema must be in [0, 1) (a decay such as 0.999; 0 turns it off), not {self.ema}"
             )
-        checks.device_name(self.device)
-        for name, value, choices in (
-            ("--decay", self.decay, DECAYS),
-            ("--precision", self.precision, PRECISIONS),
-            ("--loss", self.loss, ("auto", "lps", *LOSSES)),
-            ("--mix-degrade", self.mix_degrade, ("", *DEGRADE_METHODS)),
-        ):
-            if value not in choices:
-                raise WavesrError(f"{name} {value!r}: choose from {', '.join(c for c in choices if c)}")
-        if self.mix_degrade:
-            checks.number(self.mix_fraction, "--mix-fraction", 0, 1, low_open=True)
+        for f in dataclasses.fields(self):
+            value, meta, flag = getattr(self, f.name), f.metadata, flag_name(f)
+            if meta.get("range") is not None:
+                meta["range"].check(value, flag, optional=f.default is None)
+            if meta.get("choices") is not None and value not in meta["choices"]:
+                raise WavesrError(
+                    f"{flag} {value!r}: choose from {', '.join(c for c in meta['choices'] if c)}"
+                )
+            if meta.get("device"):
+                checks.device_name(value)
         if not isinstance(self.model_config, dict):
             raise WavesrError(f"model_config must be a mapping of settings, got {self.model_config!r}")
         return self
 
 
-DECAYS = ("linear-second-half", "none")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+def flag_name(f: dataclasses.Field[Any]) -> str:
+    """The CLI flag of a config field (:func:`setting`)."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
 @dataclass

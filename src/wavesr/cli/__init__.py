@@ -1,0 +1,128 @@
+"""The ``wavesr`` command: a thin layer that maps flags onto library calls.
+
+Each module here holds a few subcommands: an ``add_<name>`` function declares a subcommand's
+flags and a ``_cmd_<name>`` function calls the library and prints. Errors the user can cause
+(:class:`WavesrError`) print one line and exit with status 1; ``--debug`` shows the traceback
+instead. Building the parser imports nothing heavy, so ``--help`` and ``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from ..constants import CONTENTS, DEGRADE_METHODS, PASSES  # noqa: F401 (the flags' choices, public here)
+from ..errors import WavesrError
+from . import data, evaluate, recipe, report, train, upsample
+from .options import Number, document_ranges, os_error  # noqa: F401 (Number is public here)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wavesr", description="Neural audio super-resolution.")
+    parser.add_argument("--version", action="version", version=f"wavesr {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (
+        data.add_corpus,
+        data.add_prepare,
+        train.add_train,
+        upsample.add_upsample,
+        upsample.add_models,
+        evaluate.add_evaluate,
+        evaluate.add_plot,
+        report.add_samples,
+        report.add_paper,
+        recipe.add_recipe,
+        recipe.add_export,
+    ):
+        add(sub)
+    document_ranges(parser)
+    return parser
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (what ``timeout``, systemd and docker send): handled as Ctrl-C is, so that
+    every temporary file is removed and nothing half-written stays."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminated(signum: int, frame: object) -> None:
+    import os
+    import signal
+
+    if os.getpid() != _MAIN_PID[0]:  # a worker process forked from this one: die as the signal says
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated(signum)
+
+
+_MAIN_PID = [0]
+
+
+def _handle_signals() -> dict[int, object]:
+    """Install :func:`_terminated` for SIGTERM and SIGHUP (not where they are ignored, as under nohup)."""
+    import os
+    import signal
+
+    _MAIN_PID[0] = os.getpid()
+    before = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            before[signum] = signal.signal(signum, _terminated)
+    return before
+
+
+def _escape_undecodable_names() -> None:
+    """A file name that is not valid UTF-8 prints with its odd bytes as ``\\xNN`` (not a traceback)."""
+    import codecs
+
+    def escape(e: UnicodeError) -> tuple[str, int]:
+        bad = e.object[e.start : e.end]  # type: ignore[attr-defined]
+        return "".join(
+            f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}" for c in bad
+        ), e.end  # type: ignore[attr-defined]
+
+    codecs.register_error("wavesr-escape", escape)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="wavesr-escape")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    args = build_parser().parse_args(argv)
+    _escape_undecodable_names()
+    before = _handle_signals()
+    try:
+        return int(args.func(args) or 0)
+    except WavesrError as e:
+        if args.debug:
+            raise
+        print(f"wavesr: error: {e}", file=sys.stderr)
+        return 1
+    except Terminated as e:
+        print(
+            f"wavesr: terminated ({signal.Signals(e.signum).name}); nothing half-written was kept",
+            file=sys.stderr,
+        )
+        return 128 + e.signum
+    except KeyboardInterrupt:
+        print("wavesr: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `wavesr corpus show speech | head`
+        sys.stderr.close()
+        return 0
+    except OSError as e:  # the system refused (permission denied, ...): the user's environment, one line
+        if args.debug:
+            raise
+        print(f"wavesr: error: {os_error(e)}", file=sys.stderr)
+        return 1
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]

@@ -1,0 +1,218 @@
+"""``wavesr evaluate`` and ``wavesr plot`` (Figure 2)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..constants import DEGRADE_METHODS, PASSES
+from ..errors import WavesrError
+from .options import (
+    COUNT,
+    POSITIVE,
+    RATE,
+    RATIO,
+    Number,
+    device_type,
+    parse_ratios,
+    progress,
+)
+
+
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from ..configs import EvalConfig
+
+    d = EvalConfig()
+    p = sub.add_parser(
+        "evaluate",
+        help="score methods (cubic, bandlimited, models) on a test split",
+        description="Evaluate methods on a corpus split or on files: each file is loaded mono, made "
+        "low-resolution with audio.degrade, rebuilt by each method and scored (SNR, LSD "
+        "in both conventions, LSD-HF/LF, PESQ and STOI when installed). Per-file rows, "
+        "tables and settings go to OUT; rerunning resumes (see wavesr.evaluate).",
+    )
+    p.add_argument(
+        "methods",
+        nargs="+",
+        metavar="METHOD",
+        help="cubic, bandlimited, a shipped model name, a checkpoint or a run folder; LABEL=SPEC names it",
+    )
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--corpus", metavar="SPEC", help="a default corpus, a reader with --root, or a manifest")
+    g.add_argument(
+        "--files", nargs="+", metavar="PATH", help="audio files and/or folders instead of a corpus"
+    )
+    p.add_argument("--root", metavar="DIR", help="folder the corpus reader reads from")
+    p.add_argument(
+        "--split", choices=("train", "val", "test"), default="test", help="corpus split (default test)"
+    )
+    p.add_argument("-o", "--out", required=True, help="evaluation folder (resumed when it exists)")
+    p.add_argument(
+        "--ratio",
+        "--ratios",
+        dest="ratios",
+        metavar="R[,R...]",
+        help="upsampling ratios (default: the networks' ratios, else 4)",
+    )
+    p.add_argument(
+        "--degrade",
+        choices=DEGRADE_METHODS,
+        default=d.degrade,
+        help=f"low-resolution simulation (default {d.degrade})",
+    )
+    p.add_argument(
+        "--sr", type=RATE, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)"
+    )
+    p.add_argument(
+        "--max-files", type=COUNT, metavar="N", help="at most N files, evenly spaced over the split"
+    )
+    p.add_argument(
+        "--max-seconds", type=POSITIVE, metavar="S", help="score only the first S seconds of each file"
+    )
+    p.add_argument(
+        "--pesq",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compute PESQ (default: when the pesq package is installed)",
+    )
+    p.add_argument(
+        "--stoi",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compute STOI (default: when the pystoi package is installed)",
+    )
+    p.add_argument(
+        "--figures",
+        type=Number(0, 1000, integer=True),
+        default=0,
+        metavar="N",
+        help="spectrogram figures of the first N files",
+    )
+    p.add_argument(
+        "--save-audio",
+        type=Number(0, 1000, integer=True),
+        default=0,
+        metavar="N",
+        help="WAVs (hr, lr, every method) of the first N files per ratio, for wavesr samples",
+    )
+    p.add_argument(
+        "--interesting",
+        type=Number(0, 1000, integer=True),
+        default=0,
+        metavar="N",
+        help="also save the N files where the first network falls furthest below cubic in SNR",
+    )
+    p.add_argument("--title", help="name of this evaluation on the samples page (default: the corpus name)")
+    p.add_argument("--device", default=d.device, type=device_type, help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument(
+        "--chunk-seconds",
+        type=Number(0, 60),
+        default=d.chunk_seconds,
+        metavar="S",
+        help=f"network chunk length (default {d.chunk_seconds:g}; 0 = whole files)",
+    )
+    p.add_argument(
+        "--limiter", action="store_true", help="soft-limit network outputs (default: score the raw output)"
+    )
+    p.add_argument(
+        "--passes",
+        type=int,
+        choices=PASSES,
+        help="self-ensemble passes of every network (default: each model's own)",
+    )
+    p.add_argument(
+        "-f", "--force", action="store_true", help="start again in a folder evaluated with other settings"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..data.readers import open_corpus
+    from ..evaluate import EvalConfig, evaluate, resolve_method
+
+    cfg = EvalConfig(
+        sr=args.sr,
+        degrade=args.degrade,
+        max_files=args.max_files,
+        max_seconds=args.max_seconds,
+        pesq=args.pesq,
+        stoi=args.stoi,
+        chunk_seconds=args.chunk_seconds or None,
+        limiter=args.limiter,
+        passes=args.passes,
+        device=args.device,
+        figures=args.figures,
+        save_audio=args.save_audio,
+        interesting=args.interesting,
+        title=args.title,
+        progress=progress(args),
+    )
+    methods = [resolve_method(m, args.device) for m in args.methods]
+    ratios = (
+        parse_ratios(args.ratios) if args.ratios else sorted({m.ratio for m in methods if m.ratio}) or [4]
+    )
+    if args.corpus:
+        corpus = open_corpus(args.corpus, root=args.root)
+        items = corpus.split(args.split)
+        if not items:
+            raise WavesrError(f"{corpus.name}: split {args.split!r} has no files")
+        info = {"name": corpus.name, "root": corpus.root, "spec": args.corpus, "split": args.split}
+    else:
+        items, info = args.files, {"files": args.files}
+    summary = evaluate(methods, items, ratios, args.out, cfg, corpus_info=info, force=args.force)
+    print((Path(args.out) / "summary.md").read_text().split("\n## Settings")[0].rstrip())
+    for note in summary["settings"]["notes"]:
+        print(f"note: {note}")
+    print(f"\nper-file rows, tables and settings: {args.out}")
+    return 0
+
+
+def add_plot(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plot",
+        help="Figure 2: spectrograms of high-res / low-res / super-resolved / cubic",
+        description="Spectrograms of a file (high resolution), its low-resolution version "
+        "(audio.degrade), the model's reconstruction and the cubic interpolation, "
+        "stacked with a shared dB scale (Figure 2 of the paper).",
+    )
+    p.add_argument("file", metavar="FILE", help="an audio file")
+    p.add_argument("--ratio", type=RATIO, required=True, metavar="R", help="upsampling ratio")
+    p.add_argument(
+        "--model", metavar="NAME|PATH", help="a shipped model, checkpoint or run folder (else 3 panels)"
+    )
+    p.add_argument("-o", "--out", required=True, help="figure file: .png, .svg or .pdf")
+    p.add_argument("--degrade", choices=DEGRADE_METHODS, default="decimate")
+    p.add_argument(
+        "--sr",
+        type=RATE,
+        metavar="HZ",
+        help="rate of the high-resolution signal (default: the model's, else 16000)",
+    )
+    p.add_argument("--start", type=Number(0), default=0.0, metavar="S", help="start of the excerpt (seconds)")
+    p.add_argument(
+        "--seconds", type=POSITIVE, metavar="S", help="length of the excerpt (default: the whole file)"
+    )
+    p.add_argument("--device", default="auto", type=device_type)
+    p.add_argument("-f", "--force", action="store_true", help="overwrite the figure")
+    p.set_defaults(func=_cmd_plot)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from ..evaluate import figure2
+
+    out = figure2(
+        args.file,
+        args.ratio,
+        args.out,
+        model=args.model,
+        sr=args.sr,
+        degrade=args.degrade,
+        start=args.start,
+        seconds=args.seconds,
+        device=args.device,
+        force=args.force,
+    )
+    print(out)
+    return 0

@@ -1,0 +1,155 @@
+"""``wavesr upsample`` (over :func:`wavesr.batch.upsample_batch`) and ``wavesr models``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..constants import CONTENTS, PASSES
+from .options import (
+    RATE,
+    RATIO,
+    Number,
+    device_type,
+    progress,
+)
+
+
+def add_upsample(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "upsample",
+        help="upsample audio files with a trained or shipped model",
+        description="Upsample audio files or folders (recursive) at any sample rate: each input "
+        "is resampled to the model's low rate, upsampled in overlapping chunks and "
+        "written as <stem>.sr.wav beside it or under -o (see wavesr.inference).",
+    )
+    p.add_argument("inputs", nargs="+", metavar="IN", help="audio files and/or folders")
+    p.add_argument("-o", "--out", metavar="OUT", help="output file (one input) or folder (keeps the tree)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--model",
+        metavar="NAME|PATH",
+        help="a shipped model (wavesr models), a .pt checkpoint or a training run folder",
+    )
+    g.add_argument(
+        "--ratio", type=RATIO, metavar="R", help="use the shipped model for this ratio and --content"
+    )
+    p.add_argument(
+        "--content",
+        choices=CONTENTS,
+        default="speech",
+        help="which shipped model --ratio or the input's rate picks (default speech; telephone: "
+        "phone calls, 300-3400 Hz at 8 kHz, for models you add: none is shipped)",
+    )
+    p.add_argument("--target-sr", type=RATE, metavar="HZ", help="resample the output to this rate")
+    p.add_argument("--device", default="auto", type=device_type, help="auto (default), cpu, cuda, cuda:N")
+    # defaults None: inference's own defaults apply (10 s chunks, 1 s overlap)
+    p.add_argument(
+        "--chunk-seconds", type=Number(0, 60, low_open=True), metavar="S", help="chunk length (default 10)"
+    )
+    p.add_argument(
+        "--overlap-seconds", type=Number(0, 10), metavar="S", help="overlap of consecutive chunks (default 1)"
+    )
+    p.add_argument("--format", choices=("wav", "flac"), help="output format (default wav, or -o's extension)")
+    p.add_argument("--subtype", help="e.g. PCM_16, PCM_24, FLOAT (default PCM_16, or the input's if deeper)")
+    p.add_argument(
+        "--no-limiter",
+        dest="limiter",
+        action="store_false",
+        help="keep samples over full scale (clipped by PCM formats, reported) instead of soft-limiting",
+    )
+    p.add_argument(
+        "--passes",
+        type=int,
+        choices=PASSES,
+        help="self-ensemble: average this many sign-flipped and shifted runs of the network (higher SNR, "
+        "somewhat higher LSD, that many times slower; default: the model's own, 1 unless its card says)",
+    )
+    p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also write the cubic-spline version (<stem>.cubic.wav) and a spectrogram PNG",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_upsample)
+
+
+def _cmd_upsample(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..batch import upsample_batch
+
+    def show(outcome) -> None:
+        if outcome.error is not None:
+            tqdm.write(f"wavesr: skipped {outcome.error}", file=sys.stderr)
+            return
+        tqdm.write(outcome.result.summary())
+        for note in outcome.result.notes[1:]:
+            tqdm.write(f"  {note}")
+        if outcome.compare:
+            tqdm.write(f"  compare: {outcome.compare[0]}, {outcome.compare[1]}")
+        if outcome.compare_error:
+            tqdm.write(
+                f"wavesr: --compare failed for {outcome.compare_error} (its output {outcome.output} "
+                "is written)",
+                file=sys.stderr,
+            )
+
+    options = {
+        k: getattr(args, k) for k in ("chunk_seconds", "overlap_seconds") if getattr(args, k) is not None
+    }
+    report = upsample_batch(
+        args.inputs,
+        args.out,
+        model=args.model,
+        ratio=args.ratio,
+        content=args.content,
+        device=args.device,
+        fmt=args.format,
+        compare=args.compare,
+        force=args.force,
+        progress=progress(args),
+        on_file=show,
+        raise_errors=args.debug,
+        target_sr=args.target_sr,
+        limiter=args.limiter,
+        subtype=args.subtype,
+        passes=args.passes,
+        **options,
+    )
+    if report.failed or report.compare_failed:
+        print(report.summary(), file=sys.stderr)
+        return 1
+    if len(report.outcomes) > 1:
+        print(report.summary())
+    return 0
+
+
+def add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list the shipped pretrained models",
+        description="The pretrained models shipped with wavesr (or in $WAVESR_PRETRAINED), "
+        "with their rates and held-out scores against cubic interpolation.",
+    )
+    p.set_defaults(func=_cmd_models)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .. import pretrained
+
+    models = pretrained.available_models()
+    if not models:
+        print(
+            f"no pretrained models are shipped yet (registry: {pretrained.registry_dir()}); "
+            "train one (wavesr train) and use wavesr upsample --model RUN_FOLDER"
+        )
+        return 0
+    for m in models:
+        passes = f", {m.passes} passes" if m.passes > 1 else ""
+        print(
+            f"{m.name:16s} x{m.ratio}  {m.sr_lowres:g} -> {m.sr} Hz  {m.content:7s} {m.network} "
+            f"({m.params / 1e6:.1f} M params{passes})  {m.scores_text()}"
+        )
+    return 0
