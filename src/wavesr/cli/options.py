@@ -54,24 +54,6 @@ SEED = Number(0, 2**32 - 1, integer=True)
 WORKERS = Number(0, 64, integer=True)
 
 
-def _device(text: str) -> str:
-    from ..checks import device_name
-
-    try:
-        return device_name(text)
-    except WavesrError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-COUNT = Number(1, integer=True)  # at least one
-NATURAL = Number(0, integer=True)  # zero or more
-POSITIVE = Number(0, low_open=True)
-RATE = Number(1, 1_000_000, integer=True)  # Hz
-RATIO = Number(2, 64, integer=True)
-SEED = Number(0, 2**32 - 1, integer=True)
-WORKERS = Number(0, 64, integer=True)
-
-
 def device_type(text: str) -> str:
     """argparse ``type`` of ``--device``: auto, cpu, cuda, cuda:N or mps."""
     from ..checks import device_name
