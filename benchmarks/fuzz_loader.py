@@ -3,7 +3,7 @@
 Targets, for every input file:
 
 * ``audio.info(path)`` and ``audio.load(path)`` (what ``prepare``, ``evaluate`` and the readers
-  use), and ``inference.read_blocks(path)`` (how ``upsample`` streams a file);
+  use), and ``audiofiles.read_blocks(path)`` (how ``upsample`` streams a file);
 * the contract: every failure is a :class:`WavesrError` whose message is one line naming the
   file; every success of ``load`` is finite float32 ``[C, T]`` with ``C >= 1``, ``T >= 1`` and a
   positive integer rate; when both ``load`` and the streamed read succeed they give the same
@@ -184,7 +184,7 @@ def make_input(seeds: list[tuple[str, bytes]], rng: np.random.Generator) -> tupl
 
 def check(path: str) -> tuple[str, str]:
     """Run the targets on one file: ``("loaded" | "refused", detail)`` or ``("bug", what)``."""
-    from wavesr import audio, inference
+    from wavesr import audio, audiofiles
     from wavesr.errors import WavesrError
 
     def bad_message(e: WavesrError) -> str | None:
@@ -223,7 +223,7 @@ def check(path: str) -> tuple[str, str]:
             return "bug", f"load: returned {getattr(x, 'dtype', type(x))} {getattr(x, 'shape', '')} at {sr!r}"
         loaded, detail = x, f"{x.shape[0]} ch, {x.shape[1]} frames"
     try:
-        blocks = list(inference.read_blocks(Path(path)))
+        blocks = list(audiofiles.read_blocks(Path(path)))
     except WavesrError as e:
         if bad_message(e):
             return "bug", f"stream: {bad_message(e)}"

@@ -1,6 +1,6 @@
 """Bad input, odd input and hostile environments, through the CLI, the Python API and audio.load.
 
-Policy these tests pin down (see also audio.load, audio.truncation and inference.upsample_file):
+Policy these tests pin down (see also audio.load, audio.truncation and audiofiles.upsample_file):
 
 * A file wavesr cannot use -- empty, no samples, not audio, an unsupported format, a codec
   libsndfile cannot decode to its end (a truncated FLAC), NaN or infinite samples -- is one line

@@ -7,8 +7,10 @@ import soundfile as sf
 import torch
 
 from wavesr import audio, inference
+from wavesr.audiofiles import upsample_file
+from wavesr.batch import companion_paths, plan_outputs
 from wavesr.errors import WavesrError
-from wavesr.inference import upsample_array, upsample_file
+from wavesr.inference import upsample_array
 from wavesr.models import build_model
 
 
@@ -277,19 +279,19 @@ def test_plan_outputs(tmp_path):
     (tmp_path / "a" / "sub").mkdir(parents=True)
     for name in ("a/x.wav", "a/sub/y.flac", "a/x.sr.wav", "a/x.cubic.wav", "z.ogg"):
         (tmp_path / name).write_bytes(b"")
-    jobs = inference.plan_outputs([tmp_path / "a", tmp_path / "z.ogg"], tmp_path / "out", ".flac")
+    jobs = plan_outputs([tmp_path / "a", tmp_path / "z.ogg"], tmp_path / "out", ".flac")
     assert jobs == [
         (tmp_path / "a/sub/y.flac", tmp_path / "out/sub/y.sr.flac"),
         (tmp_path / "a/x.wav", tmp_path / "out/x.sr.flac"),
         (tmp_path / "z.ogg", tmp_path / "out/z.sr.flac"),
     ]
-    assert inference.plan_outputs([tmp_path / "z.ogg"]) == [(tmp_path / "z.ogg", tmp_path / "z.sr.wav")]
-    assert inference.plan_outputs([tmp_path / "z.ogg"], tmp_path / "o.wav") == [
+    assert plan_outputs([tmp_path / "z.ogg"]) == [(tmp_path / "z.ogg", tmp_path / "z.sr.wav")]
+    assert plan_outputs([tmp_path / "z.ogg"], tmp_path / "o.wav") == [
         (tmp_path / "z.ogg", tmp_path / "o.wav")
     ]
     with pytest.raises(WavesrError, match="must be a folder"):
-        inference.plan_outputs([tmp_path / "a"], tmp_path / "o.wav")
-    assert inference.companion_paths(tmp_path / "x.sr.wav") == (
+        plan_outputs([tmp_path / "a"], tmp_path / "o.wav")
+    assert companion_paths(tmp_path / "x.sr.wav") == (
         tmp_path / "x.cubic.wav",
         tmp_path / "x.compare.png",
     )

@@ -19,7 +19,7 @@ import soundfile as sf
 import torch
 from conftest import prepare_voices
 
-from wavesr import audio, files, inference, pretrained
+from wavesr import audio, batch, files, inference, pretrained
 from wavesr.cli import main
 from wavesr.data.patches import PatchDataset
 from wavesr.errors import WavesrError
@@ -342,7 +342,7 @@ def test_compare_counts_a_written_output_as_upsampled(env, capsys, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(inference, "compare_figure", full_disk)
+    monkeypatch.setattr(batch, "compare_figure", full_disk)
     assert main(["upsample", "in.wav", "--model", "spline.pt", "--compare", "-q"]) == 1
     err = capsys.readouterr().err
     assert "1 of 1 files upsampled; --compare failed for: in.wav" in err and (env / "in.sr.wav").is_file()
@@ -354,7 +354,7 @@ def test_compare_counts_a_written_output_as_upsampled(env, capsys, monkeypatch):
 def _peak_rss_mb(code):
     """Peak resident memory (MB) of a fresh Python running ``code``, beyond its imports."""
     script = (
-        "import resource, wavesr.inference, wavesr.pretrained, soundfile\n"
+        "import resource, wavesr.audiofiles, wavesr.pretrained, soundfile\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         + code
         + "\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)"
@@ -369,7 +369,7 @@ def test_memory_does_not_grow_with_the_channel_count(tmp_path):
     sf.write(tmp_path / "few.wav", noise(4000, 4), 4000, subtype="FLOAT")
     run = (
         "m = wavesr.pretrained.load_model('speech-x4', device='cpu')\n"
-        "wavesr.inference.upsample_file(m, {!r}, {!r}, passes=1)"
+        "wavesr.audiofiles.upsample_file(m, {!r}, {!r}, passes=1)"
     )
     few = _peak_rss_mb(run.format(str(tmp_path / "few.wav"), str(tmp_path / "few.sr.wav")))
     many = _peak_rss_mb(run.format(str(tmp_path / "many.wav"), str(tmp_path / "many.sr.wav")))

@@ -23,8 +23,9 @@ _LAZY = {
     "pick_model": "wavesr.pretrained",
     "ModelInfo": "wavesr.pretrained",
     "upsample_array": "wavesr.inference",
-    "upsample_file": "wavesr.inference",
-    "UpsampleResult": "wavesr.inference",
+    "upsample_file": "wavesr.audiofiles",
+    "UpsampleResult": "wavesr.audiofiles",
+    "upsample_batch": "wavesr.batch",
     "WavesrError": "wavesr.errors",
 }
 __all__ = ["__version__", *_LAZY]

@@ -49,7 +49,7 @@ def load(path: str | os.PathLike, sr: int | None = None, mono: bool = False) -> 
     """Read any file libsndfile decodes (WAV of any depth, FLAC, Ogg Vorbis/Opus, MP3, ...).
 
     Every frame libsndfile decodes is used. A file shorter than its header declares (a truncated
-    WAV, AIFF or MP3) gives the frames present, as :func:`wavesr.inference.upsample_file` does
+    WAV, AIFF or MP3) gives the frames present, as :func:`wavesr.audiofiles.upsample_file` does
     (which says so in a note, see :func:`truncation`); a file that cannot be decoded to its end
     (a truncated FLAC: "decoder lost sync") raises. Empty files, files with no samples and files
     with NaN or infinite samples raise a :class:`WavesrError` naming the file and the problem.

@@ -1,6 +1,6 @@
 """Upsampling many files in one call: what ``wavesr upsample`` does, as a library function.
 
-:func:`upsample_batch` pairs every input with its output (:func:`wavesr.inference.plan_outputs`),
+:func:`upsample_batch` pairs every input with its output (:func:`plan_outputs`),
 loads each model once, upsamples file after file and goes on past a file that fails: the
 report lists every file's outcome, and the CLI only prints it. No output is written over an
 input of the batch or over another output of it, and ``force`` replaces only wavesr's own files.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import inference, pretrained
+from . import audio, audiofiles, pretrained
 from .errors import WavesrError
 from .files import check_writable
 
@@ -25,7 +25,7 @@ class FileOutcome:
 
     input: Path
     output: Path
-    result: inference.UpsampleResult | None = None  # None when it failed
+    result: audiofiles.UpsampleResult | None = None  # None when it failed
     error: str | None = None  # the one-line reason it failed
     compare: tuple[Path, Path] | None = None  # --compare: the cubic file and the figure, when written
     compare_error: str | None = None
@@ -87,7 +87,7 @@ def upsample_batch(
 
     Parameters
     ----------
-    inputs, out, fmt : what to read and where to write (:func:`wavesr.inference.plan_outputs`;
+    inputs, out, fmt : what to read and where to write (:func:`plan_outputs`;
         ``fmt`` is ``"wav"`` or ``"flac"``).
     model : a shipped model name, a checkpoint or a run folder; else ``ratio`` picks the shipped
         model for ``content``; else each file's rate does (8 kHz -> x2, 4 kHz -> x4, ...).
@@ -96,21 +96,21 @@ def upsample_batch(
     progress : a bar over files (and over the chunks of each long file).
     on_file : called with each file's outcome as soon as it is known (the CLI prints it).
     raise_errors : raise a file's error instead of recording it (``--debug``).
-    options : :func:`wavesr.inference.upsample_file`'s (``target_sr``, ``chunk_seconds``, ...).
+    options : :func:`wavesr.audiofiles.upsample_file`'s (``target_sr``, ``chunk_seconds``, ...).
     """
     # oneDNN keeps ~1 MB of compiled kernels per input shape, up to 1,024 of them: every file of a
     # batch has its own length, so a long batch would grow by ~1 GB. Keep 32 (read at the first conv).
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "32")
     from tqdm import tqdm
 
-    jobs = inference.plan_outputs(list(inputs), out, f".{fmt}" if fmt else None)
+    jobs = plan_outputs(list(inputs), out, f".{fmt}" if fmt else None)
     models: dict[str, Any] = {}
 
     def model_for(src: Path) -> Any:
         name = (
             model
             or pretrained.pick_model(
-                ratio or pretrained.ratio_for_rate(inference.file_rate(src), content), content
+                ratio or pretrained.ratio_for_rate(audiofiles.file_rate(src), content), content
             ).name
         )
         if name not in models:
@@ -166,12 +166,12 @@ def _one_file(
             f"{src}: its output {dst} is an input of this batch ({sources[dst.resolve()]}); "
             "use -o to write elsewhere"
         )
-    for path in inference.companion_paths(dst) if compare else ():  # refused before any work
+    for path in companion_paths(dst) if compare else ():  # refused before any work
         if path.resolve() in sources:
             raise WavesrError(f"{src}: --compare would write {path}, an input of this batch")
         check_writable(path, force)
     net = model_for(src)
-    outcome.result = inference.upsample_file(net, src, dst, force=force, progress=progress, **options)
+    outcome.result = audiofiles.upsample_file(net, src, dst, force=force, progress=progress, **options)
     written[dst.resolve()] = src
     return net
 
@@ -182,14 +182,98 @@ def _compare(
     """``--compare``: the cubic-spline version and the spectrograms of input, cubic and network."""
     from .models import build_model
 
-    cubic_path, figure = inference.companion_paths(dst)
+    cubic_path, figure = companion_paths(dst)
     cubic = build_model("spline", ratio=net.ratio, sr=net.sr)
-    inference.upsample_file(cubic, src, cubic_path, force=force, **options)
+    audiofiles.upsample_file(cubic, src, cubic_path, force=force, **options)
     assert outcome.result is not None
-    inference.compare_figure(
+    compare_figure(
         [("input", src), ("cubic spline", cubic_path), (f"{net.name} x{net.ratio}", dst)],
         figure,
         max_hz=outcome.result.sr_out / 2,
         force=force,
     )
     return cubic_path, figure
+
+
+OUTPUT_TAGS = (".sr", ".cubic")  # stems of files wavesr writes; folder scans skip them
+
+
+def plan_outputs(
+    inputs: list[str | os.PathLike], out: str | os.PathLike | None = None, ext: str | None = None
+) -> list[tuple[Path, Path]]:
+    """Pair every input file with its output path.
+
+    Folders are searched recursively (:func:`audio.find_audio`, skipping ``*.sr.*`` and
+    ``*.cubic.*`` outputs of earlier runs). Without ``out`` each output is ``<stem>.sr<ext>``
+    beside its input; with ``out`` a folder, the same names go under it, keeping the tree below
+    each input folder; ``out`` is the output file itself when there is a single input file and
+    ``out`` ends in .wav or .flac. ``ext`` is ``.wav`` (default) or ``.flac``.
+    """
+    if ext is not None and ext not in audio.SUBTYPES:
+        raise WavesrError(f"output format must be wav or flac, got {ext.lstrip('.')!r}")
+    paths = [Path(p) for p in inputs]
+    if out is not None and str(out) == "-":
+        raise WavesrError(
+            "-o -: writing audio to standard output is not supported; name an output file "
+            "(.wav or .flac) or a folder"
+        )
+    out = Path(out) if out is not None else None
+    if (
+        out is not None
+        and out.suffix.lower() in audio.AUDIO_EXTENSIONS
+        and out.suffix.lower() not in audio.SUBTYPES
+    ):
+        raise WavesrError(
+            f"{out}: wavesr writes .wav or .flac files; name the output {out.stem}.wav or "
+            f"{out.stem}.flac (or a folder)"
+        )
+    if out is not None and out.suffix.lower() in audio.SUBTYPES and not out.is_dir():
+        if len(paths) != 1 or paths[0].is_dir():
+            raise WavesrError(f"{out}: with several inputs or a folder, -o must be a folder")
+        if ext is not None and ext != out.suffix.lower():
+            raise WavesrError(f"{out}: the name's extension contradicts the format {ext.lstrip('.')}")
+        return [(paths[0], out)]
+    ext = ext or ".wav"
+    jobs = []
+    for p in paths:
+        if p.is_dir():
+            for f in audio.find_audio(p):
+                if not f.stem.endswith(OUTPUT_TAGS):
+                    folder = f.parent if out is None else out / f.parent.relative_to(p)
+                    jobs.append((f, folder / f"{f.stem}.sr{ext}"))
+        else:
+            jobs.append((p, (p.parent if out is None else out) / f"{p.stem}.sr{ext}"))
+    return jobs
+
+
+def companion_paths(output: str | os.PathLike) -> tuple[Path, Path]:
+    """Where ``--compare`` writes: ``<base>.cubic<ext>`` and ``<base>.compare.png`` beside ``output``
+    (``<base>`` is the output's stem without a trailing ``.sr``)."""
+    output = Path(output)
+    base = output.stem[:-3] if output.stem.endswith(".sr") else output.stem
+    return output.with_name(f"{base}.cubic{output.suffix}"), output.with_name(f"{base}.compare.png")
+
+
+def compare_figure(
+    panels: list[tuple[str, str | os.PathLike[str]]],
+    out_png: str | os.PathLike[str],
+    seconds: float = 30.0,
+    max_hz: float | None = None,
+    force: bool = False,
+) -> Path:
+    """Spectrograms of audio files stacked in one PNG (:func:`wavesr.report.plots.make_figure`).
+
+    ``panels`` are ``(title, path)`` pairs, e.g. input / cubic / super-resolved. At most the first
+    ``seconds`` of each file are shown, channels averaged; every panel's frequency axis goes up to
+    ``max_hz`` (default: the highest Nyquist frequency among them), so missing bands show as empty.
+    """
+    import soundfile as sf
+
+    from .report.plots import Panel, save_spectrograms
+
+    shown = []
+    for title, path in panels:
+        with sf.SoundFile(os.fsencode(path)) as f:
+            x = f.read(int(seconds * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
+            shown.append(Panel(f"{title} ({f.samplerate:g} Hz)", x, f.samplerate))
+    return save_spectrograms(shown, out_png, max_hz=max_hz, force=force)

@@ -10,9 +10,10 @@ rate, so every input goes through::
 
 Both resampling steps are soxr's very-high-quality streaming resampler (``soxr.ResampleStream``,
 the same numbers as the one-shot :func:`wavesr.audio.resample`); either is skipped when the rates
-already match. Channels are processed together as one batch ``[channels, 1, time]``, which is
-the same as processing them one at a time. The output has exactly
-``round(n_in * out_sr / sr_in)`` samples (``n_in * ratio`` when the input is at the low rate).
+already match. Channels are processed as a batch ``[channels, 1, time]``, a few at a time
+(``CHANNEL_GROUP``: memory stays bounded for any channel count), the same as one at a time.
+The output has exactly ``round(n_in * out_sr / sr_in)`` samples (``n_in * ratio`` when the
+input is at the low rate).
 
 Chunks and overlap-add
 ----------------------
@@ -38,8 +39,8 @@ the spline and small AudioUNets; a random paper-shaped AudioUNet (B = 8, recepti
 than 0.25 s) differs by at most 1.4e-5 (RMS 2e-7) with the default 10 s chunks and 1 s overlap.
 
 Memory is bounded by one chunk plus one overlap, whatever the length of the input:
-:func:`upsample_file` reads blocks from the input file and writes output blocks to a temporary
-file that is renamed at the end (a 20-minute file takes the same peak memory as a 2-minute one;
+:func:`wavesr.audiofiles.upsample_file` reads blocks from the input file and writes output blocks
+to a temporary file that is renamed at the end (a 20-minute file takes the same peak memory as a 2-minute one;
 a 2-hour file at 4 kHz: 325 MB peak RSS, torch included, benchmarks/load_test.py). On CPU, oneDNN
 caches compiled kernels per input shape (~1 MB each, 1,024 by default), and every file of a batch
 has its own length: ``wavesr upsample`` sets ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=32`` (1,000 short
@@ -88,21 +89,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import soundfile as sf
 import soxr
 import torch
 
 from . import audio, checks
 from .errors import WavesrError
-from .files import atomic_path, check_input_file, check_writable, software_tag
 
 if TYPE_CHECKING:  # a type only: models.base imports this module to give every network .upsample()
     from .models.base import Upsampler
@@ -126,7 +120,6 @@ MAX_OVERLAP_SECONDS = 10.0
 QUALITY = "VHQ"  # soxr quality, as audio.resample
 LIMIT_KNEE = 0.95  # the soft limiter is the identity below this magnitude
 DC_NOTE = 0.05  # a channel mean above this (-26 dBFS) is reported in the notes
-DEEP_SUBTYPES = ("PCM_24", "PCM_32", "FLOAT", "DOUBLE")  # input subtypes an output keeps (WAV)
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -265,6 +258,39 @@ class Stream:
         evaluation's); ``None``: real audio. Decides the input conditioning (module docstring).
     """
 
+    model: Upsampler
+    device: torch.device
+    name: str
+    limiter: bool
+    sr_in: float
+    channels: int
+    r: int
+    passes: int
+    sr_out: int
+    chunk: int  # low-rate samples per chunk (0: the whole input is one chunk)
+    overlap: int  # low-rate samples shared by consecutive chunks
+    chunk_seconds: float | None
+    overlap_seconds: float
+    to_lr: Any  # soxr.ResampleStream to the model's low rate, or None
+    to_out: Any  # soxr.ResampleStream to the target rate, or None
+    buffer: np.ndarray
+    lr_start: int
+    n_in: int
+    n_hr: int
+    n_out: int
+    chunks: int
+    offsets: list[tuple[int, int]]
+    condition: bool
+    chunk_seconds_asked: float | None
+    fade: np.ndarray
+    tail: np.ndarray | None
+    peak: float
+    n_over: int
+    n_knee: int
+    peak_in: float
+    sum_in: np.ndarray
+    bar: Any
+
     def __init__(
         self,
         model: Upsampler,
@@ -316,14 +342,14 @@ class Stream:
         )
         self.buffer = np.zeros((channels, 0), np.float32)  # low-rate samples not yet in a finished chunk
         self.lr_start = 0  # low-rate index of buffer[:, 0]
-        self.tail: np.ndarray | None = None  # previous chunk's output over the coming overlap
+        self.tail = None  # previous chunk's output over the coming overlap
         self.n_in = self.n_hr = self.n_out = self.chunks = 0
         self.peak = 0.0
         self.n_over = 0
         self.n_knee = 0
         self.peak_in = 0.0  # for the notes on the input's level
         self.sum_in = np.zeros(channels)
-        self.bar: Any = None  # a tqdm bar to advance per chunk
+        self.bar = None  # a tqdm bar to advance per chunk
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Feed ``[channels, n]`` input samples; return the output samples now final."""
@@ -549,7 +575,7 @@ def upsample_array(
         raise WavesrError(
             f"audio must be [time] or [channels, time] with at least one sample, got shape {list(x.shape)}"
         )
-    with _eval_on(model, device) as dev:
+    with eval_mode(model, device) as dev:
         stream = Stream(
             model,
             sr,
@@ -562,7 +588,7 @@ def upsample_array(
             passes=passes,
             input_degrade=input_degrade,
         )
-        with _bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
+        with chunk_bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
             step = block_frames(x.shape[0])
             parts = [stream.push(x[:, i : i + step]) for i in range(0, x.shape[1], step)]
             parts.append(stream.finish())
@@ -593,231 +619,12 @@ def upsample(
     return y, out_sr
 
 
-# -------------------------------------------------------------------------------- files
-
-
-@dataclass
-class UpsampleResult:
-    """What :func:`upsample_file` did."""
-
-    input: str
-    output: str
-    sr_in: int
-    sr_out: int
-    channels: int
-    frames_in: int
-    frames_out: int
-    seconds: float  # duration of the audio
-    elapsed: float  # wall-clock seconds of processing
-    subtype: str
-    peak: float  # output peak before limiting
-    samples_over: int  # output samples above full scale before limiting
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        speed = self.seconds / self.elapsed if self.elapsed > 0 else float("inf")
-        return (
-            f"{self.input} -> {self.output}: {self.notes[0]}, {self.channels} ch, {self.seconds:.1f} s "
-            f"({self.elapsed:.1f} s, {speed:.1f}x real time)"
-        )
-
-
-def output_subtype(out_path: str | os.PathLike, input_subtype: str | None, subtype: str | None = None) -> str:
-    """The subtype written: ``subtype`` if given (checked), else the input's when it is deeper than
-    16-bit (PCM_24, PCM_32, FLOAT, DOUBLE; FLAC stores those as PCM_24), else PCM_16."""
-    ext = Path(out_path).suffix.lower()
-    if ext not in audio.SUBTYPES:
-        raise WavesrError(f"{out_path}: output must be .wav or .flac")
-    fmt = ext[1:].upper()
-    if subtype is None:
-        if input_subtype in DEEP_SUBTYPES:
-            subtype = input_subtype if fmt == "WAV" else "PCM_24"
-        else:
-            subtype = audio.SUBTYPES[ext]
-    subtype = subtype.upper()
-    if not sf.check_format(fmt, subtype):
-        raise WavesrError(
-            f"{out_path}: {fmt} cannot store subtype {subtype} "
-            f"(choose from {', '.join(sorted(sf.available_subtypes(fmt)))})"
-        )
-    return subtype
-
-
-def file_rate(path: str | os.PathLike) -> int:
-    """The sample rate in a file's header (a clear WavesrError when it is not audio)."""
-    return int(audio.info(path).samplerate)
-
-
-def upsample_file(
-    model: Upsampler,
-    in_path: str | os.PathLike,
-    out_path: str | os.PathLike,
-    *,
-    force: bool = False,
-    subtype: str | None = None,
-    target_sr: int | None = None,
-    chunk_seconds: float | None = CHUNK_SECONDS,
-    overlap_seconds: float = OVERLAP_SECONDS,
-    device: str | torch.device | None = None,
-    progress: bool = False,
-    limiter: bool = True,
-    passes: int | None = None,
-) -> UpsampleResult:
-    """Upsample an audio file into a WAV or FLAC file (by ``out_path``'s extension), streaming.
-
-    The input is read in blocks of ``BLOCK_FRAMES``, resampled and upsampled chunk by chunk and
-    written block by block into a temporary file beside ``out_path``, renamed onto it at the end
-    (nothing is left behind on failure). Memory stays bounded whatever the input's length.
-    A process killed outright (SIGKILL, power loss) cannot remove its temporary file: a stale
-    ``.<stem>.XXXXXXXX.tmp.wav`` may remain beside ``out_path``. It never has the destination's
-    name, folder scans skip it (hidden) and a rerun writes a new one; it can be deleted at will.
-    A truncated input is upsampled as far as libsndfile decodes it, with a note
-    (:func:`wavesr.audio.truncation`); a write that fails (full disk) is one WavesrError line.
-    Refuses to replace ``out_path`` unless ``force``. ``subtype``: see :func:`output_subtype`.
-    Other parameters as :func:`upsample_array`.
-    """
-    in_path, out_path = check_input_file(in_path), Path(out_path)
-    if in_path.resolve() == out_path.resolve():
-        raise WavesrError(f"{in_path}: output would overwrite the input")
-    info = audio.info(in_path)
-    if info.frames <= 0:
-        raise WavesrError(f"{in_path}: contains no samples")
-    subtype = output_subtype(out_path, info.subtype, subtype)
-    check_writable(out_path, force)
-    start = time.perf_counter()
-    with _eval_on(model, device) as dev:
-        stream = Stream(
-            model,
-            info.samplerate,
-            info.channels,
-            chunk_seconds,
-            overlap_seconds,
-            target_sr,
-            dev,
-            limiter,
-            name=str(in_path),
-            passes=passes,
-        )
-        try:
-            with (
-                atomic_path(out_path, force=force) as tmp,
-                _bar(progress, stream.expected_chunks(info.frames), in_path.name) as stream.bar,
-                sf.SoundFile(
-                    os.fsencode(tmp),
-                    "w",
-                    stream.sr_out,
-                    info.channels,
-                    subtype,
-                    format=out_path.suffix[1:].upper(),
-                ) as out,
-            ):
-                out.software = software_tag()
-                for block in read_blocks(in_path):
-                    out.write(stream.push(block).T)
-                out.write(stream.finish().T)
-                out.close()  # inside the atomic block: a failed final flush (a full disk) is a failed write
-        except sf.LibsndfileError as e:  # reading errors are WavesrErrors already: this is the output
-            raise audio.write_error(out_path, e) from None
-    notes = stream.notes(subtype)
-    truncated = audio.truncation(info, stream.n_in)
-    if truncated:
-        notes.insert(1, truncated)
-    return UpsampleResult(
-        input=str(in_path),
-        output=str(out_path),
-        sr_in=info.samplerate,
-        sr_out=stream.sr_out,
-        channels=info.channels,
-        frames_in=stream.n_in,
-        frames_out=stream.n_out,
-        seconds=stream.n_in / info.samplerate,
-        elapsed=time.perf_counter() - start,
-        subtype=subtype,
-        peak=stream.peak,
-        samples_over=stream.n_over,
-        notes=notes,
-    )
-
-
-OUTPUT_TAGS = (".sr", ".cubic")  # stems of files wavesr writes; folder scans skip them
-
-
-def plan_outputs(
-    inputs: list[str | os.PathLike], out: str | os.PathLike | None = None, ext: str | None = None
-) -> list[tuple[Path, Path]]:
-    """Pair every input file with its output path.
-
-    Folders are searched recursively (:func:`audio.find_audio`, skipping ``*.sr.*`` and
-    ``*.cubic.*`` outputs of earlier runs). Without ``out`` each output is ``<stem>.sr<ext>``
-    beside its input; with ``out`` a folder, the same names go under it, keeping the tree below
-    each input folder; ``out`` is the output file itself when there is a single input file and
-    ``out`` ends in .wav or .flac. ``ext`` is ``.wav`` (default) or ``.flac``.
-    """
-    if ext is not None and ext not in audio.SUBTYPES:
-        raise WavesrError(f"output format must be wav or flac, got {ext.lstrip('.')!r}")
-    paths = [Path(p) for p in inputs]
-    if out is not None and str(out) == "-":
-        raise WavesrError(
-            "-o -: writing audio to standard output is not supported; name an output file "
-            "(.wav or .flac) or a folder"
-        )
-    out = Path(out) if out is not None else None
-    if (
-        out is not None
-        and out.suffix.lower() in audio.AUDIO_EXTENSIONS
-        and out.suffix.lower() not in audio.SUBTYPES
-    ):
-        raise WavesrError(
-            f"{out}: wavesr writes .wav or .flac files; name the output {out.stem}.wav or "
-            f"{out.stem}.flac (or a folder)"
-        )
-    if out is not None and out.suffix.lower() in audio.SUBTYPES and not out.is_dir():
-        if len(paths) != 1 or paths[0].is_dir():
-            raise WavesrError(f"{out}: with several inputs or a folder, -o must be a folder")
-        if ext is not None and ext != out.suffix.lower():
-            raise WavesrError(f"{out}: the name's extension contradicts the format {ext.lstrip('.')}")
-        return [(paths[0], out)]
-    ext = ext or ".wav"
-    jobs = []
-    for p in paths:
-        if p.is_dir():
-            for f in audio.find_audio(p):
-                if not f.stem.endswith(OUTPUT_TAGS):
-                    folder = f.parent if out is None else out / f.parent.relative_to(p)
-                    jobs.append((f, folder / f"{f.stem}.sr{ext}"))
-        else:
-            jobs.append((p, (p.parent if out is None else out) / f"{p.stem}.sr{ext}"))
-    return jobs
-
-
-def companion_paths(output: str | os.PathLike) -> tuple[Path, Path]:
-    """Where ``--compare`` writes: ``<base>.cubic<ext>`` and ``<base>.compare.png`` beside ``output``
-    (``<base>`` is the output's stem without a trailing ``.sr``)."""
-    output = Path(output)
-    base = output.stem[:-3] if output.stem.endswith(".sr") else output.stem
-    return output.with_name(f"{base}.cubic{output.suffix}"), output.with_name(f"{base}.compare.png")
-
-
 def block_frames(channels: int) -> int:
     """Frames per read block: :data:`BLOCK_FRAMES`, fewer for many channels (:data:`BLOCK_SAMPLES`)."""
     return max(256, min(BLOCK_FRAMES, BLOCK_SAMPLES // max(channels, 1)))
 
 
-def read_blocks(path: Path) -> Iterator[np.ndarray]:
-    """``[channels, BLOCK_FRAMES]`` float32 blocks of a file, decoding errors as one-line WavesrErrors."""
-    try:
-        with sf.SoundFile(os.fsencode(path)) as f:
-            frames = block_frames(f.channels)
-            while True:
-                block = f.read(frames, dtype="float32", always_2d=True)
-                if not len(block):
-                    return
-                yield block.T
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise audio.decode_error(path, e) from None
-
-
-class _eval_on:
+class eval_mode:
     """Context: the model in eval mode on the resolved device; its training flag restored after."""
 
     def __init__(self, model: Upsampler, device: str | torch.device | None) -> None:
@@ -833,64 +640,8 @@ class _eval_on:
         self.model.train(self.was_training)
 
 
-def _bar(enabled: bool, total: int, desc: str) -> Any:
+def chunk_bar(enabled: bool, total: int, desc: str) -> Any:
     """A tqdm bar over chunks (only when asked and there is more than one chunk)."""
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="chunk", leave=False, disable=not enabled or total < 2)
-
-
-# ---------------------------------------------------------------------------- comparison
-
-
-def compare_figure(
-    panels: list[tuple[str, str | os.PathLike]],
-    out_png: str | os.PathLike,
-    seconds: float = 30.0,
-    max_hz: float | None = None,
-    force: bool = False,
-) -> Path:
-    """Spectrograms of audio files stacked in one PNG (Hz and seconds axes), atomically.
-
-    ``panels`` are ``(title, path)`` pairs, e.g. input / cubic / super-resolved. At most the first
-    ``seconds`` of each file are shown, channels averaged; every panel's frequency axis goes up to
-    ``max_hz`` (default: the highest Nyquist frequency among them), so missing bands show as empty.
-    """
-    import scipy.signal
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    specs = []  # (title, power in dB [freq, frames], duration s, sr)
-    for title, path in panels:
-        with sf.SoundFile(os.fsencode(path)) as f:
-            x = f.read(int(seconds * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
-            sr = f.samplerate
-        nper = min(len(x), 2 ** round(math.log2(max(sr * 0.032, 16))))  # ~32 ms frames at every rate
-        _, _, power = scipy.signal.spectrogram(
-            x, fs=sr, nperseg=nper, noverlap=nper * 3 // 4, scaling="spectrum"
-        )
-        specs.append((title, 10 * np.log10(power + 1e-12), len(x) / sr, sr))
-    top = max_hz or max(sr for *_, sr in specs) / 2
-    vmax = max(float(db.max()) for _, db, _, _ in specs)
-    fig = Figure(figsize=(10, 2.6 * len(specs)), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(specs), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (title, db, duration, sr) in zip(axes, specs):
-        ax.imshow(
-            db,
-            origin="lower",
-            aspect="auto",
-            cmap="magma",
-            vmin=vmax - 100,
-            vmax=vmax,
-            extent=(0, duration, 0, sr / 2),
-            interpolation="nearest",
-        )
-        ax.set_ylim(0, top)
-        ax.set_title(f"{title} ({_hz(sr)} Hz)")
-        ax.set_ylabel("frequency (Hz)")
-    axes[-1].set_xlabel("time (s)")
-    out_png = Path(out_png)
-    with atomic_path(out_png, force=force) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": software_tag()})
-    return out_png

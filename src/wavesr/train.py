@@ -59,7 +59,7 @@ from .devices import resolve_device
 from .errors import WavesrError
 from .files import made_by_wavesr, read_json, write_json
 from .losses import loss_fn
-from .models.base import build_model, channels, read_checkpoint, save_model
+from .models.base import Upsampler, build_model, channels, read_checkpoint, save_model
 
 # ------------------------------------------------------------------------------ small parts
 
@@ -181,22 +181,16 @@ class Validator:
 # ------------------------------------------------------------------------------ the loop
 
 
-def _save(
-    path: Path,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    state: dict[str, Any],
-    cfg: TrainConfig,
-    ema: WeightAverage | None = None,
-) -> None:
+def _save(path: Path, model: Upsampler, s: Session, with_ema: bool) -> None:
+    """A checkpoint of ``model`` with the run's training state (and the moving average with ``with_ema``)."""
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    training = {**state, "optimizer": optimizer.state_dict(), "rng": rng}
-    if ema is not None:
-        training["ema"] = ema.model.state_dict()
+        rng["cuda"] = torch.cuda.get_rng_state_all()  # type: ignore[assignment]
+    training = {**dataclasses.asdict(s.progress), "optimizer": s.optimizer.state_dict(), "rng": rng}
+    if with_ema and s.ema is not None:
+        training["ema"] = s.ema.model.state_dict()
     save_model(
-        model, path, extra={"training": training, TRAIN_CONFIG_KEY: dataclasses.asdict(cfg)}, force=True
+        model, path, extra={"training": training, TRAIN_CONFIG_KEY: dataclasses.asdict(s.cfg)}, force=True
     )
 
 
@@ -268,26 +262,19 @@ def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
     return cfg, checkpoint
 
 
-def _restore(
-    path: Path,
-    checkpoint: dict[str, Any],
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    state: dict[str, Any],
-    ema: WeightAverage | None,
-) -> None:
-    """Load a checked resume checkpoint (:func:`read_run`) into the run's objects."""
+def _restore(path: Path, checkpoint: dict[str, Any], s: Session) -> None:
+    """Load a checked resume checkpoint (:func:`read_run`) into the session."""
     training = checkpoint["training"]
     try:
-        model.load_state_dict(checkpoint["state_dict"])
-        optimizer.load_state_dict(training["optimizer"])
-        if ema is not None:
-            ema.model.load_state_dict(training["ema"])
+        s.model.load_state_dict(checkpoint["state_dict"])
+        s.optimizer.load_state_dict(training["optimizer"])
+        if s.ema is not None:
+            s.ema.model.load_state_dict(training["ema"])
         torch.set_rng_state(training["rng"]["torch"])
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         detail = " ".join(str(e).split())[:160]
         raise WavesrError(f"{path}: does not fit the run's network and config ({detail})") from None
-    state.update({k: training[k] for k in state})
+    s.progress = Progress(**{f.name: training[f.name] for f in dataclasses.fields(Progress)})
     if "cuda" in training["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(training["rng"]["cuda"])
 
@@ -341,6 +328,47 @@ class Trained:
     model: torch.nn.Module
 
 
+@dataclass
+class Progress:
+    """Where a run is: what every checkpoint's ``training`` entry stores besides the optimizer and RNG."""
+
+    step: int  # optimizer steps taken
+    total: int  # steps the run will take (fixed from the measured speed when max_minutes is set)
+    planned: bool  # whether ``total`` is final
+    best: float = math.inf  # the lowest validation score so far (file LSD, else patch L2)
+    elapsed: float = 0.0  # seconds of training before this session (resumed runs)
+
+
+@dataclass
+class Session:
+    """One process's training run: the data, the network and its optimizer, and where it stands."""
+
+    cfg: TrainConfig
+    run: Path
+    d: _Dist
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    data: PatchDataset
+    augmented: Any  # the data as the loader reads it (augmentations wrapped around it)
+    model: Upsampler
+    net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    ema: WeightAverage | None
+    loss_name: str
+    sampler: DistributedSampler[int]
+    steps_per_epoch: int
+    cap: int  # the most steps the run may take (epochs, max_steps)
+    progress: Progress
+    validator: Validator | None = None
+    writer: Any = None
+
+    @property
+    def averaged(self) -> Upsampler:
+        """The weights validation scores and best.pt / model.pt hold (the moving average with ema)."""
+        return self.ema.model if self.ema is not None else self.model  # type: ignore[return-value]
+
+
 def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress: bool = True) -> Trained:
     """Train ``cfg.model`` on ``cfg.data``; returns the run folder and the network.
 
@@ -349,24 +377,32 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
     (:func:`check_run_folder`).
     """
     run = Path(cfg.out)
+    checkpoint = None
     if resume:
         cfg, checkpoint = read_run(run)
     else:
         check_run_folder(run, force)
-    cfg.check()
+    s = _setup(cfg.check(), run, checkpoint)
+    _loop(s, progress)
+    final = s.averaged
+    if s.d.main:
+        save_model(final, run / "model.pt", extra={TRAIN_CONFIG_KEY: dataclasses.asdict(cfg)}, force=True)
+        if s.writer is not None:
+            s.writer.close()
+    _barrier(s.d)
+    return Trained(run, final)
 
+
+def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Session:
+    """Everything a run needs, restored from ``checkpoint`` (a resume) or new (the run folder written)."""
     device = resolve_device(cfg.device)
     d = _init_distributed(device)
     if device.type == "cuda" and d.world > 1:
         device = torch.device("cuda", d.local_rank)
-    amp_dtype = _autocast_dtype(cfg.precision, device)
-
     data = PatchDataset(cfg.data)
     torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
     model = build_model(cfg.model, ratio=data.ratio, sr=data.sr, **cfg.model_config).to(device)
     model.degrade = channels(data.settings.get("method", "decimate"), cfg.mix_degrade)  # inference matches it
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    ema = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss
     if loss_name == "lps" and not hasattr(model, "lps_loss"):
         raise WavesrError(f"--loss lps is the DNN baseline's objective; {cfg.model} has none")
@@ -374,11 +410,10 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
         raise WavesrError(
             "--loss lps does not run under DistributedDataParallel; train the DNN on one process"
         )
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    augmented = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
+    augmented: Any = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
     if cfg.mix_degrade:
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_degrade, cfg.mix_fraction, cfg.seed)
-    sampler = DistributedSampler(
+    sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
     )
     steps_per_epoch = len(sampler) // cfg.batch_size
@@ -386,196 +421,196 @@ def train(cfg: TrainConfig, resume: bool = False, force: bool = False, progress:
         raise WavesrError(
             f"{cfg.data}: {len(data)} patches is fewer than one batch of {cfg.batch_size} per process"
         )
-    cap = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)  # the most steps the run may take
-    state = {"step": 0, "total": cap, "best": math.inf, "planned": cfg.max_minutes is None, "elapsed": 0.0}
-
-    if resume:
-        _restore(run / "last.pt", checkpoint, model, optimizer, state, ema)
+    cap = (
+        cfg.epochs * steps_per_epoch
+        if cfg.max_steps is None
+        else min(cfg.epochs * steps_per_epoch, cfg.max_steps)
+    )
+    amp_dtype = _autocast_dtype(cfg.precision, device)
+    s = Session(
+        cfg=cfg,
+        run=run,
+        d=d,
+        device=device,
+        amp_dtype=amp_dtype,
+        data=data,
+        augmented=augmented,
+        model=model,
+        net=torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model,
+        optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr),
+        scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
+        ema=WeightAverage(model, cfg.ema) if cfg.ema > 0 else None,
+        loss_name=loss_name,
+        sampler=sampler,
+        steps_per_epoch=steps_per_epoch,
+        cap=cap,
+        progress=Progress(0, cap, planned=cfg.max_minutes is None),
+    )
+    if checkpoint is not None:
+        _restore(run / "last.pt", checkpoint, s)
     else:
         torch.manual_seed(cfg.seed + d.rank)
         if d.main:
-            run.mkdir(parents=True, exist_ok=True)
-            for name in RUN_FILES:  # a run restarted with force (checked above to be wavesr's)
-                if (run / name).is_file():
-                    (run / name).unlink()
-            write_json(
-                run / "config.json",
-                {
-                    "train": cfg,
-                    "model": {"name": cfg.model, **dataclasses.asdict(model.config)},
-                    "data": data.settings,
-                },
-            )
+            _new_run_folder(s)
     if d.main:  # temporary files of writes a killed run left behind (never a checkpoint itself)
         for stale in run.glob(".*.tmp.*"):
             stale.unlink(missing_ok=True)
+        s.validator = Validator(cfg.val_data, cfg.val_patches, cfg.val_files)
+        s.writer = _tensorboard(run)
     _barrier(d)
+    return s
 
-    net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
-    validator = Validator(cfg.val_data, cfg.val_patches, cfg.val_files) if d.main else None
-    writer = _tensorboard(run) if d.main else None
+
+def _new_run_folder(s: Session) -> None:
+    """A new run's folder: the files of a run restarted with force go (checked to be wavesr's), the
+    config is written."""
+    s.run.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        if (s.run / name).is_file():
+            (s.run / name).unlink()
+    model = {"name": s.cfg.model, **dataclasses.asdict(s.model.config)}
+    write_json(s.run / "config.json", {"train": s.cfg, "model": model, "data": s.data.settings})
+
+
+def _loop(s: Session, progress: bool) -> None:
+    """Epochs of steps until ``s.progress.total``: logs, checkpoints and validation along the way."""
+    cfg, p = s.cfg, s.progress
     bar = tqdm(
-        total=int(state["total"]),
-        initial=state["step"],
-        disable=not (progress and d.main),
+        total=p.total,
+        initial=p.step,
+        disable=not (progress and s.d.main),
         desc=f"train {cfg.model}",
         unit="step",
         dynamic_ncols=True,
     )
-    seconds_per_batch = cfg.batch_size * data.patch_len / data.sr * d.world
-    last_save = t_session = time.monotonic()
-    t_start = t_session - state["elapsed"]
+    seconds_per_batch = cfg.batch_size * s.data.patch_len / s.data.sr * s.d.world
+    last_save = t_session = t_plan = time.monotonic()
+    t_start = t_session - p.elapsed
     session_steps = 0
-    net.train()
-    while state["step"] < state["total"]:
-        epoch, first = divmod(state["step"], steps_per_epoch)
-        sampler.set_epoch(epoch)
-        if augmented is not data:
-            augmented.set_epoch(epoch)
-        order = list(sampler)
-        batches = [
-            order[i * cfg.batch_size : (i + 1) * cfg.batch_size] for i in range(first, steps_per_epoch)
-        ]
-        loader = DataLoader(
-            augmented,
-            batch_sampler=batches,
-            num_workers=cfg.workers,
-            generator=torch.Generator().manual_seed(cfg.seed),
-            persistent_workers=False,
-        )
+    s.net.train()
+    while p.step < p.total:
+        epoch, first = divmod(p.step, s.steps_per_epoch)
         t_log, losses = time.monotonic(), []
-        for lr_batch, hr_batch in loader:
-            lr_now = learning_rate(cfg, state["step"], state["total"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr_now
-            lr_batch, hr_batch = (
-                lr_batch.to(device, non_blocking=True),
-                hr_batch.to(device, non_blocking=True),
-            )
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                if loss_name == "lps":  # Li et al.'s log-power-spectrum objective (DNN baseline)
-                    loss = model.lps_loss(lr_batch, hr_batch)
-                else:
-                    loss = loss_fn(loss_name, net(lr_batch).float(), hr_batch, cfg.stft_weight)
-            if not torch.isfinite(loss):
-                raise WavesrError(
-                    f"training diverged at step {state['step']} (loss {loss.item()}); "
-                    "lower --lr or set --grad-clip"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            if ema is not None:
-                ema.update(model, state["step"])
-            state["step"] += 1
+        for lr_batch, hr_batch in _batches(s, epoch, first):
+            loss, lr_now = _step(s, lr_batch, hr_batch)
+            losses.append(loss)
             session_steps += 1
-            losses.append(loss.item())
             bar.update(1)
-            if not state["planned"] and session_steps in (5, 50):  # warm-up first, then a steadier rate
+            if not p.planned and session_steps in (5, 50):  # warm-up first, then a steadier rate
                 if session_steps == 5:
-                    t_plan = time.monotonic()
-                per_step = (time.monotonic() - (t_session if session_steps == 5 else t_plan)) / (
-                    5 if session_steps == 5 else 45
-                )
-                state["total"] = _plan_steps(
-                    cfg, state, per_step, time.monotonic() - t_start, d, cap, final=session_steps == 50
-                )
-                bar.total = int(state["total"])
-            if d.main and (state["step"] % cfg.log_every == 0 or state["step"] == state["total"]):
+                    per_step, t_plan = (time.monotonic() - t_session) / 5, time.monotonic()
+                else:
+                    per_step = (time.monotonic() - t_plan) / 45
+                p.total = _plan_steps(s, per_step, time.monotonic() - t_start, final=session_steps == 50)
+                bar.total = p.total
+            if s.d.main and (p.step % cfg.log_every == 0 or p.step == p.total):
                 rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
                 row = {
-                    "step": state["step"],
+                    "step": p.step,
                     "epoch": epoch,
                     "loss": float(np.mean(losses)),
                     "lr": lr_now,
                     "audio_s_per_s": rate,
                     "time": time.monotonic() - t_start,
                 }
-                _log(run, row, writer)
+                _log(s.run, row, s.writer)
                 bar.set_postfix(loss=f"{row['loss']:.2e}", audio=f"{rate:.1f}s/s")
                 t_log, losses = time.monotonic(), []
-            end_of_epoch = state["step"] % steps_per_epoch == 0 or state["step"] >= state["total"]
-            due = (cfg.checkpoint_steps and state["step"] % cfg.checkpoint_steps == 0) or (
+            due = (cfg.checkpoint_steps and p.step % cfg.checkpoint_steps == 0) or (
                 time.monotonic() - last_save
             ) / 60 >= cfg.checkpoint_minutes
-            if end_of_epoch:
-                _end_of_epoch(
-                    run, cfg, model, optimizer, state, validator, device, d, writer, t_start, epoch, ema
-                )
+            if p.step % s.steps_per_epoch == 0 or p.step >= p.total:
+                p.elapsed = time.monotonic() - t_start
+                _end_of_epoch(s, epoch)
                 last_save = time.monotonic()
             elif due:
-                state["elapsed"] = time.monotonic() - t_start
-                if d.main:
-                    _save(run / "last.pt", model, optimizer, state, cfg, ema)
+                p.elapsed = time.monotonic() - t_start
+                if s.d.main:
+                    _save(s.run / "last.pt", s.model, s, with_ema=True)
                 last_save = time.monotonic()
-            if state["step"] >= state["total"]:
+            if p.step >= p.total:
                 break
     bar.close()
-    final = ema.model if ema is not None else model
-    if d.main:
-        save_model(final, run / "model.pt", extra={TRAIN_CONFIG_KEY: dataclasses.asdict(cfg)}, force=True)
-        if writer is not None:
-            writer.close()
-    _barrier(d)
-    return Trained(run, final)
 
 
-def _plan_steps(
-    cfg: TrainConfig,
-    state: dict[str, Any],
-    per_step: float,
-    elapsed: float,
-    d: _Dist,
-    cap: float,
-    final: bool,
-) -> int:
+def _batches(s: Session, epoch: int, first: int) -> DataLoader[Any]:
+    """The batches of ``epoch`` from its ``first`` (the epoch's order comes from the seed: a resumed
+    run sees the batches it has not seen, in the same order)."""
+    s.sampler.set_epoch(epoch)
+    if s.augmented is not s.data:
+        s.augmented.set_epoch(epoch)
+    order, size = list(s.sampler), s.cfg.batch_size
+    batches = [order[i * size : (i + 1) * size] for i in range(first, s.steps_per_epoch)]
+    return DataLoader(
+        s.augmented,
+        batch_sampler=batches,
+        num_workers=s.cfg.workers,
+        generator=torch.Generator().manual_seed(s.cfg.seed),
+        persistent_workers=False,
+    )
+
+
+def _step(s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> tuple[float, float]:
+    """One optimizer step on a batch at the step's learning rate; returns the loss and that rate."""
+    cfg, p = s.cfg, s.progress
+    rate = learning_rate(cfg, p.step, p.total)
+    for group in s.optimizer.param_groups:
+        group["lr"] = rate
+    lr_batch, hr_batch = lr_batch.to(s.device, non_blocking=True), hr_batch.to(s.device, non_blocking=True)
+    with torch.autocast(s.device.type, dtype=s.amp_dtype, enabled=s.amp_dtype is not None):
+        if s.loss_name == "lps":  # Li et al.'s log-power-spectrum objective (DNN baseline)
+            loss = s.model.lps_loss(lr_batch, hr_batch)  # type: ignore[operator]
+        else:
+            loss = loss_fn(s.loss_name, s.net(lr_batch).float(), hr_batch, cfg.stft_weight)
+    if not torch.isfinite(loss):
+        raise WavesrError(
+            f"training diverged at step {p.step} (loss {loss.item()}); lower --lr or set --grad-clip"
+        )
+    s.optimizer.zero_grad(set_to_none=True)
+    s.scaler.scale(loss).backward()
+    if cfg.grad_clip:
+        s.scaler.unscale_(s.optimizer)
+        torch.nn.utils.clip_grad_norm_(s.model.parameters(), cfg.grad_clip)
+    s.scaler.step(s.optimizer)
+    s.scaler.update()
+    if s.ema is not None:
+        s.ema.update(s.model, p.step)
+    p.step += 1
+    return float(loss.item()), rate
+
+
+def _plan_steps(s: Session, per_step: float, elapsed: float, final: bool) -> int:
     """Fix the total steps from the measured speed so that the run fits ``max_minutes``.
 
     A first estimate after 5 steps (start-up included) is refined after 50; the learning-rate
     decay starts at half the total, so both come before it. Validation and checkpoints take
     time too, so the run may end somewhat past the budget.
     """
-    remaining = max(0.0, cfg.max_minutes * 60 - elapsed)
-    budget = torch.tensor([state["step"] + remaining / per_step], dtype=torch.float64)
-    if d.world > 1:
+    assert s.cfg.max_minutes is not None  # planned is False only with a time budget
+    remaining = max(0.0, s.cfg.max_minutes * 60 - elapsed)
+    budget = torch.tensor([s.progress.step + remaining / per_step], dtype=torch.float64)
+    if s.d.world > 1:
         dist.broadcast(budget, 0)
-    state["planned"] = final
-    return int(max(state["step"], min(cap, int(budget.item()))))
+    s.progress.planned = final
+    return int(max(s.progress.step, min(s.cap, int(budget.item()))))
 
 
-def _end_of_epoch(
-    run: Path,
-    cfg: TrainConfig,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    state: dict[str, Any],
-    validator: Validator | None,
-    device: torch.device,
-    d: _Dist,
-    writer: Any,
-    t_start: float,
-    epoch: int,
-    ema: WeightAverage | None = None,
-) -> None:
-    state["elapsed"] = time.monotonic() - t_start
-    if d.main:
-        row: dict[str, Any] = {"step": state["step"], "epoch": epoch + 1, "time": state["elapsed"]}
-        if validator is not None and validator.enabled:
-            evaluated = ema.model if ema is not None else model  # the weights best.pt and model.pt hold
-            scores = validator(evaluated, device)
-            row["val"] = {**scores, **{f"cubic_{k}": v for k, v in validator.baseline.items()}}
+def _end_of_epoch(s: Session, epoch: int) -> None:
+    """Validate (best.pt when it improved), log and write last.pt; every rank waits for it."""
+    p = s.progress
+    if s.d.main:
+        row: dict[str, Any] = {"step": p.step, "epoch": epoch + 1, "time": p.elapsed}
+        if s.validator is not None and s.validator.enabled:
+            scores = s.validator(s.averaged, s.device)
+            row["val"] = {**scores, **{f"cubic_{k}": v for k, v in s.validator.baseline.items()}}
             key = "file_lsd" if "file_lsd" in scores else "patch_l2"
-            if scores[key] < state["best"]:
-                state["best"] = scores[key]
-                _save(run / "best.pt", evaluated, optimizer, state, cfg)
+            if scores[key] < p.best:
+                p.best = scores[key]
+                _save(s.run / "best.pt", s.averaged, s, with_ema=False)
             tqdm.write(_describe(row))
-        _log(run, row, writer)
-        _save(run / "last.pt", model, optimizer, state, cfg, ema)
-    _barrier(d)
+        _log(s.run, row, s.writer)
+        _save(s.run / "last.pt", s.model, s, with_ema=True)
+    _barrier(s.d)
 
 
 def _describe(row: dict[str, Any]) -> str:

@@ -165,6 +165,7 @@ class AudioUNet(Upsampler):
     """The paper's AudioUNet: ``[batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``."""
 
     config_class = AudioUNetConfig
+    config: AudioUNetConfig
 
     def __init__(self, config: AudioUNetConfig | None = None) -> None:
         super().__init__(config or AudioUNetConfig())

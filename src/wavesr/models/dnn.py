@@ -104,6 +104,7 @@ class DNN(Upsampler):
     """Dense network on log-power spectra with imaged phase (Li et al., 2015)."""
 
     config_class = DNNConfig
+    config: DNNConfig
     default_loss = "lps"  # what `wavesr train --loss auto` uses: Li et al.'s objective
 
     def __init__(self, config: DNNConfig | None = None) -> None:

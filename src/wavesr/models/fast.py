@@ -186,6 +186,7 @@ class FastNet(Upsampler):
     """Low-rate U-Net with a sub-pixel head: ``[batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``."""
 
     config_class = FastConfig
+    config: FastConfig
     default_loss = "rmse"  # the objective ``wavesr train --loss auto`` uses (see the module docstring)
 
     def __init__(self, config: FastConfig | None = None) -> None:

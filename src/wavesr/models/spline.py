@@ -144,6 +144,7 @@ class CubicSpline(Upsampler):
     """The paper's cubic B-spline baseline as a network with no trainable parameters."""
 
     config_class = SplineConfig
+    config: SplineConfig
 
     def __init__(self, config: SplineConfig | None = None) -> None:
         super().__init__(config or SplineConfig())
