@@ -60,10 +60,12 @@ $(RUN)/model.pt:
 test: install corpora
 	$(BIN)/python -m pytest -q
 
-# style: ruff's lint and formatter (settings in pyproject.toml); CI runs it before the tests
+# style and types: ruff's lint and formatter, mypy (strict on the public API; settings in
+# pyproject.toml); CI runs it before the tests
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 # the quick benchmarks (under 20 minutes): speed of every network, every network trained for the same
 # minute on speech x4 and scored on held-out voices (the paper-size AudioUNets, minutes per step here, only

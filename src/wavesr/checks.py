@@ -144,7 +144,7 @@ def from_dict(cls: type[T], values: Any, where: str, partial: bool = False) -> T
         n
         for n, f in fields.items()
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]  # type: ignore[misc]
+    ]
     missing = [n for n in (required if partial else fields) if n not in values]
     if missing:
         raise WavesrError(f"{where}: missing setting {', '.join(missing)} for {cls.__name__}")

@@ -782,7 +782,7 @@ def figure2(
     method = resolve_method(model, device) if model else None
     if method is not None and method.ratio != ratio:
         raise WavesrError(f"{model}: the network upsamples x{method.ratio}, not x{ratio}")
-    sr = sr or (method.sr if method else audio.SAMPLE_RATE)
+    sr = int(sr or (method.sr if method is not None and method.sr else audio.SAMPLE_RATE))
     hr, _ = audio.load(path, sr=sr, mono=True)
     hr = hr[int(start * sr) :][: int(seconds * sr) if seconds else None]
     if hr.size < 2 * ratio:

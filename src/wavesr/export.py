@@ -265,12 +265,17 @@ class ExportedModel:
             )
         is_numpy = isinstance(lr, np.ndarray)
         if self.format == "torchscript":
-            x = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)) if is_numpy else lr.float()
+            if isinstance(lr, np.ndarray):
+                x = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32))
+            else:
+                x = lr.float()
             with torch.inference_mode():
                 y = self._module(x)
             return y.numpy() if is_numpy else y
-        x = np.ascontiguousarray(lr if is_numpy else lr.detach().cpu().numpy(), dtype=np.float32)
-        y = self._session.run(None, {"lr": x})[0]
+        arr = np.ascontiguousarray(
+            lr if isinstance(lr, np.ndarray) else lr.detach().cpu().numpy(), dtype=np.float32
+        )
+        y = self._session.run(None, {"lr": arr})[0]
         return y if is_numpy else torch.from_numpy(y)
 
 

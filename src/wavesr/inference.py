@@ -167,7 +167,8 @@ def float_audio(x: Any) -> np.ndarray:
             else ""
         )
         raise WavesrError(f"audio must be a float array (full scale 1.0), got dtype {x.dtype}{hint}")
-    return x.astype(np.float32, copy=False)
+    out: np.ndarray = x.astype(np.float32, copy=False)
+    return out
 
 
 def _hz(rate: float) -> str:
@@ -181,8 +182,9 @@ def _alignment(model: Upsampler) -> int:
     strides over ``hop_multiple`` low-rate samples; the DNN's STFT frames are ``hop`` apart; the
     spline is shift invariant (1).
     """
-    if getattr(model, "hop_multiple", None):
-        return int(model.hop_multiple) * model.ratio
+    hop = getattr(model, "hop_multiple", None)
+    if hop:
+        return int(hop) * model.ratio
     return int(getattr(model, "multiple", None) or getattr(model.config, "hop", 1) or 1)
 
 
@@ -401,7 +403,7 @@ class Stream:
         n = lr.shape[1]
         if self.condition:  # the model's own channel first (see Input conditioning)
             given = audio.interpolate(lr, self.r, "bandlimited")
-            lr = audio.degrade(given, self.r, self.model.degrade)
+            lr = audio.degrade(given, self.r, str(self.model.degrade))
         y = np.zeros((self.channels, n * self.r), np.float32)
         passes = np.zeros(n * self.r, np.float32)  # how many passes cover each output sample
         for drop, sign in self.offsets:  # one pass at a time: memory as for a single pass
@@ -446,7 +448,8 @@ class Stream:
         """High-rate samples to the target rate (when it differs)."""
         if not self.to_out:
             return hr
-        return self.to_out.resample_chunk(np.ascontiguousarray(hr.T), last=last).T
+        out: np.ndarray = self.to_out.resample_chunk(np.ascontiguousarray(hr.T), last=last).T
+        return out
 
     def _limit(self, out: np.ndarray) -> np.ndarray:
         """Count samples over full scale (and over the knee), soft-limit them if asked."""

@@ -100,8 +100,8 @@ def lsd(
     mask = _band_mask(p_ref.shape[1], sr, band)
     if convention == "kuleshov":
         diff = np.log(p_ref[:, mask] + 1e-8) - np.log(p_est[:, mask] + 1e-8)
-        value = np.mean(np.sqrt(np.mean(diff**2, axis=0)))  # RMS over time, mean over bins
-        return float(min(value, KULESHOV_CAP))
+        value = float(np.mean(np.sqrt(np.mean(diff**2, axis=0))))  # RMS over time, mean over bins
+        return min(value, KULESHOV_CAP)
     if convention == "standard":
         diff = np.log10(p_ref[:, mask] + 1e-10) - np.log10(p_est[:, mask] + 1e-10)
         return float(np.mean(np.sqrt(np.mean(diff**2, axis=1))))  # RMS over freq, mean over frames
@@ -125,7 +125,7 @@ def lsd_lf(
 def evaluate_pair(reference: np.ndarray, estimate: np.ndarray, sr: float, ratio: int) -> dict[str, float]:
     """Every metric a table reports, for one mono file: SNR, both LSDs, LSD-HF, LSD-LF."""
     return {
-        "snr": snr(reference, estimate),
+        "snr": float(snr(reference, estimate)),
         "lsd": lsd(reference, estimate, "kuleshov"),
         "lsd_standard": lsd(reference, estimate, "standard"),
         "lsd_hf": lsd_hf(reference, estimate, sr, ratio),

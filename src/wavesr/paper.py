@@ -41,6 +41,7 @@ patches of 6000, the paper-size AudioUNet with B = 8 and the paper's DNN), meant
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import time
@@ -375,9 +376,7 @@ def plan(cfg: Table1Config) -> list[Step]:
                 str(data),
                 (data / "train" / "settings.json").is_file(),
                 f"{where}, patches of {prep.length}",
-                run=lambda task=task, spec=spec, root=root, prep=prep, data=data: _prepare(
-                    task, spec, root, prep, data, b, cfg
-                ),
+                run=functools.partial(_prepare, task, spec, root, prep, data, b, cfg),
             )
         )
         methods = ["cubic"]
@@ -415,9 +414,7 @@ def plan(cfg: Table1Config) -> list[Step]:
                     str(run_dir),
                     (run_dir / "model.pt").is_file(),
                     ", ".join(filter(None, [state, json.dumps(overrides) if overrides else "paper size"])),
-                    run=lambda net=net, run_dir=run_dir, data=data, overrides=overrides: _train(
-                        net, run_dir, data, overrides, b, cfg
-                    ),
+                    run=functools.partial(_train, net, run_dir, data, overrides, b, cfg),
                 )
             )
             methods.append(f"{net}={run_dir}")
@@ -438,9 +435,7 @@ def plan(cfg: Table1Config) -> list[Step]:
                 str(eval_dir),
                 done,
                 ", ".join(m.split("=")[0] for m in methods),
-                run=lambda task=task, r=r, spec=spec, root=root, methods=methods, eval_dir=eval_dir: (
-                    _evaluate(task, r, spec, root, methods, eval_dir, b, cfg)
-                ),
+                run=functools.partial(_evaluate, task, r, spec, root, methods, eval_dir, b, cfg),
             )
         )
     return steps
@@ -631,7 +626,8 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
     b, out = cfg.budget, Path(cfg.out)
     nets = networks(cfg)
     columns = ["cubic", *nets]
-    cells, notes = [], []
+    cells: list[dict[str, Any]] = []
+    notes: list[str] = []
     for task, r in _cells(cfg):
         spec, root = corpus_source(cfg, task)
         eval_dir = out / "eval" / b.name / f"{task.name}-x{r}"
@@ -666,7 +662,7 @@ def write_tables(cfg: Table1Config, steps: list[Step]) -> tuple[Path, Path]:
                     f"recipe, `wavesr recipe {s['path']}`) instead of a {b.name}-budget run"
                 )
     reduced = {n for n in nets if b.reduced and b.networks.get(n)}
-    sizes = {}
+    sizes: dict[str, tuple[int, dict[str, Any]]] = {}
     for cell in cells:
         for label, s in cell["scores"].items():
             info = s.get("method_info", {})

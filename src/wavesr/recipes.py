@@ -89,7 +89,7 @@ class Recipe:
 # chosen on the validation split (BENCHMARKS.md, "Fourth pass" to "Sixth pass"): x2, x6, x8 and music a
 # larger spectral weight, twice the budget and the final weights; x4 the same weight, a 75-minute budget,
 # the weight average (its final weights) and a self-ensemble of 4 passes
-LONG_SPECTRAL = {"stft_weight": 1e-4, "minutes": 40.0, "weights": "final"}
+LONG_SPECTRAL: dict[str, Any] = {"stft_weight": 1e-4, "minutes": 40.0, "weights": "final"}
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -261,7 +261,10 @@ def run_recipe(
             for row in summary["table"]
         }
 
-    record = {"recipe": dataclasses.asdict(recipe), "scores": scores(recipe.degrade, folder / "eval")}
+    record: dict[str, Any] = {
+        "recipe": dataclasses.asdict(recipe),
+        "scores": scores(recipe.degrade, folder / "eval"),
+    }
     if (
         recipe.degrade == "decimate"
     ):  # the paper's channel; real low-rate audio is band-limited by a resampler

@@ -91,8 +91,8 @@ class WeightAverage:
         d = min(self.decay, (1 + step) / (10 + step))
         for avg, new in zip(self.model.parameters(), model.parameters()):
             avg.lerp_(new.detach(), 1.0 - d)
-        for avg, new in zip(self.model.buffers(), model.buffers()):
-            avg.copy_(new)
+        for kept, current in zip(self.model.buffers(), model.buffers()):
+            kept.copy_(current)
 
 
 @dataclass
@@ -234,7 +234,7 @@ def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
     cfg = checks.from_dict(TrainConfig, stored["train"], f"{where}: train")
     checkpoint = read_checkpoint(run / "last.pt")
     training = checkpoint.get("training")
-    keys = {
+    keys: dict[str, Any] = {
         "optimizer": dict,
         "rng": dict,
         "step": int,
@@ -243,13 +243,14 @@ def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
         "planned": bool,
         "elapsed": (int, float),
     }
-    bad = ([] if isinstance(training, dict) else ["training"]) or [
-        k for k, kind in keys.items() if not isinstance(training.get(k), kind)
-    ]
-    if not bad and not isinstance(training["rng"].get("torch"), torch.Tensor):
-        bad = ["rng"]
-    if not bad and cfg.ema > 0 and not isinstance(training.get("ema"), dict):
-        bad = ["ema"]
+    if not isinstance(training, dict):
+        bad = ["training"]
+    else:
+        bad = [k for k, kind in keys.items() if not isinstance(training.get(k), kind)]
+        if not bad and not isinstance(training["rng"].get("torch"), torch.Tensor):
+            bad = ["rng"]
+        if not bad and cfg.ema > 0 and not isinstance(training.get("ema"), dict):
+            bad = ["ema"]
     if bad:
         raise WavesrError(
             f"{run / 'last.pt'}: not a training checkpoint of this run ({', '.join(bad)} missing or "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .. import __version__
 from ..constants import CONTENTS, DEGRADE_METHODS, PASSES  # noqa: F401 (the flags' choices, public here)
@@ -64,13 +65,13 @@ def _terminated(signum: int, frame: object) -> None:
 _MAIN_PID = [0]
 
 
-def _handle_signals() -> dict[int, object]:
+def _handle_signals() -> dict[int, Any]:
     """Install :func:`_terminated` for SIGTERM and SIGHUP (not where they are ignored, as under nohup)."""
     import os
     import signal
 
     _MAIN_PID[0] = os.getpid()
-    before = {}
+    before: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) is signal.SIG_DFL:
             before[signum] = signal.signal(signum, _terminated)
@@ -125,4 +126,4 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         for signum, handler in before.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)

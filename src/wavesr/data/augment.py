@@ -10,6 +10,8 @@ of assuming it. The shelf is applied in the frequency domain with zero phase.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -86,7 +88,7 @@ class DegradeMix(torch.utils.data.Dataset):
     depends only on ``(seed, e, i)``, as in :class:`BrightnessAugment`.
     """
 
-    def __init__(self, data: torch.utils.data.Dataset, ratio: int, method: str, fraction: float = 0.5, seed: int = 0):
+    def __init__(self, data: Any, ratio: int, method: str, fraction: float = 0.5, seed: int = 0):
         if method not in audio.DEGRADE_METHODS:
             raise ValueError(f"unknown degradation {method!r} (choose from {', '.join(audio.DEGRADE_METHODS)})")
         if not 0.0 < fraction <= 1.0:

@@ -167,7 +167,7 @@ def round_robin(candidates: Sequence[Candidate], key: str = SPLIT_KEY) -> list[C
     for c in sorted(candidates, key=lambda c: c.rel):
         groups[c.group].append(c)
     order = sorted(groups, key=lambda g: (stable_fraction(f"{key}/{g}"), g))
-    out = []
+    out: list[Candidate] = []
     for i in range(max((len(v) for v in groups.values()), default=0)):
         out.extend(groups[g][i] for g in order if i < len(groups[g]))
     return out

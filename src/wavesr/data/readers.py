@@ -245,7 +245,8 @@ def read_beethoven(root: str | os.PathLike, val: float = 0.06, test: float = 0.0
     for g, s in zip(groups, splits):
         votes.setdefault(g, Counter())[s] += 1
     splits = [votes[g].most_common(1)[0][0] for g in groups]
-    entries, last_change = [], -gap
+    entries: list[Any] = []
+    last_change = -gap
     for i, (f, g, s) in enumerate(zip(files, groups, splits)):
         if i and s != splits[i - 1]:
             last_change = i
@@ -336,7 +337,7 @@ def read_folder(root: str | os.PathLike, group_by: str = "file", val: float = 0.
         raise WavesrError(f"{base}: no audio files ({' '.join(audio.AUDIO_EXTENSIONS)}) here or below")
     folders = _split_folders(base)
     skipped: list[str] = []
-    entries = []
+    entries: list[Any] = []
     for f in files:
         split, top = None, base
         for s, folder in folders.items():

@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import torch
@@ -72,12 +72,15 @@ class UpsamplerConfig:
         self.ratio, self.sr = int(self.ratio), int(self.sr)
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> UpsamplerConfig:
+    def preset(cls, name: str, **overrides: Any) -> Self:
         """The config of preset ``name`` with ``overrides`` applied."""
         if name not in cls.PRESETS:
             known = ", ".join(sorted(cls.PRESETS)) or "none"
             raise WavesrError(f"unknown preset {name!r} for {cls.__name__} (known: {known})")
         return config_from_dict(cls, {**cls.PRESETS[name], **overrides})
+
+
+C = TypeVar("C", bound=UpsamplerConfig)
 
 
 class Upsampler(nn.Module):
@@ -163,7 +166,7 @@ def model_class(name: str) -> type[Upsampler]:
     return MODELS[name]
 
 
-def config_from_dict(config_class: type[UpsamplerConfig], values: dict[str, Any]) -> UpsamplerConfig:
+def config_from_dict(config_class: type[C], values: dict[str, Any]) -> C:
     """Build a config, naming any field it does not have."""
     fields = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - fields)

@@ -107,6 +107,8 @@ class DNN(Upsampler):
     config: DNNConfig
     default_loss = "lps"  # what `wavesr train --loss auto` uses: Li et al.'s objective
 
+    window: Tensor  # a buffer
+
     def __init__(self, config: DNNConfig | None = None) -> None:
         super().__init__(config or DNNConfig())
         cfg = self.config

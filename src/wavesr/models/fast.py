@@ -227,7 +227,9 @@ class FastNet(Upsampler):
         size = cfg.frame  # low-rate samples per step at the current level
         reach = size + 2 * cfg.frame  # one step, plus the embedding's window
         for i, blocks in enumerate(self.encoder):
-            reach += sum(size * block.conv.dilation[0] * (cfg.kernel - 1) for block in blocks)
+            for block in blocks.children():  # one level's ResBlocks
+                assert isinstance(block, ResBlock)
+                reach += size * block.conv.dilation[0] * (cfg.kernel - 1)
             if i < len(self.down):
                 reach += size * 2 * cfg.stride  # down window
                 size *= cfg.stride

@@ -45,6 +45,8 @@ def sinc_kernel(ratio: int, half_width: int = HALF_WIDTH, beta: float = KAISER_B
 class SincUpsampler(torch.nn.Module):
     """``[..., time_lr]`` -> ``[..., time_lr * ratio]``: band-limited interpolation (fixed, no parameters)."""
 
+    kernel: Tensor  # a buffer
+
     def __init__(self, ratio: int) -> None:
         super().__init__()
         self.ratio = audio.check_ratio(ratio)

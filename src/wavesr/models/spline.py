@@ -113,6 +113,10 @@ def cubic_upsample(lr: Tensor, ratio: int) -> Tensor:
 
 
 class CubicSplineUpsampler(torch.nn.Module):
+    kernel: Tensor  # buffers
+    left: Tensor
+    right: Tensor
+
     """:func:`cubic_upsample` as a module whose fixed factors are (non-persistent) buffers.
 
     The buffers follow ``.to(device)`` and are not saved in state dicts (they are derived).

@@ -291,7 +291,7 @@ def add_model(
     if not (folder / file).exists():
         with atomic_path(folder / file) as tmp:
             shutil.copyfile(src, tmp)
-    entry = {
+    entry: dict[str, Any] = {
         "file": file,
         "sha256": digest,
         "ratio": model.ratio,
@@ -309,7 +309,7 @@ def add_model(
     old_file = old["file"] if old is not None else None  # checked above: a name inside the registry
     index["models"][name] = entry
     info = ModelInfo(name=name, folder=folder, **entry)
-    with atomic_path(folder / info.card, ours=True) as tmp:
+    with atomic_path(folder / f"{name}.md", ours=True) as tmp:
         tmp.write_text(card if card is not None else _default_card(info))
     write_json(folder / "registry.json", index)
     if old_file and old_file != file and not any(m["file"] == old_file for m in index["models"].values()):

@@ -103,6 +103,7 @@ def make_figure(
         ax.set_title(f"{panel.title} ({rate} Hz)", fontsize=10, loc="left")
         ax.set_ylabel("frequency (Hz)")
     axes[-1].set_xlabel("time (s)")
+    assert image is not None  # at least one panel
     fig.colorbar(image, ax=list(axes), label="power (dB)", shrink=0.9, pad=0.01)
     if title:
         fig.suptitle(title)

@@ -39,8 +39,8 @@ def finite_or_none(value: Any) -> Any:
 def mean_finite(rows: dict[str, dict[str, Any]] | Sequence[dict[str, Any]], key: str) -> float:
     """Mean of ``row[key]`` over the rows that have a finite value (NaN when none)."""
     values = [r.get(key) for r in (rows.values() if isinstance(rows, dict) else rows)]
-    values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    return float(np.mean(values)) if values else float("nan")
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
