@@ -21,12 +21,13 @@ $(BIN)/wavesr: pyproject.toml
 
 install: $(BIN)/wavesr
 
-# Debian packages the default corpora and the browser test use (needs root; skipped otherwise).
+# Debian packages the default corpora, the browser test and the lossy-file tests (ffmpeg) use
+# (needs root; skipped otherwise).
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    fluidsynth fluid-soundfont-gm chromium >/dev/null; \
-	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm chromium)"; fi
+	    fluidsynth fluid-soundfont-gm chromium ffmpeg >/dev/null; \
+	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm chromium ffmpeg)"; fi
 
 # build each default corpus unless one is already built (any settings: `wavesr corpus build NAME --force` rebuilds)
 corpus-speech: install

@@ -15,7 +15,7 @@ from typing import Any
 from .. import __version__
 from ..constants import CONTENTS, DEGRADE_METHODS, PASSES  # noqa: F401 (the flags' choices, public here)
 from ..errors import WavesrError
-from . import data, evaluate, recipe, report, train, upsample
+from . import data, evaluate, info, recipe, report, train, upsample
 from .options import Number, document_ranges, os_error  # noqa: F401 (Number is public here)
 
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_train,
         upsample.add_upsample,
         upsample.add_models,
+        info.add_info,
         evaluate.add_evaluate,
         evaluate.add_plot,
         report.add_samples,
