@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .. import audio
+from ..channels import MAX_CUTOFF, MIN_CUTOFF, TRAINING_FAMILIES, Channel, draw
 from .patches import PatchDataset
 
 
@@ -118,3 +119,40 @@ class DegradeMix(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return f"DegradeMix({self.data!r}, ratio={self.ratio}, method={self.method!r}, fraction={self.fraction})"
+
+
+class ChannelDraw(torch.utils.data.Dataset):
+    """``data``'s high-resolution patches, each through a channel drawn for it (:func:`wavesr.channels.draw`).
+
+    Patch ``i`` of epoch ``e`` yields ``(channel(hr), hr)``, both ``[1, L]`` at the data's rate: the
+    input a full-band network sees. The channel is drawn from ``families`` as the patch is read (no
+    store of patches per channel, memory as for one patch) and depends only on ``(seed, e, i)``, so
+    a resumed run and every DataLoader worker draw the same; :meth:`channel` says which it was.
+    """
+
+    def __init__(self, data: Any, families: tuple[str, ...] = TRAINING_FAMILIES, seed: int = 0,
+                 low: float = MIN_CUTOFF, high: float = MAX_CUTOFF) -> None:
+        self.data, self.families, self.seed, self.epoch = data, tuple(families), int(seed), 0
+        self.sr, self.low, self.high = int(data.sr), float(low), float(high)
+        self.channel(0)  # the families and the cutoff range are checked once, here
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        if hasattr(self.data, "set_epoch"):
+            self.data.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def channel(self, i: int) -> Channel:
+        """The channel patch ``i`` goes through in the current epoch."""
+        rng = np.random.default_rng([self.seed, self.epoch, int(i) % max(len(self), 1), 2])
+        return draw(rng, self.sr, self.families, self.low, self.high)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        _, hr = self.data[i]
+        x = self.channel(i).apply(hr[0].numpy(), self.sr)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None], hr
+
+    def __repr__(self) -> str:
+        return f"ChannelDraw({self.data!r}, families={self.families}, cutoffs {self.low:g}-{self.high:g} Hz)"
