@@ -39,7 +39,27 @@ def tilt(x: np.ndarray, sr: float, corner_hz: float, gain_db: float) -> np.ndarr
     return y.astype(x.dtype, copy=False)
 
 
-class BrightnessAugment(torch.utils.data.Dataset):
+class _Drawn(torch.utils.data.Dataset):
+    """A dataset wrapped with per-example draws that depend only on ``(seed, epoch, index)``, so that
+    DataLoader workers, DDP ranks and a resumed run draw the same; the epoch is passed down."""
+
+    def __init__(self, data: Any, seed: int) -> None:
+        self.data, self.seed, self.epoch = data, int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        if hasattr(self.data, "set_epoch"):
+            self.data.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def rng(self, i: int, stream: int) -> np.random.Generator:
+        """The generator of example ``i`` in the current epoch (``stream`` tells the wrappers apart)."""
+        return np.random.default_rng([self.seed, self.epoch, int(i) % max(len(self), 1), *([stream] if stream else [])])
+
+
+class BrightnessAugment(_Drawn):
     """``data`` with a random high shelf on every patch (see the module docstring).
 
     Patch ``i`` of epoch ``e`` gets a gain uniform in ``[-max_db, +max_db]`` dB above a corner
@@ -52,18 +72,13 @@ class BrightnessAugment(torch.utils.data.Dataset):
     def __init__(self, data: PatchDataset, max_db: float, seed: int = 0):
         if not max_db > 0:
             raise ValueError(f"max_db must be positive, got {max_db}")
-        self.data, self.max_db, self.seed, self.epoch = data, float(max_db), int(seed), 0
+        super().__init__(data, seed)
+        self.max_db = float(max_db)
         self.method = data.settings.get("method", "decimate")
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
     def draw(self, i: int) -> tuple[float, float]:
         """``(corner_hz, gain_db)`` of patch ``i`` in the current epoch."""
-        rng = np.random.default_rng([self.seed, self.epoch, int(i) % len(self)])
+        rng = self.rng(i, 0)
         nyquist_lr = self.data.sr / (2 * self.data.ratio)
         corner = min(nyquist_lr * 2.0 ** rng.uniform(-1.0, 2.0), 0.9 * self.data.sr / 2)
         return float(corner), float(rng.uniform(-self.max_db, self.max_db))
@@ -79,7 +94,7 @@ class BrightnessAugment(torch.utils.data.Dataset):
         return f"BrightnessAugment({self.data!r}, max_db={self.max_db}, seed={self.seed})"
 
 
-class DegradeMix(torch.utils.data.Dataset):
+class DegradeMix(_Drawn):
     """``data`` with the low-resolution input of a random share of patches rebuilt by another degradation.
 
     Patch ``i`` of epoch ``e`` keeps its own input with probability ``1 - fraction``; otherwise its input
@@ -94,21 +109,12 @@ class DegradeMix(torch.utils.data.Dataset):
             raise ValueError(f"unknown degradation {method!r} (choose from {', '.join(audio.DEGRADE_METHODS)})")
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-        self.data, self.ratio, self.method, self.fraction = data, int(ratio), method, float(fraction)
-        self.seed, self.epoch = int(seed), 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        if hasattr(self.data, "set_epoch"):
-            self.data.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.data)
+        super().__init__(data, seed)
+        self.ratio, self.method, self.fraction = int(ratio), method, float(fraction)
 
     def rebuilt(self, i: int) -> bool:
         """Whether patch ``i`` gets the other degradation in the current epoch."""
-        rng = np.random.default_rng([self.seed, self.epoch, int(i) % len(self), 1])
-        return bool(rng.random() < self.fraction)
+        return bool(self.rng(i, 1).random() < self.fraction)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         lr, hr = self.data[i]
@@ -121,7 +127,7 @@ class DegradeMix(torch.utils.data.Dataset):
         return f"DegradeMix({self.data!r}, ratio={self.ratio}, method={self.method!r}, fraction={self.fraction})"
 
 
-class ChannelDraw(torch.utils.data.Dataset):
+class ChannelDraw(_Drawn):
     """``data``'s high-resolution patches, each through a channel drawn for it (:func:`wavesr.channels.draw`).
 
     Patch ``i`` of epoch ``e`` yields ``(channel(hr), hr)``, both ``[1, L]`` at the data's rate: the
@@ -132,22 +138,13 @@ class ChannelDraw(torch.utils.data.Dataset):
 
     def __init__(self, data: Any, families: tuple[str, ...] = TRAINING_FAMILIES, seed: int = 0,
                  low: float = MIN_CUTOFF, high: float = MAX_CUTOFF) -> None:
-        self.data, self.families, self.seed, self.epoch = data, tuple(families), int(seed), 0
-        self.sr, self.low, self.high = int(data.sr), float(low), float(high)
+        super().__init__(data, seed)
+        self.families, self.sr, self.low, self.high = tuple(families), int(data.sr), float(low), float(high)
         self.channel(0)  # the families and the cutoff range are checked once, here
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        if hasattr(self.data, "set_epoch"):
-            self.data.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
     def channel(self, i: int) -> Channel:
         """The channel patch ``i`` goes through in the current epoch."""
-        rng = np.random.default_rng([self.seed, self.epoch, int(i) % max(len(self), 1), 2])
-        return draw(rng, self.sr, self.families, self.low, self.high)
+        return draw(self.rng(i, 2), self.sr, self.families, self.low, self.high)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         _, hr = self.data[i]
