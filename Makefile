@@ -37,6 +37,8 @@ corpora: install system-deps corpus-speech
 	$(BIN)/wavesr corpus show speech-single >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech-single
 	$(BIN)/wavesr corpus show piano >/dev/null 2>&1 || $(BIN)/wavesr corpus build piano
 	$(BIN)/wavesr corpus show music >/dev/null 2>&1 || $(BIN)/wavesr corpus build music --limit 6
+	$(BIN)/wavesr corpus show speech-fullband >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech-fullband
+	$(BIN)/wavesr corpus show music-fullband >/dev/null 2>&1 || $(BIN)/wavesr corpus build music-fullband --limit 24
 
 MINUTES ?= 5
 RUN    := runs/fast-speech-x$(RATIO)

@@ -266,10 +266,15 @@ def test_built_corpus_is_sound(name):
         )
     else:
         groups = [set(corpus.groups(s)) for s in SPLITS]
-        assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+        assert not (groups[0] & groups[2] or groups[1] & groups[2])  # test voices / tracks are held out
+        if not corpus.settings["split"].get(
+            "val_utterances"
+        ):  # speech-fullband validates on training voices too
+            assert not groups[0] & groups[1]
     assert len({it.sha256 for it in corpus.items}) == len(corpus.items)
     for it in corpus.items:
-        assert it.sr >= target and it.duration > 0 and it.meta["bandwidth"] >= target / 2
+        band = it.meta["cutoff"] if "cutoff" in it.meta else it.meta["bandwidth"]  # full-band: audio.cutoff
+        assert it.sr >= target and it.duration > 0 and band >= corpus.settings["drop_below_hz"]
     sample = corpus.items[:: max(1, len(corpus.items) // 25)]  # headers of ~25 files, decode the 3 shortest
     for it in sample:
         info = audio.info(it.path)
@@ -297,3 +302,36 @@ def test_built_speech_corpus_holds_out_voices_across_languages():
     assert dropped["narrowband"]["klettres-data"] > 100  # klettres' es voice, low-passed at 7 kHz
     assert dropped["low_rate"]["ktuberling-data"] > 50  # ktuberling's 8 kHz files
     assert dropped["duplicate"]["ktuberling-data"] >= 45  # the three copies of the sr folder
+
+
+# ------------------------------------------------------------------ full-band corpora (real, small)
+
+
+def test_small_real_fullband_builds(corpora, capsys):
+    """speech-fullband (tuxpaint's voices) and music-fullband (Sonic Pi's lossless samples), sliced."""
+    from wavesr.data.curation import FULLBAND_SHARE
+
+    for name, source in (
+        ("speech-fullband", "tuxpaint-stamps-default"),
+        ("music-fullband", "sonic-pi-samples"),
+    ):
+        try:
+            defaults.fetch_deb(source)
+        except WavesrError as e:
+            pytest.skip(f"cannot fetch {source}: {e}")
+        assert cli.main(["corpus", "build", name, "--limit", "30", "--sources", source, "-q"]) == 0
+        corpus = load_default(name)
+        assert len(corpus.items) == 30 and corpus.settings["target_sr"] == 44100
+        assert corpus.settings["keep"] == f"audio.cutoff >= {FULLBAND_SHARE} x 22050 Hz"
+        assert (
+            corpus.settings["minutes_kept"] > 0 and corpus.settings["drop_below_hz"] == FULLBAND_SHARE * 22050
+        )
+        for it in corpus.items:  # every kept file's real content reaches the band a full-band model restores
+            assert it.meta["cutoff"] >= FULLBAND_SHARE * 22050 and it.sr >= 44100, it.path
+        train, test = set(corpus.groups("train")), set(corpus.groups("test"))
+        assert test and not train & test  # held-out voices / tracks
+        dropped = json.loads((corpora / name / "dropped.json").read_text())
+        assert all(
+            d.get("cutoff", 0) < FULLBAND_SHARE * 22050 for d in dropped if d["reason"] == "narrowband"
+        )
+    capsys.readouterr()

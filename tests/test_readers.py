@@ -272,3 +272,19 @@ def test_natural_key_and_track_names() -> None:
     assert sorted(["p10.flac", "p2.flac", "P1.flac"], key=natural_key) == ["P1.flac", "p2.flac", "p10.flac"]
     clip = "american_bach_soloists-j_s__bach_solo_cantatas-01-bwv54__i_aria-30-59"
     assert _mtt_track(clip) == "american_bach_soloists-j_s__bach_solo_cantatas-01-bwv54__i_aria"
+
+
+def test_vctk_092_fullband_split(vctk092: Path) -> None:
+    """The full-band literature's split: p360-p364, p374, p376 and s5 test; p280 and p315 left out."""
+    from wavesr.data.readers import VCTK_FULLBAND_TEST_SPEAKERS
+
+    for spk in ("p280", "p226"):
+        for k in (1, 2):
+            for mic in ("mic1", "mic2"):
+                write(vctk092 / "wav48_silence_trimmed" / spk / f"{spk}_{k:03d}_{mic}.flac", sr=48000, n=480)
+    c = open_corpus("vctk-fullband", str(vctk092), probe=False)
+    assert c.name == "vctk-fullband"
+    assert set(c.groups("test")) == set(VCTK_FULLBAND_TEST_SPEAKERS)  # all present in the fixture
+    assert "s5" in c.groups("test") and "p347" not in c.groups("test")
+    assert "p280" not in c.groups() and c.settings["excluded_speakers"] == ["p280", "p315"]
+    assert_groups_disjoint(c)

@@ -14,6 +14,10 @@ Two LSD conventions exist in the literature and give very different numbers:
 ``standard``
     The later literature (NU-Wave, AERO, AP-BWE): same STFT, ``S = log10(|X|^2 + 1e-10)``, the
     RMS over *frequency* in each frame, averaged over frames; no cap.
+``clamped``
+    As ``standard`` with the power clamped below at 1e-8 instead of offset, ``log10(max(|X|^2,
+    1e-8))``, as the full-band literature's code computes it (NU-Wave 2, AP-BWE): the full-band
+    protocol (:mod:`wavesr.fullband`) reports it.
 
 LSD-HF and LSD-LF restrict either convention to the bins above / below the low-resolution
 Nyquist frequency ``sr / (2 r)``.
@@ -25,7 +29,7 @@ import numpy as np
 
 N_FFT = 2048
 HOP_LENGTH = 512
-LSD_CONVENTIONS = ("kuleshov", "standard")
+LSD_CONVENTIONS = ("kuleshov", "standard", "clamped")
 KULESHOV_CAP = 10.0
 _EPS_SNR = 1e-20
 
@@ -88,8 +92,8 @@ def lsd(
     Parameters
     ----------
     reference, estimate : ``[time]``, same length.
-    convention : ``"kuleshov"`` (natural log, RMS over time per bin, mean over bins, cap 10)
-        or ``"standard"`` (log10, RMS over frequency per frame, mean over frames).
+    convention : ``"kuleshov"`` (natural log, RMS over time per bin, mean over bins, cap 10),
+        ``"standard"`` (log10, RMS over frequency per frame, mean over frames) or ``"clamped"``.
     sr, band : restrict to STFT bins with frequency in ``[band[0], band[1]]`` Hz.
     """
     y = np.asarray(reference)
@@ -105,6 +109,9 @@ def lsd(
     if convention == "standard":
         diff = np.log10(p_ref[:, mask] + 1e-10) - np.log10(p_est[:, mask] + 1e-10)
         return float(np.mean(np.sqrt(np.mean(diff**2, axis=1))))  # RMS over freq, mean over frames
+    if convention == "clamped":
+        diff = np.log10(np.maximum(p_ref[:, mask], 1e-8)) - np.log10(np.maximum(p_est[:, mask], 1e-8))
+        return float(np.mean(np.sqrt(np.mean(diff**2, axis=1))))
     raise ValueError(f"unknown LSD convention {convention!r} (choose from {', '.join(LSD_CONVENTIONS)})")
 
 

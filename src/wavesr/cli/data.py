@@ -31,14 +31,16 @@ def add_corpus(sub: argparse._SubParsersAction) -> None:
     q = csub.add_parser("list", help="the default corpora and whether they are built")
     q.set_defaults(func=_cmd_corpus_list)
     q = csub.add_parser("build", help="build a default corpus into the cache")
-    q.add_argument("name", metavar="NAME", help="speech, speech-single, piano or music")
+    q.add_argument(
+        "name", metavar="NAME", help="speech, speech-single, piano, music, speech-fullband or music-fullband"
+    )
     q.add_argument("--limit", type=COUNT, metavar="N", help="keep at most N files (a quick build)")
     q.add_argument(
         "--target-sr",
         type=RATE,
-        default=16000,
         metavar="HZ",
-        help="high-resolution rate: drop files below it or narrower than HZ/2 (default 16000)",
+        help="high-resolution rate: drop files below it or narrower than HZ/2 (full-band corpora: whose "
+        "content ends below 85 %% of HZ/2; default 16000, 44100 for the full-band corpora)",
     )
     q.add_argument("--sources", metavar="PKG,...", help="only these packages (speech, music)")
     q.add_argument(

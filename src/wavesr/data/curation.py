@@ -25,10 +25,14 @@ SILENCE_DB = -60.0  # files quieter than this (RMS, dBFS) are dropped as silent
 HELD_OUT = {"val": 0.1, "test": 0.1}  # fractions of the audio held out by group_split
 SPLIT_KEY = "wavesr-default-v1"  # salt of the stable group order
 WORKERS = 2  # decoding processes of a build
+# A full-band corpus keeps the files whose real content (audio.cutoff) reaches this share of the
+# target's Nyquist frequency: 18.7 kHz at 44.1 kHz, the band a full-band model is trained to restore.
+FULLBAND_SHARE = 0.85
 
 
-def measure(path: str | os.PathLike, min_sr: int = 0) -> dict[str, Any]:
-    """Decode ``path``: its rate, channels, duration (s), bandwidth (Hz) and RMS level (dBFS).
+def measure(path: str | os.PathLike, min_sr: int = 0, fullband: bool = False) -> dict[str, Any]:
+    """Decode ``path``: its rate, channels, duration (s), bandwidth (Hz) and RMS level (dBFS), and
+    with ``fullband`` where its real content ends (``cutoff``, :func:`wavesr.audio.cutoff`).
 
     A file whose header rate is below ``min_sr`` is not decoded (rate, channels and duration
     only). Returns ``{"error": message}`` instead when the file cannot be decoded.
@@ -41,15 +45,19 @@ def measure(path: str | os.PathLike, min_sr: int = 0) -> dict[str, Any]:
     except WavesrError as e:
         return {"error": str(e)}
     rms = float(np.linalg.norm(x)) / math.sqrt(x.size)
-    return {"sr": sr, "channels": int(x.shape[0]), "duration": x.shape[1] / sr,
-            "bandwidth": audio.bandwidth(x, sr), "level_db": 20 * math.log10(rms + 1e-12)}
+    out = {"sr": sr, "channels": int(x.shape[0]), "duration": x.shape[1] / sr,
+           "bandwidth": audio.bandwidth(x, sr), "level_db": 20 * math.log10(rms + 1e-12)}
+    if fullband:
+        out["cutoff"] = audio.cutoff(x, sr)
+    return out
 
 
 def drop_reason(m: dict[str, Any], target_sr: int) -> str | None:
     """Why a measured file (see :func:`measure`) cannot serve as high-resolution audio at ``target_sr``.
 
     ``unreadable``, ``low_rate`` (sample rate below the target's), ``silent`` (RMS below
-    ``SILENCE_DB``), ``narrowband`` (bandwidth below ``target_sr / 2``), or None to keep it.
+    ``SILENCE_DB``), ``narrowband`` (bandwidth below ``target_sr / 2``; for a full-band measurement,
+    content ending below ``FULLBAND_SHARE`` of it), or None to keep it.
     """
     if "error" in m:
         return "unreadable"
@@ -57,6 +65,8 @@ def drop_reason(m: dict[str, Any], target_sr: int) -> str | None:
         return "low_rate"
     if m["level_db"] < SILENCE_DB:
         return "silent"
+    if "cutoff" in m:
+        return "narrowband" if m["cutoff"] < FULLBAND_SHARE * target_sr / 2 else None
     if m["bandwidth"] < target_sr / 2:
         return "narrowband"
     return None

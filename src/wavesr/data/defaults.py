@@ -50,7 +50,7 @@ from tqdm import tqdm
 from .. import __version__, audio
 from ..errors import WavesrError
 from ..files import staged_folder, write_json
-from .curation import HELD_OUT, SILENCE_DB, SPLIT_KEY, drop_reason, group_split, link_or_copy, measure, worker_pool
+from .curation import FULLBAND_SHARE, HELD_OUT, SILENCE_DB, SPLIT_KEY, drop_reason, group_split, link_or_copy, measure, worker_pool
 from .corpus import MANIFEST, SPLITS, Corpus, Item, cache_dir, fraction_split, sha256_file, stable_fraction
 from .fetch import Package, fetch_deb
 
@@ -59,7 +59,11 @@ DEFAULT_CORPORA = {
     "speech-single": "the voice with the most wideband material, split by utterance",
     "piano": "music21's solo piano scores rendered by fluidsynth with a sampled piano; split by piece",
     "music": "recorded game music (Wesnoth, Warzone 2100); split by track",
+    "speech-fullband": "tuxpaint's voices whose recordings reach 85 % of 22.05 kHz (44.1 kHz); held-out voices",
+    "music-fullband": "game music and lossless samples reaching 85 % of 22.05 kHz (44.1 kHz); split by track",
 }
+FULLBAND_SR = 44100  # the full-band corpora's default target: their sources are 44.1 and 48 kHz
+FULLBAND_VAL = 0.05  # speech-fullband: the share of the training voices' utterances validation takes
 SINGLE_HELD_OUT = {"val": 0.05, "test": 0.10}  # speech-single, by utterance (as vctk-single)
 
 
@@ -124,6 +128,11 @@ def _wesnoth(pkg: Package) -> list[Candidate]:
             for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]))]
 
 
+def _sonic_pi(pkg: Package) -> list[Candidate]:
+    """Sonic Pi's lossless samples (FLAC, 44.1 kHz); each sample is its own group."""
+    return [_candidate(pkg, p, p.stem, "MIT or CC0") for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]))]
+
+
 def _warzone(pkg: Package) -> list[Candidate]:
     """Soundtracks of Warzone 2100 (Opus, 48 kHz); ``track3_enhanced`` shares ``track3``'s group."""
     return [_candidate(pkg, p, p.stem.removesuffix("_enhanced"), "GPL-2+", album=p.parent.name)
@@ -137,6 +146,7 @@ _AUDIO_ROOTS = {
     "gcin-voice": "/usr/share/gcin-voice/ogg",
     "wesnoth-1.16-music": "/usr/share/games/wesnoth/1.16/data/core/music",
     "warzone2100-music": "/usr/share/games/warzone2100/music",
+    "sonic-pi-samples": "/usr/share/sonic-pi/samples",
 }
 SPEECH_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
     "tuxpaint-stamps-default": _tuxpaint, "klettres-data": _klettres,
@@ -145,6 +155,17 @@ SPEECH_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
 MUSIC_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
     "wesnoth-1.16-music": _wesnoth, "warzone2100-music": _warzone,
 }
+FULLBAND_SOURCES: dict[str, dict[str, Callable[[Package], list[Candidate]]]] = {
+    "speech-fullband": {"tuxpaint-stamps-default": _tuxpaint},
+    "music-fullband": {**MUSIC_SOURCES, "sonic-pi-samples": _sonic_pi},
+}
+
+
+def sources_of(name: str) -> dict[str, Callable[[Package], list[Candidate]]]:
+    """The packages a default corpus reads (none for piano, which renders scores)."""
+    if name in FULLBAND_SOURCES:
+        return FULLBAND_SOURCES[name]
+    return MUSIC_SOURCES if name == "music" else SPEECH_SOURCES if name.startswith("speech") else {}
 
 
 # -------------------------------------------------------------------- measuring, dropping
@@ -198,7 +219,7 @@ def load_default(name: str) -> Corpus:
     return Corpus.load(folder / MANIFEST)
 
 
-def build_default(name: str, target_sr: int = audio.SAMPLE_RATE, limit: int | None = None, force: bool = False,
+def build_default(name: str, target_sr: int | None = None, limit: int | None = None, force: bool = False,
                   progress: bool = True, sources: Sequence[str] | None = None, chorales: bool = False) -> Corpus:
     """Build (or return the already built) default corpus ``name``.
 
@@ -206,7 +227,8 @@ def build_default(name: str, target_sr: int = audio.SAMPLE_RATE, limit: int | No
     ----------
     name : one of :data:`DEFAULT_CORPORA`.
     target_sr : the high-resolution rate the corpus must serve: files below this rate, or with
-        a bandwidth below ``target_sr / 2``, are dropped.
+        a bandwidth below ``target_sr / 2`` (full-band corpora: real content ending below 85 % of
+        it, ``curation.FULLBAND_SHARE``), are dropped. Default: 16000, 44100 for the full-band ones.
     limit : keep at most this many files (speech, music: taken round-robin over voices /
         tracks; piano: the first pieces), for quick builds in CI and tests.
     force : rebuild even if the corpus is built.
@@ -218,9 +240,10 @@ def build_default(name: str, target_sr: int = audio.SAMPLE_RATE, limit: int | No
     settings, a WavesrError asks for ``force``.
     """
     _check_name(name)
+    target_sr = target_sr or (FULLBAND_SR if name in FULLBAND_SOURCES else audio.SAMPLE_RATE)
     if target_sr < 2 or limit is not None and limit < 1:
         raise WavesrError(f"target_sr must be positive and limit at least 1 (got {target_sr}, {limit})")
-    known = MUSIC_SOURCES if name == "music" else SPEECH_SOURCES if name.startswith("speech") else {}
+    known = sources_of(name)
     if sources is not None and not known:
         raise WavesrError(f"{name}: takes no sources (it renders music21's scores)")
     if sources is not None and (unknown := [s for s in sources if s not in known]):
@@ -252,8 +275,10 @@ def build_default(name: str, target_sr: int = audio.SAMPLE_RATE, limit: int | No
             raise WavesrError(f"{name}: no file is usable at {target_sr} Hz (dropped: {_count_dropped(dropped)})")
         corpus.name, corpus.root, corpus.description = name, str(folder), DEFAULT_CORPORA[name]
         corpus.settings = {"corpus": name, **request, **corpus.settings,
-                           "drop_below_hz": target_sr / 2, "silence_db": SILENCE_DB,
-                           "bandwidth": {"function": "wavesr.audio.bandwidth", **_defaults(audio.bandwidth)},
+                           "drop_below_hz": target_sr / 2 * (FULLBAND_SHARE if name in FULLBAND_SOURCES else 1),
+                           "silence_db": SILENCE_DB,
+                           "bandwidth": {"function": "wavesr.audio.cutoff" if name in FULLBAND_SOURCES
+                                         else "wavesr.audio.bandwidth", **_defaults(audio.bandwidth)},
                            "dropped": _count_dropped(dropped), "kept": len(corpus.items),
                            "build_seconds": round(time.time() - start, 1), "wavesr_version": __version__}
         write_json(tmp / "dropped.json", dropped)
@@ -278,7 +303,8 @@ def _count_dropped(dropped: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | None, sources: list[str],
                          progress: bool) -> tuple[Corpus, list[dict[str, Any]]]:
     """speech, speech-single and music: fetch, dedupe, measure, drop, split, link."""
-    table = MUSIC_SOURCES if name == "music" else SPEECH_SOURCES
+    table = sources_of(name)
+    fullband = name in FULLBAND_SOURCES
     packages = [fetch_deb(s) for s in sources]
     candidates = [c for pkg in packages for c in table[pkg.name](pkg)]
     if not candidates:
@@ -289,7 +315,7 @@ def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | N
     dropped = [_dropped(c, "duplicate", duplicate_of=orig.meta["origin"]) for c, orig in copies]
     single = name == "speech-single"
     kept, rejected = measure_all(round_robin(unique) if limit and not single else unique, target_sr,
-                                 None if single else limit, progress, desc=f"{name}: measuring")
+                                 None if single else limit, progress, desc=f"{name}: measuring", fullband=fullband)
     dropped += rejected
     settings: dict[str, Any] = {"packages": [{"name": p.name, "version": p.version, "origin": p.origin}
                                              for p in packages]}
@@ -303,14 +329,22 @@ def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | N
             seconds[c.group] += m["duration"]
         by_group = group_split(seconds)
         splits = [by_group[c.group] for c, _ in kept]
-        settings["split"] = {"by": "voice" if name == "speech" else "track", **HELD_OUT, "key": SPLIT_KEY}
+        settings["split"] = {"by": "voice" if name.startswith("speech") else "track", **HELD_OUT, "key": SPLIT_KEY}
+        if name == "speech-fullband":  # few, unequal voices: validation also takes utterances of the training ones
+            splits = ["val" if s == "train" and stable_fraction(f"{SPLIT_KEY}/{c.rel}") < FULLBAND_VAL else s
+                      for s, (c, _) in zip(splits, kept)]
+            settings["split"]["val_utterances"] = FULLBAND_VAL
+    if fullband:
+        settings["keep"] = f"audio.cutoff >= {FULLBAND_SHARE} x {target_sr / 2:g} Hz"
+        settings["minutes_kept"] = round(sum(m["duration"] for _, m in kept) / 60, 1)
     items = []
     for (c, m), split in zip(tqdm(kept, desc=f"{name}: linking", unit="file", disable=not progress), splits):
         dest = folder / "audio" / c.rel
         link_or_copy(c.path, dest)
         items.append(Item(path=str(dest), split=split, group=c.group, duration=round(m["duration"], 4),
                           sr=m["sr"], channels=m["channels"], sha256=c.sha256, source=c.source, licence=c.licence,
-                          meta={**c.meta, "bandwidth": m["bandwidth"], "level_db": round(m["level_db"], 1)}))
+                          meta={**c.meta, "bandwidth": m["bandwidth"], "level_db": round(m["level_db"], 1),
+                                **({"cutoff": m["cutoff"]} if "cutoff" in m else {})}))
     return Corpus(name, str(folder), items, settings=settings), dropped
 
 
@@ -327,7 +361,7 @@ def _single_voice(kept: list[tuple[Candidate, dict]], limit: int | None):
 
 
 def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | None = None, progress: bool = True,
-                desc: str = "measuring") -> tuple[list[tuple[Candidate, dict]], list[dict[str, Any]]]:
+                desc: str = "measuring", fullband: bool = False) -> tuple[list[tuple[Candidate, dict]], list[dict[str, Any]]]:
     """Measure candidates in order (``WORKERS`` processes) until ``limit`` are kept (all without a limit).
 
     Returns ``(candidate, measurement)`` pairs kept and the dropped files' records.
@@ -335,7 +369,7 @@ def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | No
     kept, dropped = [], []
     paths = [str(c.path) for c in candidates]
     with worker_pool(len(paths)) as imap, tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar:
-        for c, m in zip(candidates, imap(functools.partial(measure, min_sr=target_sr), paths)):
+        for c, m in zip(candidates, imap(functools.partial(measure, min_sr=target_sr, fullband=fullband), paths)):
             bar.update()
             reason = drop_reason(m, target_sr)
             if reason is None:
@@ -348,7 +382,7 @@ def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | No
 
 
 def _dropped(c: Candidate, reason: str, **info: Any) -> dict[str, Any]:
-    keep = ("sr", "duration", "bandwidth", "level_db", "error", "duplicate_of")
+    keep = ("sr", "duration", "bandwidth", "cutoff", "level_db", "error", "duplicate_of")
     return {"path": c.meta["origin"], "source": c.source, "group": c.group, "reason": reason,
             **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items() if k in keep}}
 

@@ -49,23 +49,26 @@ import numpy as np
 from .. import audio
 from ..errors import WavesrError
 from .corpus import MANIFEST, Corpus, Item, fraction_split, hash_split
+from .defaults import DEFAULT_CORPORA
 
 VCTK_TEST_SPEAKERS = ("p347", "p351", "p360", "p361", "p362", "p363", "p364", "p374", "p376")
+# The later full-band literature's split of VCTK 0.92 at 48 kHz (NU-Wave 2, AP-BWE): these speakers
+# test, p280 and p315 left out (p315 has no audio; p280 was recorded with another microphone setup).
+VCTK_FULLBAND_TEST_SPEAKERS = ("p360", "p361", "p362", "p363", "p364", "p374", "p376", "s5")
+VCTK_FULLBAND_EXCLUDED = ("p280", "p315")
 VCTK_MICS = ("mic1", "mic2")
 MTT_FOLDERS = tuple("0123456789abcdef")
 SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "valid", "validation", "dev"), "test": ("test",)}
 CORPUS_SPECS = {
     "vctk-single": "VCTK 0.80 or 0.92 folder, speaker p225 only, split by utterance (85/5/10 %)",
     "vctk-multi": "VCTK 0.80 or 0.92 folder, 9 speakers held out for test, 2 for val",
+    "vctk-fullband": "VCTK 0.92 at 48 kHz, the full-band literature's split: p360-p364, p374, p376, s5 test; "
+    "p280, p315 left out",
     "beethoven": "SampleRNN's Beethoven piano chunks, 88/6/6 % in natural order",
     "magnatagatune": "MagnaTagATune mp3 folders 0-9, a-f: 1,000 random test clips, 250 val",
     "folder": "any folder of audio: train/val/test sub-folders, else a stable hash",
-    "speech": "default corpus: real recorded speech, many voices (wavesr.data.defaults)",
-    "speech-single": "default corpus: one voice (wavesr.data.defaults)",
-    "piano": "default corpus: piano (wavesr.data.defaults)",
-    "music": "default corpus: music recordings (wavesr.data.defaults)",
+    **{name: f"default corpus: {text} (wavesr.data.defaults)" for name, text in DEFAULT_CORPORA.items()},
 }
-DEFAULT_CORPORA = ("speech", "speech-single", "piano", "music")
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -159,12 +162,17 @@ def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", s
     Parameters
     ----------
     root : the corpus folder (holding ``wav48/`` or ``wav48_silence_trimmed/``) or its parent.
-    task : ``single`` (one ``speaker``, split by utterance with fractions ``val``/``test``) or
-        ``multi`` (``test_speakers`` test, the ``n_val_speakers`` highest-numbered others val).
+    task : ``single`` (one ``speaker``, split by utterance with fractions ``val``/``test``),
+        ``multi`` (``test_speakers`` test, the ``n_val_speakers`` highest-numbered others val) or
+        ``fullband`` (as multi with :data:`VCTK_FULLBAND_TEST_SPEAKERS` test and
+        :data:`VCTK_FULLBAND_EXCLUDED` left out, at the native 48 kHz).
     mic : ``mic1`` or ``mic2``, for 0.92 only.
     """
-    if task not in ("single", "multi"):
-        raise WavesrError(f"unknown VCTK task {task!r} (choose single or multi)")
+    if task not in ("single", "multi", "fullband"):
+        raise WavesrError(f"unknown VCTK task {task!r} (choose single, multi or fullband)")
+    excluded: tuple[str, ...] = ()
+    if task == "fullband":
+        test_speakers, excluded = VCTK_FULLBAND_TEST_SPEAKERS, VCTK_FULLBAND_EXCLUDED
     if mic not in VCTK_MICS:
         raise WavesrError(f"unknown VCTK microphone {mic!r} (choose {' or '.join(VCTK_MICS)})")
     base = _locate(root, lambda p: _vctk_layout(p) is not None,
@@ -176,7 +184,7 @@ def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", s
         wav_dir, pattern = base / "wav48", "*.wav"
     speakers = {d.name: sorted(d.glob(pattern), key=lambda p: natural_key(p.name))
                 for d in wav_dir.iterdir() if d.is_dir()}
-    speakers = {s: files for s, files in speakers.items() if files}
+    speakers = {s: files for s, files in speakers.items() if files and s not in excluded}
     if not speakers:
         raise WavesrError(f"{wav_dir}: no speaker folders with {pattern} files")
     if task == "single":
@@ -195,7 +203,8 @@ def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", s
         split_of = {s: "test" if s in test_set else "val" if s in val_set else "train" for s in speakers}
         plan = [(f, split_of[s]) for s in sorted(speakers, key=_speaker_number) for f in speakers[s]]
         held = {"test_speakers": test_set, "val_speakers": val_set,
-                "missing_test_speakers": [s for s in test_speakers if s not in speakers]}
+                "missing_test_speakers": [s for s in test_speakers if s not in speakers],
+                **({"excluded_speakers": list(excluded)} if excluded else {})}
     who = _speaker_info(base / "speaker-info.txt")
     entries = []
     for f, split in plan:
@@ -360,10 +369,11 @@ def read_folder(root: str | os.PathLike, group_by: str = "file", val: float = 0.
 def open_corpus(spec: str, root: str | os.PathLike | None = None, **options: Any) -> Corpus:
     """Open a corpus by spec: a reader in :data:`CORPUS_SPECS` (needs ``root``; ``options`` go to
     the reader), a manifest ``.json`` (or a folder holding ``manifest.json``), or a default
-    corpus name (``speech``, ``speech-single``, ``piano``, ``music``, built by ``defaults``)."""
+    corpus name (:data:`wavesr.data.defaults.DEFAULT_CORPORA`, built by ``defaults``)."""
     readers: dict[str, Callable[..., Corpus]] = {
         "vctk-single": functools.partial(read_vctk, task="single"),
         "vctk-multi": functools.partial(read_vctk, task="multi"),
+        "vctk-fullband": functools.partial(read_vctk, task="fullband"),
         "beethoven": read_beethoven, "magnatagatune": read_magnatagatune, "folder": read_folder}
     if spec in readers:
         if root is None:

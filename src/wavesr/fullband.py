@@ -1,0 +1,275 @@
+"""Full-band evaluation in the later literature's protocol (NU-Wave 2, AP-BWE, AudioSR).
+
+Each held-out file is loaded mono at the full rate ``sr`` (48 kHz, or 44.1 kHz for that family);
+files whose real content does not reach ``min_band`` of the Nyquist frequency
+(:func:`wavesr.audio.cutoff`) are left out and listed, since they cannot score a full band. For
+every input rate (8, 12, 16, 24 kHz to 48 kHz; 11.025 and 22.05 kHz to 44.1 kHz) and every
+channel (:mod:`wavesr.channels`; the first is the protocol's: soxr resampling), the input is
+the file through the channel at a cutoff of the input's Nyquist frequency, resampled to the
+input rate; each method brings it back to ``sr``:
+
+``sinc``    soxr's very-high-quality band-limited interpolation (the baseline of the literature);
+``cubic``   the cubic spline through the input's samples (the paper's baseline).
+
+Scores per file (rows.csv): SNR, the clamped standard LSD (``metrics.lsd(..., "clamped")``:
+STFT 2048/512 Hann, log10 power clamped at 1e-8, RMS over frequency, mean over frames), and
+LSD-HF / LSD-LF split at the input's Nyquist frequency. summary.md has one table per channel
+(rows: input rates) and a robustness table (mean LSD per channel and method). Full-band
+networks take their place beside sinc and cubic as they are shipped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soxr
+
+from . import __version__, audio, checks, metrics
+from .channels import parse
+from .data.corpus import Item, evenly_spaced
+from .errors import WavesrError
+from .files import atomic_path, write_json
+from .report.tables import write_csv
+
+METHODS = ("sinc", "cubic")
+RATES = {48000: (8000, 12000, 16000, 24000), 44100: (11025, 22050)}
+CHANNEL = "resample:soxr-vhq"  # the protocol's: the input is the file resampled to the input rate
+
+
+@dataclass
+class FullbandConfig:
+    """How the full-band evaluation runs (stored in settings.json)."""
+
+    sr: int = 48000
+    input_rates: tuple[int, ...] = ()  # () : RATES[sr]
+    channels: tuple[str, ...] = (
+        CHANNEL,
+    )  # family[:kind[:settings]] without a cutoff; the first is the protocol's
+    max_files: int | None = None
+    max_seconds: float | None = None
+    min_band: float = 0.85  # keep files whose content reaches this share of sr / 2
+    notes: list[str] = field(default_factory=list)
+
+    def check(self) -> FullbandConfig:
+        checks.number(self.sr, "sr", 8000, 384000, integer=True)
+        rates = self.input_rates or RATES.get(self.sr, ())
+        if not rates:
+            raise WavesrError(f"no default input rates for {self.sr} Hz: give --input-rates")
+        for rate in rates:
+            checks.number(rate, "input rate", 1000, self.sr / 2, integer=True)
+            if self.sr % rate:
+                raise WavesrError(
+                    f"input rate {rate} Hz does not divide {self.sr} Hz (cubic needs a whole ratio)"
+                )
+        self.input_rates = tuple(int(r) for r in rates)
+        for name in self.channels:
+            parse(f"{name}@1000")  # a one-line error for a channel that does not exist
+        checks.number(self.max_files, "max_files", 1, integer=True, optional=True)
+        checks.number(self.max_seconds, "max_seconds", 0, low_open=True, optional=True)
+        checks.number(self.min_band, "min_band", 0, 1)
+        return self
+
+
+def make_input(hr: np.ndarray, sr: int, rate: int, channel: str) -> np.ndarray:
+    """``hr`` at ``sr`` through ``channel`` with its cutoff at ``rate / 2``, resampled to ``rate``."""
+    ch = parse(f"{channel}@{rate / 2:.0f}")
+    through = hr if ch.family == "resample" and ch.kind == "soxr-vhq" else ch.apply(hr, sr)
+    return soxr.resample(through.astype(np.float64), sr, rate, quality="VHQ")
+
+
+def run_method(method: str, lowres: np.ndarray, rate: int, sr: int, n: int) -> np.ndarray:
+    """``lowres`` at ``rate`` back to ``sr`` (``n`` samples) by ``method``."""
+    if method == "sinc":
+        y = soxr.resample(lowres, rate, sr, quality="VHQ")
+        return y[:n] if y.size >= n else np.pad(y, (0, n - y.size))
+    if method == "cubic":
+        return audio.interpolate(lowres, sr // rate, "cubic", length=n)
+    raise WavesrError(
+        f"{method!r}: the full-band protocol scores {', '.join(METHODS)} (full-band networks as they ship)"
+    )
+
+
+def scores(hr: np.ndarray, estimate: np.ndarray, sr: int, rate: int) -> dict[str, float]:
+    """SNR and the clamped standard LSD, whole band and split at the input's Nyquist frequency."""
+    nyquist = rate / 2
+    return {
+        "snr": float(metrics.snr(hr, estimate)),
+        "lsd": metrics.lsd(hr, estimate, "clamped"),
+        "lsd_hf": metrics.lsd(hr, estimate, "clamped", sr=sr, band=(nyquist, sr / 2)),
+        "lsd_lf": metrics.lsd(hr, estimate, "clamped", sr=sr, band=(0.0, nyquist)),
+    }
+
+
+def evaluate_fullband(
+    methods: Iterable[str],
+    items: Iterable[Item | str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    cfg: FullbandConfig | None = None,
+    corpus_info: dict[str, Any] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Score ``methods`` on ``items`` (corpus items, files or folders); writes rows.csv, summary.json,
+    summary.md and settings.json into ``out_dir`` and returns the summary."""
+    from .evaluate import eval_files
+
+    cfg = (cfg or FullbandConfig()).check()
+    methods = list(methods)
+    for m in methods:
+        if m not in METHODS:
+            raise WavesrError(
+                f"{m!r}: the full-band protocol scores {', '.join(METHODS)} so far "
+                "(no full-band network is shipped yet)"
+            )
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not force or not (out / "settings.json").is_file():
+            raise WavesrError(
+                f"{out}: already holds files (use --force to replace a full-band evaluation, "
+                "or another folder)"
+            )
+    files = evenly_spaced(eval_files(items, (corpus_info or {}).get("root")), cfg.max_files)
+    if not files:
+        raise WavesrError("no files to evaluate")
+    started = time.monotonic()
+    rows: list[dict[str, Any]] = []
+    dropped = []
+    for f in files:
+        hr, _ = audio.load(f.path, sr=cfg.sr, mono=True)
+        if cfg.max_seconds:
+            hr = hr[: int(cfg.max_seconds * cfg.sr)]
+        band = audio.cutoff(hr, cfg.sr)
+        if band < cfg.min_band * cfg.sr / 2:
+            dropped.append(f"{f.key} ({band / 1000:.1f} kHz)")
+            continue
+        for channel in cfg.channels:
+            for rate in cfg.input_rates:
+                lowres = make_input(hr, cfg.sr, rate, channel)
+                for method in methods:
+                    estimate = run_method(method, lowres, rate, cfg.sr, hr.size)
+                    rows.append(
+                        {
+                            "file": f.key,
+                            "group": f.group,
+                            "channel": channel,
+                            "input_rate": rate,
+                            "method": method,
+                            "cutoff_hz": band,
+                            **scores(hr, estimate, cfg.sr, rate),
+                        }
+                    )
+    notes = list(cfg.notes)
+    if dropped:
+        notes.append(
+            f"{len(dropped)} of {len(files)} files left out: their content ends below "
+            f"{cfg.min_band:.0%} of {cfg.sr / 2000:g} kHz: "
+            + ", ".join(dropped[:10])
+            + (" ..." if len(dropped) > 10 else "")
+        )
+    if not rows:
+        raise WavesrError(
+            f"no file reaches {cfg.min_band:.0%} of {cfg.sr / 2000:g} kHz: nothing to score "
+            f"({', '.join(dropped[:5])})"
+        )
+    table = _table(rows, methods, cfg)
+    summary = {
+        "format": "wavesr-fullband-evaluation",
+        "wavesr_version": __version__,
+        "table": table,
+        "settings": {
+            "config": cfg,
+            "methods": methods,
+            "files": len(files),
+            "scored": len({r["file"] for r in rows}),
+            "corpus": corpus_info or {},
+            "notes": notes,
+            "seconds": round(time.monotonic() - started, 1),
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "rows.csv", rows)
+    write_json(out / "settings.json", summary["settings"])
+    write_json(out / "summary.json", summary)
+    with atomic_path(out / "summary.md", ours=True) as tmp:
+        tmp.write_text(summary_markdown(summary))
+    return summary
+
+
+def _table(rows: list[dict[str, Any]], methods: list[str], cfg: FullbandConfig) -> list[dict[str, Any]]:
+    out = []
+    for channel in cfg.channels:
+        for rate in cfg.input_rates:
+            for method in methods:
+                mine = [
+                    r
+                    for r in rows
+                    if r["channel"] == channel and r["input_rate"] == rate and r["method"] == method
+                ]
+                out.append(
+                    {
+                        "channel": channel,
+                        "input_rate": rate,
+                        "method": method,
+                        "files": len(mine),
+                        **{k: _mean([r[k] for r in mine]) for k in ("lsd", "lsd_hf", "lsd_lf", "snr")},
+                    }
+                )
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The tables: one per channel (input rates down, methods across), then the robustness table."""
+    table, s = summary["table"], summary["settings"]
+    cfg = s["config"]
+    sr = cfg.sr if isinstance(cfg, FullbandConfig) else cfg["sr"]
+    channels = list(dict.fromkeys(r["channel"] for r in table))
+    methods = list(dict.fromkeys(r["method"] for r in table))
+    lines = [f"# Full-band evaluation to {sr} Hz ({s['scored']} files)", ""]
+    for channel in channels:
+        lines += [
+            f"## Input made by `{channel}`",
+            "",
+            "| input | " + " | ".join(f"{m} LSD | {m} LSD-HF | {m} LSD-LF | {m} SNR" for m in methods) + " |",
+            "|---|" + "---|" * (4 * len(methods)),
+        ]
+        for rate in dict.fromkeys(r["input_rate"] for r in table):
+            cells = []
+            for m in methods:
+                r = next(
+                    x
+                    for x in table
+                    if x["channel"] == channel and x["input_rate"] == rate and x["method"] == m
+                )
+                cells += [f"{r['lsd']:.3f}", f"{r['lsd_hf']:.3f}", f"{r['lsd_lf']:.3f}", f"{r['snr']:.2f}"]
+            lines.append(f"| {rate / 1000:g} kHz | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [
+        "## Robustness: mean LSD over input rates, per channel",
+        "",
+        "| channel | " + " | ".join(methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for channel in channels:
+        means = [
+            _mean([r["lsd"] for r in table if r["channel"] == channel and r["method"] == m]) for m in methods
+        ]
+        lines.append(f"| `{channel}` | " + " | ".join(f"{v:.3f}" for v in means) + " |")
+    lines += [
+        "",
+        "LSD: clamped standard LSD (STFT 2048/512 Hann, log10 power clamped at 1e-8, RMS over frequency, "
+        "mean over frames); LSD-HF / LSD-LF above / below the input's Nyquist frequency; SNR in dB.",
+        "",
+    ]
+    lines += [f"note: {n}" for n in s["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
