@@ -16,7 +16,7 @@ from typing import Any
 
 from . import audio, audiofiles, pretrained
 from .errors import WavesrError
-from .files import check_writable
+from .files import check_writable, made_by_wavesr
 
 
 @dataclass
@@ -33,9 +33,11 @@ class FileOutcome:
 
 @dataclass
 class BatchReport:
-    """Every file's outcome, in the order of the inputs."""
+    """Every file's outcome, in the order of the inputs (this shard's, when sharded)."""
 
     outcomes: list[FileOutcome] = field(default_factory=list)
+    skipped: list[FileOutcome] = field(default_factory=list)  # complete outputs left as they were (resume)
+    shard: tuple[int, int] = (1, 1)  # (K, N): this process did the K-th of N shares
 
     @property
     def failed(self) -> list[FileOutcome]:
@@ -48,14 +50,48 @@ class BatchReport:
     def summary(self) -> str:
         """``N files upsampled``, or how many of how many and which failed."""
         total, failed, compare = len(self.outcomes), self.failed, self.compare_failed
+        share = f" (share {self.shard[0]} of {self.shard[1]})" if self.shard[1] > 1 else ""
+        done = f"; {len(self.skipped)} already done" if self.skipped else ""
         if not failed and not compare:
-            return f"{total} files upsampled" if total != 1 else "1 file upsampled"
-        text = f"{total - len(failed)} of {total} files upsampled"
+            return (f"{total} files upsampled" if total != 1 else "1 file upsampled") + done + share
+        text = f"{total - len(failed)} of {total} files upsampled{done}{share}"
         if failed:
             text += "; failed: " + ", ".join(str(o.input) for o in failed)
         if compare:
             text += "; --compare failed for: " + ", ".join(str(o.input) for o in compare)
         return text
+
+
+SHARD_VARIABLES = (("RANK", "WORLD_SIZE", 0), ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", None))
+
+
+def shard_from_environment(environ: dict[str, str] | None = None) -> tuple[int, int] | None:
+    """``(K, N)`` from torchrun's ``RANK`` / ``WORLD_SIZE`` or a SLURM array's ``SLURM_ARRAY_TASK_ID`` /
+    ``SLURM_ARRAY_TASK_COUNT`` (ids counted from ``SLURM_ARRAY_TASK_MIN``); ``None`` outside both."""
+    env = os.environ if environ is None else environ
+    for index, count, _ in SHARD_VARIABLES:
+        if index in env and count in env:
+            try:
+                i, total = int(env[index]), int(env[count])
+                i -= int(env.get("SLURM_ARRAY_TASK_MIN", "0")) if index.startswith("SLURM") else 0
+            except ValueError:
+                raise WavesrError(
+                    f"{index}={env[index]!r}, {count}={env[count]!r}: not whole numbers"
+                ) from None
+            return parse_shard(f"{i + 1}/{total}")
+    return None
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` (1 <= K <= N) as ``(K, N)``."""
+    k, sep, n = text.partition("/")
+    try:
+        shard = (int(k), int(n))
+    except ValueError:
+        shard = (0, 0)
+    if not sep or not 1 <= shard[0] <= shard[1]:
+        raise WavesrError(f"shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return shard
 
 
 def message(src: Path, e: Exception) -> str:
@@ -81,6 +117,8 @@ def upsample_batch(
     progress: bool = False,
     on_file: Callable[[FileOutcome], None] | None = None,
     raise_errors: bool = False,
+    shard: tuple[int, int] | None = None,
+    resume: bool = False,
     **options: Any,
 ) -> BatchReport:
     """Upsample files and folders (recursive) into WAV or FLAC files.
@@ -96,6 +134,10 @@ def upsample_batch(
     progress : a bar over files (and over the chunks of each long file).
     on_file : called with each file's outcome as soon as it is known (the CLI prints it).
     raise_errors : raise a file's error instead of recording it (``--debug``).
+    shard : ``(K, N)``: only every N-th input from the K-th (1-based) of the planned list, so that
+        N processes or machines share a batch; ``None``: :func:`shard_from_environment`.
+    resume : leave outputs wavesr already wrote as they are (complete: writes are atomic), so a
+        batch that stopped goes on where it was.
     options : :func:`wavesr.audiofiles.upsample_file`'s (``target_sr``, ``chunk_seconds``, ...).
     """
     # oneDNN keeps ~1 MB of compiled kernels per input shape, up to 1,024 of them: every file of a
@@ -121,11 +163,17 @@ def upsample_batch(
         model_for(Path(inputs[0]))  # a wrong name fails once, before any file
     if not jobs:
         raise WavesrError(f"no audio files in {', '.join(map(str, inputs))}")
-    report = BatchReport()
+    k, n = shard or shard_from_environment() or (1, 1)
     sources = {src.resolve(): src for src, _ in jobs}  # no output may land on an input of the batch
+    report = BatchReport(shard=(k, n))
+    jobs = jobs[k - 1 :: n]
     written: dict[Path, Path] = {}
     for src, dst in tqdm(jobs, desc="files", unit="file", disable=not progress or len(jobs) < 2):
         outcome = FileOutcome(src, dst)
+        if resume and dst.resolve() not in sources and made_by_wavesr(dst):
+            report.skipped.append(outcome)
+            written[dst.resolve()] = src
+            continue
         report.outcomes.append(outcome)
         try:
             net = _one_file(src, dst, sources, written, compare, force, model_for, progress, outcome, options)

@@ -71,6 +71,17 @@ def add_upsample(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also write the cubic-spline version (<stem>.cubic.wav) and a spectrogram PNG",
     )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="do the K-th of N shares of the inputs (default: from torchrun's "
+        "RANK/WORLD_SIZE or a SLURM array's task id and count, else all)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="leave outputs wavesr already wrote as they are (a stopped batch goes on where it was)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_upsample)
 
@@ -78,7 +89,7 @@ def add_upsample(sub: argparse._SubParsersAction) -> None:
 def _cmd_upsample(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..batch import upsample_batch
+    from ..batch import parse_shard, upsample_batch
 
     def show(outcome) -> None:
         if outcome.error is not None:
@@ -112,6 +123,8 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
         progress=progress(args),
         on_file=show,
         raise_errors=args.debug,
+        shard=parse_shard(args.shard) if args.shard else None,
+        resume=args.resume,
         target_sr=args.target_sr,
         limiter=args.limiter,
         subtype=args.subtype,
@@ -121,7 +134,7 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
     if report.failed or report.compare_failed:
         print(report.summary(), file=sys.stderr)
         return 1
-    if len(report.outcomes) > 1:
+    if len(report.outcomes) > 1 or report.skipped or report.shard[1] > 1:
         print(report.summary())
     return 0
 
