@@ -148,13 +148,17 @@ def upsample_batch(
     jobs = plan_outputs(list(inputs), out, f".{fmt}" if fmt else None)
     models: dict[str, Any] = {}
 
+    picked: dict[int, str] = {}  # input rate -> shipped model name (the registry is read once per rate)
+
     def model_for(src: Path) -> Any:
-        name = (
-            model
-            or pretrained.pick_model(
-                ratio or pretrained.ratio_for_rate(audiofiles.file_rate(src), content), content
-            ).name
-        )
+        name = model
+        if not name:
+            rate = audiofiles.file_rate(src)
+            if rate not in picked:
+                picked[rate] = pretrained.pick_model(
+                    ratio or pretrained.ratio_for_rate(rate, content), content
+                ).name
+            name = picked[rate]
         if name not in models:
             models[name] = pretrained.load_model(name, device=device)
         return models[name]
