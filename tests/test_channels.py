@@ -128,3 +128,46 @@ def test_training_draws_a_new_channel_per_example_as_it_is_read(tmp_path):
         break
     only = ChannelDraw(patches, families=("codec",), seed=1)
     assert {only.channel(i).family for i in range(len(only))} == {"codec"}
+
+
+def test_a_training_run_draws_its_channels(tmp_path):
+    """`wavesr train --channels ...`: a real (tiny) run whose every patch input is a fresh channel's."""
+    import json
+
+    from wavesr.cli import main
+    from wavesr.data.patches import PatchDataset
+    from wavesr.models.base import load_model_file
+
+    data = prepare_voices(tmp_path, counts=(("train", 2),), seconds=2.0)
+    tiny = [
+        "--model",
+        "audiounet",
+        "--set",
+        "blocks=2",
+        "--set",
+        "width=0.0625",
+        "--batch-size",
+        "8",
+        "--val-files",
+        "0",
+        "--val-patches",
+        "8",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "3",
+    ]
+    run = tmp_path / "run"
+    assert (
+        main(["train", str(data / "train"), "-o", str(run), *tiny, "--channels", "lowpass,resample,codec"])
+        == 0
+    )
+    assert json.loads((run / "config.json").read_text())["train"]["channels"] == "lowpass,resample,codec"
+    assert load_model_file(run / "model.pt").degrade == "channels:lowpass,resample,codec"  # not conditioned
+    drawn = ChannelDraw(PatchDataset(data / "train"), ("lowpass", "resample", "codec"), ratio=4)
+    lr, hr = drawn[0]
+    assert lr.shape == (1, hr.shape[1] // 4)
+    assert all(1000 <= drawn.channel(i).cutoff <= 2000 for i in range(20))  # within the low-rate band
+    assert (
+        main(["train", str(data / "train"), "-o", str(tmp_path / "bad"), *tiny, "--channels", "radio"]) == 1
+    )

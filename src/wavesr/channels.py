@@ -42,9 +42,10 @@ import soundfile as sf
 import soxr
 
 from . import audio
+from .constants import CHANNEL_FAMILIES
 from .errors import WavesrError
 
-FAMILIES = ("lowpass", "brickwall", "resample", "codec", "telephone", "decimate")
+FAMILIES = CHANNEL_FAMILIES
 LOWPASS_KINDS = ("butter", "cheby1", "cheby2", "bessel", "ellip")
 RESAMPLERS = ("soxr-vhq", "soxr-hq", "soxr-mq", "soxr-lq", "polyphase")
 CODECS = ("vorbis", "opus", "mp3")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import checks
-from .constants import DEGRADE_METHODS, LOSSES
+from .constants import CHANNEL_FAMILIES, DEGRADE_METHODS, LOSSES
 from .errors import WavesrError
 
 DECAYS = ("linear-second-half", "none")
@@ -96,6 +96,11 @@ class TrainConfig:
     mix_fraction: float = setting(
         0.5, "the share of patches --mix-degrade rebuilds", low=0, high=1, low_open=True
     )
+    channels: str = setting(
+        "",
+        "augment: rebuild every patch's input through a random channel of these families (comma-separated, "
+        "e.g. lowpass,resample,codec; see wavesr.channels), drawn anew for each patch and epoch",
+    )
     seed: int = setting(
         0, "seed of the initial weights and the patch order", low=0, high=2**32 - 1, integer=True
     )
@@ -126,9 +131,18 @@ class TrainConfig:
                 )
             if meta.get("device"):
                 checks.device_name(value)
+        unknown = [f for f in self.channel_families() if f not in CHANNEL_FAMILIES]
+        if unknown:
+            raise WavesrError(f"--channels {', '.join(unknown)}: choose from {', '.join(CHANNEL_FAMILIES)}")
+        if self.channels and self.mix_degrade:
+            raise WavesrError("--channels and --mix-degrade both rebuild the input: choose one")
         if not isinstance(self.model_config, dict):
             raise WavesrError(f"model_config must be a mapping of settings, got {self.model_config!r}")
         return self
+
+    def channel_families(self) -> tuple[str, ...]:
+        """The ``channels`` setting as a tuple of family names."""
+        return tuple(f.strip() for f in self.channels.split(",") if f.strip())
 
 
 def flag_name(f: dataclasses.Field[Any]) -> str:

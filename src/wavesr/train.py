@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 from . import audio, checks, metrics
 from .configs import TrainConfig  # noqa: F401 (public here too)
-from .data.augment import BrightnessAugment, DegradeMix
+from .data.augment import BrightnessAugment, ChannelDraw, DegradeMix
 from .data.corpus import evenly_spaced
 from .data.patches import PatchDataset
 from .devices import resolve_device
@@ -414,6 +414,9 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
     augmented: Any = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
     if cfg.mix_degrade:
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_degrade, cfg.mix_fraction, cfg.seed)
+    if cfg.channels:
+        augmented = ChannelDraw(augmented, cfg.channel_families(), cfg.seed, ratio=data.ratio)
+        model.degrade = f"channels:{','.join(cfg.channel_families())}"  # trained on many: not conditioned
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
     )

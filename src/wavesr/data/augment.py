@@ -130,16 +130,22 @@ class DegradeMix(_Drawn):
 class ChannelDraw(_Drawn):
     """``data``'s high-resolution patches, each through a channel drawn for it (:func:`wavesr.channels.draw`).
 
-    Patch ``i`` of epoch ``e`` yields ``(channel(hr), hr)``, both ``[1, L]`` at the data's rate: the
-    input a full-band network sees. The channel is drawn from ``families`` as the patch is read (no
-    store of patches per channel, memory as for one patch) and depends only on ``(seed, e, i)``, so
-    a resumed run and every DataLoader worker draw the same; :meth:`channel` says which it was.
+    Patch ``i`` of epoch ``e`` yields ``(input, hr)``: with ``ratio`` 1 the channel's output at the
+    data's rate (the input a full-band network sees); with ``ratio`` r > 1, the channel (its cutoff
+    drawn between half and all of the low-rate Nyquist frequency) then band-limited resampling to
+    the low rate: the paper's networks' input, made by a random channel instead of one filter. The
+    channel is drawn from ``families`` as the patch is read (no store of patches per channel,
+    memory as for one patch) and depends only on ``(seed, e, i)``, so a resumed run and every
+    DataLoader worker draw the same; :meth:`channel` says which it was.
     """
 
     def __init__(self, data: Any, families: tuple[str, ...] = TRAINING_FAMILIES, seed: int = 0,
-                 low: float = MIN_CUTOFF, high: float = MAX_CUTOFF) -> None:
+                 low: float | None = None, high: float | None = None, ratio: int = 1) -> None:
         super().__init__(data, seed)
-        self.families, self.sr, self.low, self.high = tuple(families), int(data.sr), float(low), float(high)
+        self.families, self.sr, self.ratio = tuple(families), int(data.sr), int(ratio)
+        nyquist = self.sr / (2 * self.ratio)
+        self.low = float(low if low is not None else (MIN_CUTOFF if ratio == 1 else nyquist / 2))
+        self.high = float(high if high is not None else (MAX_CUTOFF if ratio == 1 else nyquist))
         self.channel(0)  # the families and the cutoff range are checked once, here
 
     def channel(self, i: int) -> Channel:
@@ -149,6 +155,8 @@ class ChannelDraw(_Drawn):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         _, hr = self.data[i]
         x = self.channel(i).apply(hr[0].numpy(), self.sr)
+        if self.ratio > 1:  # to the low rate, band-limited (a channel may keep more than that rate holds)
+            x = audio.degrade(x, self.ratio, "sinc")
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None], hr
 
     def __repr__(self) -> str:
