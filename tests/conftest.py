@@ -37,6 +37,25 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
+# `wavesr train` flags of a tiny real run: a 2-block AudioUNet at 1/16 width, no whole-file validation
+TINY_TRAIN = [
+    "--model",
+    "audiounet",
+    "--set",
+    "blocks=2",
+    "--set",
+    "width=0.0625",
+    "--batch-size",
+    "8",
+    "--val-files",
+    "0",
+    "--val-patches",
+    "8",
+    "--epochs",
+    "1",
+]
+
+
 def prepare_voices(root, counts=(("train", 4), ("val", 2)), seconds: float = 2.0):
     """Real WAV files of :func:`voice` under ``root`` per split, prepared as x4 patches of 1024
     samples (stride 512) in ``root/<split>``; returns ``root``."""

@@ -4,7 +4,7 @@ training example as it is read (data.augment.ChannelDraw)."""
 import numpy as np
 import pytest
 import torch
-from conftest import prepare_voices
+from conftest import TINY_TRAIN, prepare_voices
 
 from wavesr import audio, channels
 from wavesr.channels import Channel, draw, parse
@@ -139,24 +139,7 @@ def test_a_training_run_draws_its_channels(tmp_path):
     from wavesr.models.base import load_model_file
 
     data = prepare_voices(tmp_path, counts=(("train", 2),), seconds=2.0)
-    tiny = [
-        "--model",
-        "audiounet",
-        "--set",
-        "blocks=2",
-        "--set",
-        "width=0.0625",
-        "--batch-size",
-        "8",
-        "--val-files",
-        "0",
-        "--val-patches",
-        "8",
-        "--epochs",
-        "1",
-        "--max-steps",
-        "3",
-    ]
+    tiny = [*TINY_TRAIN, "--max-steps", "3"]
     run = tmp_path / "run"
     assert (
         main(["train", str(data / "train"), "-o", str(run), *tiny, "--channels", "lowpass,resample,codec"])

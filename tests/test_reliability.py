@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import prepare_voices
+from conftest import TINY_TRAIN, prepare_voices
 
 from wavesr import audio, batch, files, inference, pretrained
 from wavesr.cli import main
@@ -29,24 +29,7 @@ from wavesr.report.plots import save_figure
 from wavesr.train import TrainConfig
 
 WAVESR = str(Path(sys.executable).parent / "wavesr")
-TINY = [
-    "--model",
-    "audiounet",
-    "--set",
-    "blocks=2",
-    "--set",
-    "width=0.0625",
-    "--batch-size",
-    "8",
-    "--val-files",
-    "0",
-    "--val-patches",
-    "8",
-    "--epochs",
-    "1",
-    "--max-steps",
-    "2",
-]
+TINY = [*TINY_TRAIN, "--max-steps", "2"]
 
 
 @pytest.fixture
