@@ -154,3 +154,23 @@ def test_a_training_run_draws_its_channels(tmp_path):
     assert (
         main(["train", str(data / "train"), "-o", str(tmp_path / "bad"), *tiny, "--channels", "radio"]) == 1
     )
+
+
+@pytest.mark.skipif(
+    __import__("shutil").which("ffmpeg") is None, reason="ffmpeg is not installed (make system-deps)"
+)
+@pytest.mark.parametrize(
+    "name,top", [("codec:aac:b64@16000", 16000), ("codec:aac:b32@8000", 8000), ("telephone:g722@7000", 8000)]
+)
+def test_ffmpeg_channels_keep_shape_and_time(full_band, name, top):
+    """AAC (in an MP4 container, its priming trimmed) and G.722 (its filter-bank delay removed) come
+    back in time with their input, stereo as stereo, band-limited; no training draw makes them."""
+    ch = parse(name)
+    y = ch.apply(full_band, SR)
+    assert y.shape == full_band.shape and ch.needs_ffmpeg and parse(ch.name) == ch
+    assert audio.cutoff(y, SR) <= top + 250
+    reference = parse(f"resample:soxr-vhq@{min(ch.cutoff, 7000):.0f}").apply(full_band, SR)
+    lag = int(np.argmax(np.correlate(y[0, 2000:6000], reference[0, 2000 - 200 : 6000 + 200], "valid"))) - 200
+    assert lag == 0, lag
+    rng = np.random.default_rng(4)
+    assert not any(draw(rng, SR, held_out=True).needs_ffmpeg for _ in range(300))

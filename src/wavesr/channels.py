@@ -18,9 +18,11 @@ seed (:func:`draw`) for training, one new channel per example, and named (:attr:
 ``codec``
     A source of that bandwidth (resampled down to twice the cutoff and back), then MP3, Vorbis or
     Opus at a drawn compression level, encoded and decoded in memory by libsndfile (the encoder
-    may cut lower at a low bitrate; Opus fills the top with folded noise, as it does).
+    may cut lower at a low bitrate; Opus fills the top with folded noise, as it does); or AAC at a
+    bitrate (``codec:aac:b64``), through ffmpeg.
 ``telephone``
-    300-3400 Hz band-pass, 8 kHz, 8-bit mu-law (G.711's companding), back up.
+    300-3400 Hz band-pass, 8 kHz, 8-bit mu-law (G.711's companding), back up; or G.722 at 16 kHz
+    (``telephone:g722``, wideband telephony to 7 kHz), through ffmpeg.
 ``decimate``
     The paper's channel: ``audio.degrade(x, r, "decimate")`` at the ratio that puts its cutoff
     nearest, then band-limited interpolation back to ``sr``.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +53,8 @@ LOWPASS_KINDS = ("butter", "cheby1", "cheby2", "bessel", "ellip")
 RESAMPLERS = ("soxr-vhq", "soxr-hq", "soxr-mq", "soxr-lq", "polyphase")
 CODECS = ("vorbis", "opus", "mp3")
 HELD_OUT = ("brickwall", "lowpass:ellip", "codec:mp3")  # kept out of every training draw
+FFMPEG_KINDS = ("codec:aac", "telephone:g722")  # need ffmpeg: named in evaluations, never drawn
+G722_DELAY = 22  # samples at 16 kHz
 TRAINING_FAMILIES = ("lowpass", "resample", "codec", "telephone", "decimate")
 MIN_CUTOFF, MAX_CUTOFF = 2000.0, 20000.0  # Hz, the range cutoffs are drawn from (log-uniform)
 _SOXR = {"soxr-vhq": "VHQ", "soxr-hq": "HQ", "soxr-mq": "MQ", "soxr-lq": "LQ"}
@@ -69,6 +74,7 @@ class Channel:
     stop: float = 0.0  # dB: stop-band attenuation (cheby2, ellip)
     phase: str = "zero"  # lowpass: "zero" (forwards and backwards) or "minimum" (forwards)
     level: float = 0.0  # codec: libsndfile's compression level, 0 (best) to 0.9
+    kbps: int = 0  # codec through ffmpeg (aac): the bitrate
 
     @property
     def name(self) -> str:
@@ -79,8 +85,12 @@ class Channel:
             parts += [f"o{self.order}"] + ([f"r{self.ripple:g}"] if self.ripple else [])
             parts += ([f"s{self.stop:g}"] if self.stop else []) + [self.phase]
         if self.family == "codec":
-            parts.append(f"q{self.level:g}")
+            parts.append(f"b{self.kbps}" if self.kbps else f"q{self.level:g}")
         return ":".join(parts) + f"@{self.cutoff:.0f}"
+
+    @property
+    def needs_ffmpeg(self) -> bool:
+        return f"{self.family}:{self.kind}" in FFMPEG_KINDS
 
     @property
     def held_out(self) -> bool:
@@ -149,8 +159,11 @@ def _fraction(ratio: float, most: int = 160) -> tuple[int, int]:
 
 
 def _codec(ch: Channel, x: np.ndarray, sr: int) -> np.ndarray:
+    if ch.kind == "aac":
+        source = _resample(replace(ch, kind="soxr-vhq"), x, sr)
+        return _ffmpeg(source, sr, sr, ["-c:a", "aac", "-b:a", f"{ch.kbps or 64}k"], ("ipod", "mov"))
     if ch.kind not in _CODEC_FORMATS:
-        raise WavesrError(f"{ch.name}: unknown codec {ch.kind!r} (choose from {', '.join(CODECS)})")
+        raise WavesrError(f"{ch.name}: unknown codec {ch.kind!r} (choose from {', '.join(CODECS)}, aac)")
     source = _resample(replace(ch, kind="soxr-vhq"), x, sr)  # a source of that bandwidth
     fmt, subtype = _CODEC_FORMATS[ch.kind]
     rate = _OPUS_RATE if ch.kind == "opus" else sr
@@ -164,7 +177,41 @@ def _codec(ch: Channel, x: np.ndarray, sr: int) -> np.ndarray:
     return (soxr.resample(decoded, rate, sr, quality="VHQ") if rate != sr else decoded).T
 
 
+def _ffmpeg(
+    x: np.ndarray, sr: int, rate: int, codec: list[str], container: tuple[str, str], delay: int = 0
+) -> np.ndarray:
+    """``x`` (``[channels, time]`` at ``sr``) encoded by ffmpeg at ``rate`` with ``codec`` flags into
+    ``container`` (its muxer and demuxer names), decoded, its first ``delay`` samples (the codec's
+    own delay, at ``rate``) dropped, back at ``sr`` (soxr)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("ffmpeg") is None:
+        raise WavesrError("this channel encodes with ffmpeg, which is not installed (apt-get install ffmpeg)")
+    peak = max(1.0, float(np.abs(x).max()))
+    with tempfile.TemporaryDirectory(prefix=".wavesr-channel-") as tmp:
+        src, coded, back = Path(tmp) / "in.wav", Path(tmp) / "coded", Path(tmp) / "out.wav"
+        sf.write(src, (x / peak).T, sr, subtype="FLOAT")
+        quiet = ["ffmpeg", "-y", "-loglevel", "error"]
+        for args in (
+            [*quiet, "-i", str(src), "-ar", str(rate), *codec, "-f", container[0], str(coded)],
+            [*quiet, "-f", container[1], "-i", str(coded), "-c:a", "pcm_f32le", str(back)],
+        ):
+            done = subprocess.run(args, capture_output=True, text=True)
+            if done.returncode:
+                raise WavesrError(f"ffmpeg failed: {done.stderr.strip()[-200:]}")
+        decoded, got = sf.read(back, dtype="float32", always_2d=True)
+        decoded = decoded[delay:]
+    out: np.ndarray = (soxr.resample(decoded, got, sr, quality="VHQ") if got != sr else decoded).T * peak
+    return out
+
+
 def _telephone(ch: Channel, x: np.ndarray, sr: int) -> np.ndarray:
+    if ch.kind == "g722":
+        return np.concatenate(  # G.722 is mono; its QMF filter bank delays by 22 samples at 16 kHz
+            [_ffmpeg(c[None], sr, 16000, ["-c:a", "g722"], ("g722", "g722"), delay=G722_DELAY) for c in x]
+        )
     ratio = sr / 8000
     if ratio.is_integer() and ratio >= 2:
         low = audio.degrade(x, int(ratio), "telephone")
@@ -245,14 +292,14 @@ def parse(name: str) -> Channel:
         parts = head.split(":") if sep else []
         family, rest = parts[0], parts[1:]
         values: dict[str, Any] = {}
-        if family in ("lowpass", "resample", "codec") and rest:
+        if family in ("lowpass", "resample", "codec", "telephone") and rest:
             values["kind"], rest = rest[0], rest[1:]
         for part in rest:
             if part in ("zero", "minimum"):
                 values["phase"] = part
             else:
-                key = {"o": "order", "r": "ripple", "s": "stop", "q": "level"}[part[0]]
-                values[key] = int(part[1:]) if key == "order" else float(part[1:])
+                key = {"o": "order", "r": "ripple", "s": "stop", "q": "level", "b": "kbps"}[part[0]]
+                values[key] = int(part[1:]) if key in ("order", "kbps") else float(part[1:])
     except (ValueError, KeyError, IndexError):
         raise WavesrError(
             f"{name!r}: not a channel name (e.g. brickwall@8000, lowpass:cheby1:o8:r0.5:zero@7300, "
