@@ -270,6 +270,14 @@ def lowres_length(n: int, ratio: int) -> int:
 # ------------------------------------------------------------------- low-resolution simulation
 
 
+def fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    """``x`` cropped or zero-padded at its end to ``n`` samples along the last axis."""
+    n = max(int(n), 0)
+    if x.shape[-1] >= n:
+        return x[..., :n]
+    return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n - x.shape[-1])])
+
+
 def check_ratio(ratio: int) -> int:
     if int(ratio) != ratio or ratio < 2:
         raise WavesrError(f"ratio must be an integer >= 2, got {ratio}")

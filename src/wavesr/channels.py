@@ -105,12 +105,8 @@ class Channel:
                 f"{self.name}: cutoff {self.cutoff:.0f} Hz is not below the Nyquist frequency of {sr} Hz"
             )
         y = _APPLY[self.family](self, np.atleast_2d(x), sr)
-        y = _fit(y, x.shape[-1]).astype(np.float32)
+        y = audio.fit_length(y, x.shape[-1]).astype(np.float32)
         return y[0] if x.ndim == 1 else y
-
-
-def _fit(y: np.ndarray, n: int) -> np.ndarray:
-    return y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
 
 
 def _lowpass(ch: Channel, x: np.ndarray, sr: int) -> np.ndarray:

@@ -87,8 +87,7 @@ def make_input(hr: np.ndarray, sr: int, rate: int, channel: str) -> np.ndarray:
 def run_method(method: str, lowres: np.ndarray, rate: int, sr: int, n: int) -> np.ndarray:
     """``lowres`` at ``rate`` back to ``sr`` (``n`` samples) by ``method``."""
     if method == "sinc":
-        y = soxr.resample(lowres, rate, sr, quality="VHQ")
-        return y[:n] if y.size >= n else np.pad(y, (0, n - y.size))
+        return audio.fit_length(soxr.resample(lowres, rate, sr, quality="VHQ"), n)
     if method == "cubic":
         return audio.interpolate(lowres, sr // rate, "cubic", length=n)
     raise WavesrError(

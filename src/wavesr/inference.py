@@ -148,12 +148,6 @@ def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
     return y
 
 
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    """Crop or zero-pad ``[channels, time]`` to ``n`` samples."""
-    n = max(n, 0)
-    return x[:, :n] if x.shape[1] >= n else np.pad(x, ((0, 0), (0, n - x.shape[1])))
-
-
 def float_audio(x: Any) -> np.ndarray:
     """``x`` as a float32 numpy array, refusing integer samples (their scale is not full scale 1.0)."""
     if isinstance(x, torch.Tensor):
@@ -388,7 +382,7 @@ class Stream:
             )
         # the last chunk ends where the network's output covers total_hr (cropped below); soxr's
         # count differs from that by at most a sample, so this pads or crops a sample or two
-        self.buffer = _fit(self.buffer, -(-total_hr // self.r) - self.lr_start)
+        self.buffer = audio.fit_length(self.buffer, -(-total_hr // self.r) - self.lr_start)
         if self.buffer.shape[1]:
             hr = self._overlap_add(self._run(self.buffer), last=True)
         else:
@@ -396,7 +390,7 @@ class Stream:
         hr = hr[:, : total_hr - self.n_hr]
         self.n_hr += hr.shape[1]
         out = self._resample_out(hr, last=True)
-        return self._limit(_fit(out, total_out - self.n_out))
+        return self._limit(audio.fit_length(out, total_out - self.n_out))
 
     def _run(self, lr: np.ndarray) -> np.ndarray:
         """The network on one chunk: ``[channels, n]`` -> ``[channels, n * ratio]``."""
