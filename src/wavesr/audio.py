@@ -429,6 +429,44 @@ def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float
     return (estimate + low).astype(estimate.dtype, copy=False)
 
 
+PUT_BACK_BAND = (0.85, 0.95)  # the crossover from the input's own band to the network's, x the cutoff
+LEVEL_BAND = (0.5, 0.85)  # where the network's level is matched to the input's, x the cutoff
+MAX_LEVEL_DB = 6.0  # the most the level match may change the generated band
+
+
+def put_back(given: np.ndarray, estimate: np.ndarray, sr: float, cutoff: float) -> np.ndarray:
+    """``estimate`` above ``cutoff`` Hz, ``given`` below it: the input's own band kept after a
+    full-band network, so that only the missing band is generated.
+
+    ``given`` (the input at the output rate) and ``estimate`` (the network's output) are
+    ``[..., time]`` of one shape. In the FFT of each row the two are cross-faded by a raised
+    cosine from :data:`PUT_BACK_BAND` ``[0]`` to ``[1]`` x ``cutoff`` (the input's measured
+    cutoff is the very end of its content: just below it a filter's or a codec's transition band
+    holds faint, attenuated content, which the network's output replaces). The network's part is
+    scaled so that its energy over :data:`LEVEL_BAND` x ``cutoff`` equals the input's there (at
+    most :data:`MAX_LEVEL_DB` either way): the generated band joins the kept one at its level.
+    ``cutoff`` 0 (silence) or at the Nyquist frequency returns ``given``.
+    """
+    given, estimate = np.asarray(given), np.asarray(estimate)
+    if given.shape != estimate.shape:
+        raise ValueError(f"shape mismatch: {given.shape} vs {estimate.shape}")
+    n = given.shape[-1]
+    if cutoff <= 0 or cutoff >= sr / 2 or n < 2:
+        return given.astype(estimate.dtype, copy=True)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    g, e = np.fft.rfft(given.astype(np.float64), axis=-1), np.fft.rfft(estimate.astype(np.float64), axis=-1)
+    lo, hi = PUT_BACK_BAND[0] * cutoff, PUT_BACK_BAND[1] * cutoff
+    w = 0.5 - 0.5 * np.cos(np.pi * np.clip((freqs - lo) / (hi - lo), 0.0, 1.0))  # 0: given, 1: estimate
+    level = (freqs >= LEVEL_BAND[0] * cutoff) & (freqs < LEVEL_BAND[1] * cutoff)
+    p_given = np.sum(np.abs(g[..., level]) ** 2, axis=-1, keepdims=True)
+    p_est = np.sum(np.abs(e[..., level]) ** 2, axis=-1, keepdims=True)
+    limit = 10 ** (MAX_LEVEL_DB / 20)
+    gain = np.clip(np.sqrt(p_given / np.maximum(p_est, 1e-30)), 1 / limit, limit)
+    gain = np.where(p_est > 0, gain, 1.0)
+    out = np.fft.irfft(g * (1 - w) + gain * e * w, n, axis=-1)
+    return out.astype(estimate.dtype, copy=False)
+
+
 # ------------------------------------------------------------------------------ measurement
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ import torch
 
 from . import audio, inference
 from .errors import WavesrError
+from .extend import plan
 from .files import atomic_path, check_input_file, check_writable, software_tag
 from .inference import block_frames, chunk_bar, eval_mode
 
@@ -95,6 +96,8 @@ def upsample_file(
     progress: bool = False,
     limiter: bool = True,
     passes: int | None = None,
+    band: float | None = None,
+    copy: bool = False,
 ) -> UpsampleResult:
     """Upsample an audio file into a WAV or FLAC file (by ``out_path``'s extension), streaming.
 
@@ -107,7 +110,10 @@ def upsample_file(
     A truncated input is upsampled as far as libsndfile decodes it, with a note
     (:func:`wavesr.audio.truncation`); a write that fails (full disk) is one WavesrError line.
     Refuses to replace ``out_path`` unless ``force``. ``subtype``: see :func:`output_subtype`.
-    Other parameters as :func:`upsample_array`.
+    A full-band network's input is measured first (:func:`wavesr.audio.file_cutoff`, unless ``band``
+    says where its content ends) and :func:`wavesr.extend.plan` decides the output rate and what is
+    generated; ``copy`` runs no network (the input resampled to that rate: what sinc interpolation
+    gives). Other parameters as :func:`upsample_array`.
     """
     in_path, out_path = check_input_file(in_path), Path(out_path)
     if in_path.resolve() == out_path.resolve():
@@ -118,6 +124,13 @@ def upsample_file(
     subtype = output_subtype(out_path, info.subtype, subtype)
     check_writable(out_path, force)
     start = time.perf_counter()
+    extension = None
+    if getattr(model, "full_band", False):  # what the file really holds decides what is generated
+        measured = audio.file_cutoff(in_path) if band is None else None
+        extension = plan(measured.cutoff if measured else float(band or 0), info.samplerate, target_sr)
+        if copy:
+            extension = replace(extension, copy=True, note="copied through without the network (sinc)")
+        target_sr = extension.sr_out
     with eval_mode(model, device) as dev:
         stream = inference.Stream(
             model,
@@ -130,6 +143,8 @@ def upsample_file(
             limiter,
             name=str(in_path),
             passes=passes,
+            band=extension.cutoff if extension else None,
+            copy=bool(extension and extension.copy),
         )
         try:
             with (
@@ -152,6 +167,8 @@ def upsample_file(
         except sf.LibsndfileError as e:  # reading errors are WavesrErrors already: this is the output
             raise audio.write_error(out_path, e) from None
     notes = stream.notes(subtype)
+    if extension is not None:
+        notes.insert(0, extension.note)
     truncated = audio.truncation(info, stream.n_in)
     if truncated:
         notes.insert(1, truncated)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import audio, audiofiles, pretrained
+from . import audio, audiofiles, extend, pretrained
 from .errors import WavesrError
 from .files import check_writable, made_by_wavesr
 
@@ -109,7 +109,7 @@ def upsample_batch(
     *,
     model: str | None = None,
     ratio: int | None = None,
-    content: str = "speech",
+    content: str | None = None,
     device: str = "auto",
     fmt: str | None = None,
     compare: bool = False,
@@ -127,8 +127,10 @@ def upsample_batch(
     ----------
     inputs, out, fmt : what to read and where to write (:func:`plan_outputs`;
         ``fmt`` is ``"wav"`` or ``"flac"``).
-    model : a shipped model name, a checkpoint or a run folder; else ``ratio`` picks the shipped
-        model for ``content``; else each file's rate does (8 kHz -> x2, 4 kHz -> x4, ...).
+    model : a shipped model name, a checkpoint or a run folder; else ``ratio`` picks the paper's
+        shipped model for ``content`` (default speech); else the full-band model for ``content``
+        (``None``: each file's, :func:`wavesr.extend.file_content`), which returns 44.1/48 kHz; else,
+        with no full-band model for it, each file's rate picks the paper's (8 kHz -> x2, 4 kHz -> x4, ...).
     compare : also write the cubic-spline version and a spectrogram figure beside each output.
     force : replace outputs wavesr wrote before (never anything else).
     progress : a bar over files (and over the chunks of each long file).
@@ -148,17 +150,28 @@ def upsample_batch(
     jobs = plan_outputs(list(inputs), out, f".{fmt}" if fmt else None)
     models: dict[str, Any] = {}
 
-    picked: dict[int, str] = {}  # input rate -> shipped model name (the registry is read once per rate)
+    picked: dict[tuple[str, int], str] = {}  # (content, rate) -> shipped model (the registry is read once)
+    shipped = pretrained.available_models()
+    full_band = {m.content: m.name for m in reversed(shipped) if m.ratio == 1}
+    paper = {m.content for m in shipped if m.ratio > 1}
+
+    def default_model(src: Path) -> str:
+        """--ratio's paper model; else the full-band model for the file's content (measured unless
+        given); else, with none shipped for it, the paper model for the file's rate."""
+        what = content or ("speech" if ratio else extend.file_content(src))
+        if not ratio and what in full_band:
+            return full_band[what]
+        if not content and not ratio and what not in paper:  # a measured content with no model: speech's
+            what = "speech"
+        rate = 0 if ratio else audiofiles.file_rate(src)
+        if (what, rate) not in picked:
+            picked[what, rate] = pretrained.pick_model(
+                ratio or pretrained.ratio_for_rate(rate, what), what
+            ).name
+        return picked[what, rate]
 
     def model_for(src: Path) -> Any:
-        name = model
-        if not name:
-            rate = audiofiles.file_rate(src)
-            if rate not in picked:
-                picked[rate] = pretrained.pick_model(
-                    ratio or pretrained.ratio_for_rate(rate, content), content
-                ).name
-            name = picked[rate]
+        name = model or default_model(src)
         if name not in models:
             models[name] = pretrained.load_model(name, device=device)
         return models[name]
@@ -231,15 +244,21 @@ def _one_file(
 def _compare(
     net: Any, src: Path, dst: Path, outcome: FileOutcome, force: bool, options: dict[str, Any]
 ) -> tuple[Path, Path]:
-    """``--compare``: the cubic-spline version and the spectrograms of input, cubic and network."""
+    """``--compare``: the cubic-spline version (for a full-band network: the input resampled to the
+    output rate) and the spectrograms of input, that and the network's output."""
     from .models import build_model
 
     cubic_path, figure = companion_paths(dst)
-    cubic = build_model("spline", ratio=net.ratio, sr=net.sr)
-    audiofiles.upsample_file(cubic, src, cubic_path, force=force, **options)
+    if getattr(net, "full_band", False):  # the input at the output rate, nothing generated
+        audiofiles.upsample_file(net, src, cubic_path, force=force, copy=True, **options)
+        baseline, label = "sinc (input resampled)", f"{net.name} (full band)"
+    else:
+        cubic = build_model("spline", ratio=net.ratio, sr=net.sr)
+        audiofiles.upsample_file(cubic, src, cubic_path, force=force, **options)
+        baseline, label = "cubic spline", f"{net.name} x{net.ratio}"
     assert outcome.result is not None
     compare_figure(
-        [("input", src), ("cubic spline", cubic_path), (f"{net.name} x{net.ratio}", dst)],
+        [("input", src), (baseline, cubic_path), (label, dst)],
         figure,
         max_hz=outcome.result.sr_out / 2,
         force=force,

@@ -23,7 +23,7 @@ CONTENTS = (
     "music",
 )  # what a shipped model is for (telephone: 300-3400 Hz speech)
 CHANNEL_FAMILIES = ("lowpass", "brickwall", "resample", "codec", "telephone", "decimate")  # wavesr.channels
-LOSSES = ("l2", "rmse", "l2+stft", "rmse+logspec")  # training objectives of wavesr.losses
+LOSSES = ("l2", "rmse", "l2+stft", "rmse+logspec", "band")  # training objectives of wavesr.losses
 PASSES = (1, 2, 4, 8)  # self-ensemble sizes a model may upsample with (wavesr.inference.ensemble_offsets)
 PASSES_TEXT = ", ".join(map(str, PASSES))
 

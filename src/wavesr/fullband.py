@@ -9,13 +9,14 @@ the file through the channel at a cutoff of the input's Nyquist frequency, resam
 input rate; each method brings it back to ``sr``:
 
 ``sinc``    soxr's very-high-quality band-limited interpolation (the baseline of the literature);
-``cubic``   the cubic spline through the input's samples (the paper's baseline).
+``cubic``   the cubic spline through the input's samples (the paper's baseline);
+a full-band network (a shipped name, a checkpoint or a run folder, ``LABEL=`` optional), run as
+``wavesr upsample`` runs it: the input's band measured and kept, the rest generated.
 
 Scores per file (rows.csv): SNR, the clamped standard LSD (``metrics.lsd(..., "clamped")``:
 STFT 2048/512 Hann, log10 power clamped at 1e-8, RMS over frequency, mean over frames), and
 LSD-HF / LSD-LF split at the input's Nyquist frequency. summary.md has one table per channel
-(rows: input rates) and a robustness table (mean LSD per channel and method). Full-band
-networks take their place beside sinc and cubic as they are shipped.
+(rows: input rates) and a robustness table (mean LSD per channel and method).
 """
 
 from __future__ import annotations
@@ -84,12 +85,19 @@ def make_input(hr: np.ndarray, sr: int, rate: int, channel: str) -> np.ndarray:
     return soxr.resample(through.astype(np.float64), sr, rate, quality="VHQ")
 
 
-def run_method(method: str, lowres: np.ndarray, rate: int, sr: int, n: int) -> np.ndarray:
-    """``lowres`` at ``rate`` back to ``sr`` (``n`` samples) by ``method``."""
+def run_method(method: Any, lowres: np.ndarray, rate: int, sr: int, n: int) -> np.ndarray:
+    """``lowres`` at ``rate`` back to ``sr`` (``n`` samples) by ``method`` (a name of :data:`METHODS`
+    or a full-band network's :class:`wavesr.evaluate.Method`, run as ``wavesr upsample`` runs it:
+    the input's band measured and kept, the rest generated)."""
     if method == "sinc":
         return audio.fit_length(soxr.resample(lowres, rate, sr, quality="VHQ"), n)
     if method == "cubic":
         return audio.interpolate(lowres, sr // rate, "cubic", length=n)
+    if getattr(method, "model", None) is not None:
+        from .inference import upsample_array
+
+        y, _, _ = upsample_array(method.model, lowres, rate, target_sr=sr)
+        return audio.fit_length(y[0], n)
     raise WavesrError(
         f"{method!r}: the full-band protocol scores {', '.join(METHODS)} (full-band networks as they ship)"
     )
@@ -119,13 +127,14 @@ def evaluate_fullband(
     from .evaluate import eval_files
 
     cfg = (cfg or FullbandConfig()).check()
-    methods = list(methods)
-    for m in methods:
-        if m not in METHODS:
-            raise WavesrError(
-                f"{m!r}: the full-band protocol scores {', '.join(METHODS)} so far "
-                "(no full-band network is shipped yet)"
-            )
+    runners: dict[str, Any] = {}  # column label -> "sinc", "cubic" or a network's Method
+    for spec in methods:
+        if spec in METHODS:
+            runners[spec] = spec
+        else:
+            network = _network(spec)
+            runners[network.label] = network
+    methods = list(runners)
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         if not force or not (out / "settings.json").is_file():
@@ -151,7 +160,7 @@ def evaluate_fullband(
             for rate in cfg.input_rates:
                 lowres = make_input(hr, cfg.sr, rate, channel)
                 for method in methods:
-                    estimate = run_method(method, lowres, rate, cfg.sr, hr.size)
+                    estimate = run_method(runners[method], lowres, rate, cfg.sr, hr.size)
                     rows.append(
                         {
                             "file": f.key,
@@ -198,6 +207,19 @@ def evaluate_fullband(
     with atomic_path(out / "summary.md", ours=True) as tmp:
         tmp.write_text(summary_markdown(summary))
     return summary
+
+
+def _network(spec: str) -> Any:
+    """A full-band network to score (``[LABEL=]NAME|PATH``, as ``wavesr evaluate`` takes them)."""
+    from .evaluate import resolve_method
+
+    method = resolve_method(spec, "cpu")
+    if not getattr(method.model, "full_band", False):
+        raise WavesrError(
+            f"{spec!r}: a x{method.ratio} network of the paper's protocol; the full-band protocol scores "
+            f"{', '.join(METHODS)} and full-band networks (wavesr.models.band)"
+        )
+    return method
 
 
 def _table(rows: list[dict[str, Any]], methods: list[str], cfg: FullbandConfig) -> list[dict[str, Any]]:

@@ -252,6 +252,10 @@ class Stream:
     passes : self-ensemble passes (:func:`ensemble_offsets`); ``None``: the model's own (``model.passes``).
     input_degrade : the ``audio.degrade`` method the input is known to have been made with (an
         evaluation's); ``None``: real audio. Decides the input conditioning (module docstring).
+    band : a full-band network's input: where its real content ends (Hz, :func:`wavesr.audio.cutoff`);
+        the input's own band below it is put back after the network (:func:`wavesr.audio.put_back`).
+        ``None``: not put back. Ignored by the paper's networks.
+    copy : run no network: the input resampled to the output rate (an input with nothing missing).
     """
 
     model: Upsampler
@@ -263,6 +267,11 @@ class Stream:
     r: int
     passes: int
     sr_out: int
+    rate_lr: float  # the rate the network takes (the input is resampled to it)
+    rate_hr: int  # the rate the network returns
+    full_band: bool
+    band: float | None
+    copy: bool
     chunk: int  # low-rate samples per chunk (0: the whole input is one chunk)
     overlap: int  # low-rate samples shared by consecutive chunks
     chunk_seconds: float | None
@@ -300,6 +309,8 @@ class Stream:
         name: str = "input",
         passes: int | None = None,
         input_degrade: str | None = None,
+        band: float | None = None,
+        copy: bool = False,
     ) -> None:
         if isinstance(sr_in, bool) or not isinstance(sr_in, numbers.Real) or not 1 <= sr_in < math.inf:
             raise WavesrError(f"{name}: sample rate must be a finite number of Hz >= 1, got {sr_in!r}")
@@ -317,23 +328,32 @@ class Stream:
         self.passes = getattr(model, "passes", 1) if passes is None else passes
         self.offsets = ensemble_offsets(model, self.passes)
         self.condition = conditions(model, input_degrade)
+        self.full_band = bool(getattr(model, "full_band", False))
+        self.band = float(band) if band is not None and self.full_band else None
+        self.copy = copy
         self.sr_out = int(target_sr or model.sr)
+        if copy and model.ratio != 1:
+            raise WavesrError("copy=True is for full-band networks (ratio 1)")
+        # the rates the network's input and output are at: with copy (no network) the output's, so
+        # that the input is resampled once, straight to it
+        self.rate_lr = float(self.sr_out) if copy else model.sr_lowres
+        self.rate_hr = self.sr_out if copy else model.sr
         self.chunk_seconds = chunk_seconds
         self.overlap_seconds = overlap_seconds
         self.chunk_seconds_asked = chunk_seconds
-        if chunk_seconds is not None and chunk_seconds * model.sr_lowres * channels > CHUNK_SAMPLES:
-            self.chunk_seconds = CHUNK_SAMPLES / (model.sr_lowres * channels)  # many channels: shorter chunks
+        if chunk_seconds is not None and chunk_seconds * self.rate_lr * channels > CHUNK_SAMPLES:
+            self.chunk_seconds = CHUNK_SAMPLES / (self.rate_lr * channels)  # many channels: shorter chunks
             self.overlap_seconds = min(overlap_seconds, self.chunk_seconds / 4)
         self.chunk, self.overlap = chunk_sizes(model, self.chunk_seconds, self.overlap_seconds)
         self.fade = _crossfade(self.overlap * self.r)
         self.to_lr = (
-            soxr.ResampleStream(sr_in, model.sr_lowres, channels, dtype="float32", quality=QUALITY)
-            if sr_in != model.sr_lowres
+            soxr.ResampleStream(sr_in, self.rate_lr, channels, dtype="float32", quality=QUALITY)
+            if sr_in != self.rate_lr
             else None
         )
         self.to_out = (
-            soxr.ResampleStream(model.sr, self.sr_out, channels, dtype="float32", quality=QUALITY)
-            if self.sr_out != model.sr
+            soxr.ResampleStream(self.rate_hr, self.sr_out, channels, dtype="float32", quality=QUALITY)
+            if self.sr_out != self.rate_hr
             else None
         )
         self.buffer = np.zeros((channels, 0), np.float32)  # low-rate samples not yet in a finished chunk
@@ -373,7 +393,7 @@ class Stream:
             self.buffer = np.concatenate([self.buffer, tail.T], axis=1)
         if self.n_in == 0:
             raise WavesrError(f"{self.name}: contains no samples (none could be decoded)")
-        total_hr = round(self.n_in * self.model.sr / self.sr_in)
+        total_hr = round(self.n_in * self.rate_hr / self.sr_in)
         total_out = round(self.n_in * self.sr_out / self.sr_in)
         if total_out < 1 or total_hr < 1:
             raise WavesrError(
@@ -395,6 +415,9 @@ class Stream:
     def _run(self, lr: np.ndarray) -> np.ndarray:
         """The network on one chunk: ``[channels, n]`` -> ``[channels, n * ratio]``."""
         n = lr.shape[1]
+        if self.copy:
+            self.chunks += 1
+            return lr.copy()
         if self.condition:  # the model's own channel first (see Input conditioning)
             given = audio.interpolate(lr, self.r, "bandlimited")
             lr = audio.degrade(given, self.r, str(self.model.degrade))
@@ -418,6 +441,8 @@ class Stream:
         y /= passes
         if self.condition:
             y = audio.keep_band(given, y, self.r)
+        if self.band is not None:
+            y = audio.put_back(lr, y, self.model.sr, self.band)
         if not np.all(np.isfinite(y)):
             raise WavesrError(f"{self.name}: the network produced non-finite output (damaged weights?)")
         self.chunks += 1
@@ -459,7 +484,7 @@ class Stream:
 
     def expected_chunks(self, n_in: int) -> int:
         """Number of chunks an input of ``n_in`` samples will take (for progress bars)."""
-        n_lr = math.ceil(n_in * self.model.sr_lowres / self.sr_in)
+        n_lr = math.ceil(n_in * self.rate_lr / self.sr_in)
         if not self.chunk or n_lr <= self.chunk:
             return 1
         return 1 + math.ceil((n_lr - self.chunk) / (self.chunk - self.overlap))
@@ -469,10 +494,16 @@ class Stream:
         m = self.model
         chain = [f"{_hz(self.sr_in)} Hz"]
         if self.to_lr:
-            chain.append(f"resampled to {_hz(m.sr_lowres)} Hz")
+            chain.append(f"resampled to {_hz(self.rate_lr)} Hz")
         ensemble = f", {self.passes} passes" if self.passes > 1 else ""
         ensemble += f", input put through its {m.degrade} training channel" if self.condition else ""
-        chain += [f"x{self.r} ({m.name}{ensemble})", f"{m.sr} Hz"]
+        if self.copy:
+            chain.append("copied (no network)")
+        elif self.full_band:
+            below = f", the input's own band below {self.band / 1000:.1f} kHz kept" if self.band else ""
+            chain.append(f"band extended ({m.name}{ensemble}{below})")
+        else:
+            chain += [f"x{self.r} ({m.name}{ensemble})", f"{m.sr} Hz"]
         if self.to_out:
             chain.append(f"resampled to {self.sr_out} Hz")
         notes = [" -> ".join(chain)]
@@ -486,7 +517,9 @@ class Stream:
         dc = np.abs(self.sum_in).max() / self.n_in if self.n_in else 0.0
         if dc > DC_NOTE:
             notes.append(f"the input has a DC offset (a channel's mean is {dc:.3f}): kept as it is")
-        if self.sr_in > m.sr_lowres:
+        if self.full_band:
+            pass  # a full-band network takes any rate; the caller says what was measured
+        elif self.sr_in > m.sr_lowres:
             notes.append(
                 f"input content above {_hz(m.sr_lowres / 2)} Hz was discarded and regenerated by the network"
             )
@@ -541,6 +574,7 @@ def upsample_array(
     limiter: bool = True,
     passes: int | None = None,
     input_degrade: str | None = None,
+    band: float | None = None,
 ) -> tuple[np.ndarray, int, list[str]]:
     """Upsample an in-memory signal at any rate with ``model``.
 
@@ -558,6 +592,8 @@ def upsample_array(
     passes : self-ensemble passes, 1, 2, 4 or 8 (see Self-ensemble above); ``None``: ``model.passes``.
     input_degrade : how ``audio_in`` was made, when it is a simulated low-resolution signal (an
         ``audio.degrade`` method); ``None`` (real audio) puts it through the model's channel first.
+    band : for a full-band network, where the input's content ends (Hz); ``None`` measures it
+        (:func:`wavesr.audio.cutoff`). The output rate and what is done follow :func:`wavesr.extend.plan`.
 
     Returns
     -------
@@ -572,6 +608,12 @@ def upsample_array(
         raise WavesrError(
             f"audio must be [time] or [channels, time] with at least one sample, got shape {list(x.shape)}"
         )
+    extension = None
+    if getattr(model, "full_band", False):  # measure what the input holds; generate only what is missing
+        from .extend import plan
+
+        extension = plan(audio.cutoff(x, sr) if band is None else band, sr, target_sr)
+        target_sr = extension.sr_out
     with eval_mode(model, device) as dev:
         stream = Stream(
             model,
@@ -584,12 +626,17 @@ def upsample_array(
             limiter,
             passes=passes,
             input_degrade=input_degrade,
+            band=extension.cutoff if extension else None,
+            copy=bool(extension and extension.copy),
         )
         with chunk_bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
             step = block_frames(x.shape[0])
             parts = [stream.push(x[:, i : i + step]) for i in range(0, x.shape[1], step)]
             parts.append(stream.finish())
-    return np.concatenate(parts, axis=1), stream.sr_out, stream.notes("FLOAT")
+    notes = stream.notes("FLOAT")
+    if extension is not None:
+        notes.insert(0, extension.note)
+    return np.concatenate(parts, axis=1), stream.sr_out, notes
 
 
 def upsample(

@@ -51,6 +51,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import audio, checks, metrics
+from .channels import TRAINING_FAMILIES
 from .configs import TrainConfig  # noqa: F401 (public here too)
 from .data.augment import BrightnessAugment, ChannelDraw, DegradeMix
 from .data.corpus import evenly_spaced
@@ -59,7 +60,7 @@ from .devices import resolve_device
 from .errors import WavesrError
 from .files import made_by_wavesr, read_json, write_json
 from .losses import loss_fn
-from .models.base import Upsampler, build_model, channels, read_checkpoint, save_model
+from .models.base import Upsampler, build_model, channels, model_class, read_checkpoint, save_model
 
 # ------------------------------------------------------------------------------ small parts
 
@@ -176,6 +177,64 @@ class Validator:
     @property
     def enabled(self) -> bool:
         return self.patches is not None or bool(self.files)
+
+    baseline_name = "cubic"
+    key_order = ("file_lsd", "patch_l2")  # what best.pt is chosen by: the first of these scored
+
+
+class BandValidator:
+    """Scores a full-band network (``ratio`` 1) on held-out patches, each through a channel drawn
+    once with a fixed seed from the run's families, beside the input itself (what band-limited
+    interpolation to the full rate gives): SNR, the clamped standard LSD and the LSD above each
+    patch's channel cutoff."""
+
+    baseline_name = "input"
+    key_order = ("patch_lsd",)
+    SEED = 20261201
+
+    def __init__(self, val_dir: str | None, max_patches: int, families: tuple[str, ...]):
+        from .channels import draw
+
+        self.pairs: list[tuple[np.ndarray, np.ndarray, float]] = []
+        if not val_dir:
+            return
+        ds = PatchDataset(val_dir)
+        self.sr = ds.sr
+        rng = np.random.default_rng(self.SEED)
+        for i in evenly_spaced(range(len(ds)), max_patches):
+            hr = ds[i][1][0].numpy()
+            channel = draw(rng, self.sr, families)
+            self.pairs.append((hr, channel.apply(hr, self.sr), channel.cutoff))
+        self.baseline = self._score(lambda x: x)
+
+    def _score(self, extend: Any) -> dict[str, float]:
+        inputs = np.stack([p[1] for p in self.pairs])[:, None]
+        out = np.concatenate([extend(inputs[i : i + 16]) for i in range(0, len(inputs), 16)])[:, 0]
+        rows = [
+            (
+                float(metrics.snr(hr, y)),
+                metrics.lsd(hr, y, "clamped"),
+                metrics.lsd(hr, y, "clamped", sr=self.sr, band=(cut, self.sr / 2)),
+            )
+            for (hr, _, cut), y in zip(self.pairs, out)
+        ]
+        snr, lsd, lsd_hf = (float(np.mean([r[k] for r in rows])) for k in range(3))
+        return {"patch_snr": snr, "patch_lsd": lsd, "patch_lsd_hf": lsd_hf}
+
+    @torch.no_grad()
+    def __call__(self, model: torch.nn.Module, device: torch.device) -> dict[str, float]:
+        model.eval()
+        scores = self._score(
+            lambda x: (
+                model(torch.from_numpy(np.ascontiguousarray(x)).float().to(device)).float().cpu().numpy()
+            )
+        )
+        model.train()
+        return scores
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.pairs)
 
 
 # ------------------------------------------------------------------------------ the loop
@@ -361,7 +420,7 @@ class Session:
     steps_per_epoch: int
     cap: int  # the most steps the run may take (epochs, max_steps)
     progress: Progress
-    validator: Validator | None = None
+    validator: Validator | BandValidator | None = None
     writer: Any = None
 
     @property
@@ -402,7 +461,11 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
         device = torch.device("cuda", d.local_rank)
     data = PatchDataset(cfg.data)
     torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
-    model = build_model(cfg.model, ratio=data.ratio, sr=data.sr, **cfg.model_config).to(device)
+    full_band = bool(getattr(model_class(cfg.model), "full_band", False))
+    if full_band and cfg.mix_degrade:
+        raise WavesrError(f"{cfg.model} learns from random channels (--channels), not --mix-degrade")
+    rates = {"sr": data.sr} if full_band else {"ratio": data.ratio, "sr": data.sr}
+    model = build_model(cfg.model, **rates, **cfg.model_config).to(device)
     model.degrade = channels(data.settings.get("method", "decimate"), cfg.mix_degrade)  # inference matches it
     loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss
     if loss_name == "lps" and not hasattr(model, "lps_loss"):
@@ -414,9 +477,10 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
     augmented: Any = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
     if cfg.mix_degrade:
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_degrade, cfg.mix_fraction, cfg.seed)
-    if cfg.channels:
-        augmented = ChannelDraw(augmented, cfg.channel_families(), cfg.seed, ratio=data.ratio)
-        model.degrade = f"channels:{','.join(cfg.channel_families())}"  # trained on many: not conditioned
+    families = cfg.channel_families() or (TRAINING_FAMILIES if full_band else ())
+    if families:  # a full-band network reads only the patches' full-band side, through the channels
+        augmented = ChannelDraw(augmented, families, cfg.seed, ratio=1 if full_band else data.ratio)
+        model.degrade = f"channels:{','.join(families)}"  # trained on many: not conditioned
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
     )
@@ -459,7 +523,11 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
     if d.main:  # temporary files of writes a killed run left behind (never a checkpoint itself)
         for stale in run.glob(".*.tmp.*"):
             stale.unlink(missing_ok=True)
-        s.validator = Validator(cfg.val_data, cfg.val_patches, cfg.val_files)
+        s.validator = (
+            BandValidator(cfg.val_data, cfg.val_patches, families)
+            if full_band
+            else Validator(cfg.val_data, cfg.val_patches, cfg.val_files)
+        )
         s.writer = _tensorboard(run)
     _barrier(d)
     return s
@@ -606,8 +674,9 @@ def _end_of_epoch(s: Session, epoch: int) -> None:
         row: dict[str, Any] = {"step": p.step, "epoch": epoch + 1, "time": p.elapsed}
         if s.validator is not None and s.validator.enabled:
             scores = s.validator(s.averaged, s.device)
-            row["val"] = {**scores, **{f"cubic_{k}": v for k, v in s.validator.baseline.items()}}
-            key = "file_lsd" if "file_lsd" in scores else "patch_l2"
+            base = s.validator.baseline_name
+            row["val"] = {**scores, **{f"{base}_{k}": v for k, v in s.validator.baseline.items()}}
+            key = next(k for k in s.validator.key_order if k in scores)
             if scores[key] < p.best:
                 p.best = scores[key]
                 _save(s.run / "best.pt", s.averaged, s, with_ema=False)
@@ -625,7 +694,10 @@ def _describe(row: dict[str, Any]) -> str:
         ("file_lsd", "LSD"),
         ("file_lsd_standard", "LSD-std"),
         ("patch_snr", "patch SNR"),
+        ("patch_lsd", "patch LSD"),
+        ("patch_lsd_hf", "LSD-HF"),
     ):
         if key in v:
-            parts.append(f"{label} {v[key]:.2f} (cubic {v['cubic_' + key]:.2f})")
+            base = next(b for b in ("cubic", "input") if f"{b}_{key}" in v)
+            parts.append(f"{label} {v[key]:.2f} ({base} {v[base + '_' + key]:.2f})")
     return " ".join(parts)

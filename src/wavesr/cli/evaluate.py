@@ -123,7 +123,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         "--fullband",
         action="store_true",
         help="the full-band protocol (wavesr.fullband): inputs at --input-rates back to --sr "
-        "(default 48000), methods sinc and cubic, clamped standard LSD, LSD-HF/LF, SNR",
+        "(default 48000), methods sinc, cubic and full-band networks, clamped standard LSD, LSD-HF/LF, SNR",
     )
     p.add_argument(
         "--input-rates",

@@ -19,9 +19,11 @@ def add_upsample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "upsample",
         help="upsample audio files with a trained or shipped model",
-        description="Upsample audio files or folders (recursive) at any sample rate: each input "
-        "is resampled to the model's low rate, upsampled in overlapping chunks and "
-        "written as <stem>.sr.wav beside it or under -o (see wavesr.inference).",
+        description="Upsample audio files or folders (recursive) at any sample rate and bandwidth. By "
+        "default each input's real bandwidth is measured and a full-band model generates only what is "
+        "missing, to 48 kHz (44.1 kHz for inputs of that family; see wavesr.extend); --ratio or a paper "
+        "model (speech-x4, ...) resamples the input to the model's low rate and returns 16 kHz. Outputs "
+        "are written as <stem>.sr.wav beside each input or under -o.",
     )
     p.add_argument("inputs", nargs="+", metavar="IN", help="audio files and/or folders")
     p.add_argument("-o", "--out", metavar="OUT", help="output file (one input) or folder (keeps the tree)")
@@ -37,9 +39,9 @@ def add_upsample(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--content",
         choices=CONTENTS,
-        default="speech",
-        help="which shipped model --ratio or the input's rate picks (default speech; telephone: "
-        "phone calls, 300-3400 Hz at 8 kHz, for models you add: none is shipped)",
+        help="which shipped model to use: the full-band speech or music model (default: chosen per "
+        "file by how its level moves, wavesr.extend.content_of), or with --ratio the paper's (default "
+        "speech); telephone: phone calls, 300-3400 Hz at 8 kHz, for models you add",
     )
     p.add_argument("--target-sr", type=RATE, metavar="HZ", help="resample the output to this rate")
     p.add_argument("--device", default="auto", type=device_type, help="auto (default), cpu, cuda, cuda:N")

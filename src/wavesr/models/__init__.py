@@ -6,6 +6,7 @@ module and import that module here.
 """
 
 from .audiounet import AudioUNet, AudioUNetConfig, subpixel1d
+from .band import BandConfig, BandNet
 from .base import (
     MODELS,
     Upsampler,
@@ -43,4 +44,6 @@ __all__ = [
     "DNNConfig",
     "FastNet",
     "FastConfig",
+    "BandNet",
+    "BandConfig",
 ]

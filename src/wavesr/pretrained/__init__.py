@@ -173,7 +173,7 @@ def ratio_for_rate(sr_in: float, content: str = "speech", registry: str | os.Pat
     8 kHz (or more) -> x2, 4 kHz -> x4, 2.7 kHz -> x6, 2 kHz -> x8 for 16 kHz models; inputs
     below every low rate get the largest ratio. The input is then resampled to that low rate.
     """
-    fits = sorted({m.ratio for m in available_models(registry) if m.content == content})
+    fits = sorted({m.ratio for m in available_models(registry) if m.content == content and m.ratio > 1})
     if not fits:
         raise WavesrError(f"no pretrained {content} model is shipped; pass --model PATH")
     for r in fits:

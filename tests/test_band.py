@@ -1,0 +1,253 @@
+"""The full-band path: BandNet, audio.put_back, wavesr.extend, training a full-band run, and
+`wavesr upsample` with a full-band model (any rate in, 44.1/48 kHz out, the input's band kept)."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+import soxr
+import torch
+
+from wavesr import audio, extend, metrics, pretrained
+from wavesr.cli import main
+from wavesr.data.corpus import Item
+from wavesr.data.patches import PrepareConfig, prepare
+from wavesr.errors import WavesrError
+from wavesr.inference import upsample_array
+from wavesr.models import BandNet, build_model, load_model_file
+
+TINY_BAND = [
+    "--model",
+    "band",
+    "--set",
+    "width=16",
+    "--set",
+    "blocks=1",
+    "--set",
+    "n_fft=256",
+    "--set",
+    "hop=64",
+    "--batch-size",
+    "4",
+    "--val-patches",
+    "4",
+    "--epochs",
+    "1",
+]
+
+
+def full_band(sr, seconds, seed, amp=0.1):
+    """Noise with a speech-like tilt and a syllable envelope, content up to the Nyquist frequency."""
+    g = np.random.default_rng(seed)
+    white = g.standard_normal(int(sr * seconds))
+    b, a = scipy.signal.butter(1, 2000 / (sr / 2))
+    x = 0.3 * white + 2 * scipy.signal.lfilter(b, a, white)
+    envelope = 0.2 + 0.8 * np.abs(np.sin(2 * np.pi * 3 * np.arange(x.size) / sr))
+    return (amp * x * envelope / np.abs(x).max()).astype(np.float32)
+
+
+def tiny_band(**overrides):
+    torch.manual_seed(0)
+    return build_model("band", width=16, blocks=1, n_fft=256, hop=64, **overrides).eval()
+
+
+# ------------------------------------------------------------------------------------ the network
+
+
+@pytest.mark.parametrize("n", [1, 100, 255, 256, 1000, 4801])
+def test_bandnet_takes_any_length_at_one_rate(one_thread, n):
+    model = tiny_band()
+    with torch.no_grad():
+        y = model(torch.randn(2, 1, n) * 0.1)
+    assert y.shape == (2, 1, n) and torch.isfinite(y).all()
+    assert model.ratio == 1 and model.full_band
+
+
+def test_an_untrained_bandnet_returns_its_input_and_is_level_invariant(one_thread):
+    model = tiny_band()
+    x = torch.from_numpy(full_band(48000, 0.5, 0))[None, None]
+    with torch.no_grad():
+        y, louder = model(x), model(8 * x)
+    assert metrics.snr(x[0, 0].numpy(), y[0, 0].numpy()) > 40
+    np.testing.assert_allclose(louder.numpy(), 8 * y.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_bandnet_refuses_other_ratios_and_bad_settings():
+    with pytest.raises(WavesrError, match="ratio 1"):
+        build_model("band", ratio=2)
+    with pytest.raises(WavesrError, match="odd kernel"):
+        build_model("band", kernel=4)
+
+
+# ------------------------------------------------------------------------------------ put_back
+
+
+def test_put_back_keeps_the_input_below_the_cutoff_and_the_network_above():
+    sr, n = 48000, 48000
+    given = full_band(sr, 1, 1)
+    spectrum = np.fft.rfft(given)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    spectrum[freqs > 8000] = 0
+    given = np.fft.irfft(spectrum, n).astype(np.float32)
+    estimate = full_band(sr, 1, 2)  # a different signal everywhere
+    out = audio.put_back(given, estimate, sr, 8000)
+    o = np.fft.rfft(out)
+    low, high = freqs < 0.85 * 8000, freqs > 0.95 * 8000
+    np.testing.assert_allclose(o[low], spectrum[low], atol=1e-3 * np.abs(spectrum).max())
+    ratio = np.abs(o[high]) / np.maximum(np.abs(np.fft.rfft(estimate)[high]), 1e-12)
+    assert np.allclose(ratio, ratio[0], rtol=1e-3)  # the estimate's band, one level-match gain
+    assert 10 ** (-6 / 20) - 1e-6 <= ratio[0] <= 10 ** (6 / 20) + 1e-6
+    assert np.array_equal(audio.put_back(given, estimate, sr, 0.0), given)  # silence: the input
+
+
+def test_put_back_matches_the_generated_band_to_the_inputs_level():
+    sr = 48000
+    given = full_band(sr, 1, 3)
+    too_loud = 1.5 * given  # a network that got the level wrong by 3.5 dB
+    out = audio.put_back(given, too_loud, sr, 6000)
+    assert metrics.snr(given, out) > 40  # the whole band back at the input's level
+
+
+# ------------------------------------------------------------------------------------ extend
+
+
+@pytest.mark.parametrize(
+    "sr, out",
+    [
+        (8000, 48000),
+        (16000, 48000),
+        (11025, 44100),
+        (22050, 44100),
+        (44100, 44100),
+        (88200, 44100),
+        (48000, 48000),
+        (12345, 48000),
+    ],
+)
+def test_the_output_rate_follows_the_inputs_family(sr, out):
+    assert extend.output_rate(sr) == out
+
+
+def test_plan_copies_full_band_and_silent_inputs_and_extends_the_rest():
+    assert extend.plan(19500, 44100).copy and "nothing was missing" in extend.plan(19500, 44100).note
+    assert extend.plan(0, 16000).copy and "silent" in extend.plan(0, 16000).note
+    p = extend.plan(3900, 8000)
+    assert not p.copy and p.sr_out == 48000 and "3.9 kHz to 24 kHz" in p.note
+    assert extend.plan(3900, 8000, target_sr=32000).sr_out == 32000
+
+
+def test_content_is_told_by_how_the_level_moves():
+    sr = 16000
+    t = np.arange(sr * 4) / sr
+    steady = 0.3 * np.sin(2 * np.pi * 440 * t) * (1 + 0.05 * np.sin(2 * np.pi * 0.5 * t))
+    syllables = full_band(sr, 4, 5) * (np.sin(2 * np.pi * 4 * t) > 0.3)
+    assert extend.content_of(steady, sr) == "music"
+    assert extend.content_of(syllables, sr) == "speech"
+
+
+# ------------------------------------------------------------------------ training and upsampling
+
+
+@pytest.fixture(scope="module")
+def band_run(tmp_path_factory):
+    """A real (tiny) full-band training run on 48 kHz files, through random channels."""
+    root = tmp_path_factory.mktemp("band")
+    items = []
+    for split, n in (("train", 3), ("val", 1)):
+        for i in range(n):
+            path = root / "audio" / f"{split}{i}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, full_band(48000, 1.0, 10 + i + 5 * (split == "val")), 48000)
+            items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
+    cfg = PrepareConfig(sr=48000, ratio=2, method="sinc", patch_len=4096, stride=4096, workers=0)
+    for split in ("train", "val"):
+        prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
+    torch.set_num_threads(1)
+    main(
+        [
+            "train",
+            str(root / "train"),
+            "--val",
+            str(root / "val"),
+            "-o",
+            str(root / "run"),
+            *TINY_BAND,
+            "--channels",
+            "lowpass,resample",
+        ]
+    )
+    return root / "run"
+
+
+def test_a_full_band_run_trains_through_channels_and_validates_against_its_input(band_run):
+    rows = [json.loads(line) for line in (band_run / "metrics.jsonl").read_text().splitlines()]
+    val = [r["val"] for r in rows if "val" in r][-1]
+    assert {"patch_snr", "patch_lsd", "patch_lsd_hf", "input_patch_lsd"} <= set(val)
+    model = load_model_file(band_run / "model.pt")
+    assert isinstance(model, BandNet) and model.sr == 48000 and model.degrade == "channels:lowpass,resample"
+
+
+def test_the_array_api_measures_the_band_and_returns_48k(band_run, one_thread):
+    model = load_model_file(band_run / "model.pt")
+    x = full_band(48000, 2, 30)
+    low = soxr.resample(x, 48000, 8000)
+    y, sr, notes = upsample_array(model, low, 8000)
+    assert sr == 48000 and y.shape == (1, round(low.size * 6))
+    assert "content ends at" in notes[0] and "band extended" in notes[1]
+    # the input's own band is kept: below its cutoff the output is the input (sinc) within 30 dB
+    sinc = audio.fit_length(soxr.resample(low, 8000, 48000), y.shape[1])
+    b = scipy.signal.firwin(1023, 3000, fs=48000)
+    assert metrics.snr(np.convolve(sinc, b, "same"), np.convolve(y[0], b, "same")) > 30
+    full, sr_full, notes_full = upsample_array(model, x[:24000], 48000)  # nothing missing: copied
+    assert sr_full == 48000 and "nothing was missing" in notes_full[0]
+    np.testing.assert_allclose(full[0], x[:24000], atol=1e-6)
+
+
+def test_wavesr_upsample_defaults_to_the_full_band_model(band_run, tmp_path, monkeypatch, capsys):
+    registry = tmp_path / "registry"
+    for content in ("speech", "music"):
+        pretrained.add_model(band_run / "model.pt", f"{content}-48k", content, registry=registry)
+    monkeypatch.setenv(pretrained.REGISTRY_ENV, str(registry))
+    x = full_band(44100, 1.5, 40)
+    narrow = soxr.resample(x, 44100, 11025)
+    sf.write(tmp_path / "call.wav", soxr.resample(narrow, 11025, 44100), 44100)  # 44.1 kHz, 5.5 kHz band
+    sf.write(tmp_path / "song.wav", np.stack([x, x[::-1]], axis=1), 44100)  # full band, stereo
+    assert (
+        main(
+            ["upsample", str(tmp_path / "call.wav"), str(tmp_path / "song.wav"), "-o", str(tmp_path / "out")]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    call, sr = sf.read(tmp_path / "out" / "call.sr.wav")
+    song, sr_song = sf.read(tmp_path / "out" / "song.sr.wav", always_2d=True)
+    assert sr == sr_song == 44100 and song.shape == (x.size, 2)
+    assert "the band from 5." in printed and "nothing was missing" in printed
+    np.testing.assert_allclose(song[:, 0], x, atol=2e-4)  # copied (PCM_16 rounding)
+
+
+def test_fullband_evaluation_scores_a_network_beside_sinc(band_run, tmp_path, capsys):
+    folder = tmp_path / "heldout"
+    folder.mkdir()
+    sf.write(folder / "a.wav", full_band(48000, 1.5, 50), 48000)
+    args = [
+        "evaluate",
+        "sinc",
+        f"band={band_run}",
+        "--fullband",
+        "--files",
+        str(folder),
+        "--input-rates",
+        "8000,16000",
+        "-o",
+        str(tmp_path / "ev"),
+    ]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert {r["method"] for r in summary["table"]} == {"sinc", "band"}
+    with pytest.raises(WavesrError, match="full-band networks"):
+        from wavesr.fullband import evaluate_fullband
+
+        evaluate_fullband(["speech-x4"], [str(folder)], tmp_path / "ev2")
