@@ -251,3 +251,71 @@ def test_fullband_evaluation_scores_a_network_beside_sinc(band_run, tmp_path, ca
         from wavesr.fullband import evaluate_fullband
 
         evaluate_fullband(["speech-x4"], [str(folder)], tmp_path / "ev2")
+
+
+def test_a_run_fine_tunes_from_another_with_init(band_run, tmp_path):
+    data = band_run.parent
+    args = [
+        "train",
+        str(data / "train"),
+        "-o",
+        str(tmp_path / "tuned"),
+        *TINY_BAND,
+        "--channels",
+        "lowpass",
+        "--max-steps",
+        "1",
+        "--lr",
+        "1e-9",
+        "--wave-weight",
+        "30",
+    ]
+    assert main([*args, "--init", str(band_run / "model.pt")]) == 0
+    start, tuned = (load_model_file(p) for p in (band_run / "model.pt", tmp_path / "tuned" / "model.pt"))
+    for a, b in zip(start.parameters(), tuned.parameters()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)  # one step at lr 1e-9: the weights it began with
+    other = ["--set" if a == "--set" else a for a in args]
+    other[other.index("width=16")] = "width=8"
+    assert main([*other, "-o", str(tmp_path / "other"), "--init", str(band_run / "model.pt")]) == 1
+
+
+def test_a_full_band_recipe_runs_both_stages_evaluates_and_ships(tmp_path, monkeypatch):
+    """The recipe's whole chain on a small corpus of real files (the default corpus swapped for it)."""
+    import dataclasses
+
+    from wavesr import fullband_recipes
+    from wavesr.data import defaults
+    from wavesr.data.corpus import Corpus
+
+    items = []
+    for split, n in (("train", 2), ("val", 1), ("test", 1)):
+        for i in range(n):
+            path = tmp_path / "c" / f"{split}{i}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, full_band(48000, 1.0, 60 + len(items)), 48000)
+            items.append(Item(path=str(path), split=split, group=f"{split}{i}", licence="CC0", source="test"))
+    corpus = Corpus("tiny-fullband", str(tmp_path / "c"), items)
+    monkeypatch.setattr(defaults, "is_built", lambda name: True)
+    monkeypatch.setattr(defaults, "load_default", lambda name: corpus)
+    recipe = dataclasses.replace(
+        fullband_recipes.FULLBAND_RECIPES["speech-48k"],
+        model_config={"width": 16, "blocks": 1, "n_fft": 256, "hop": 64},
+        patch_len=4096,
+        batch_size=2,
+        minutes=0.02,
+        tune_minutes=0.02,
+        val_patches=4,
+        eval_files=1,
+        eval_seconds=1.0,
+    )
+    torch.set_num_threads(1)
+    record = fullband_recipes.run_fullband_recipe(
+        recipe, tmp_path / "work", ship=True, registry=tmp_path / "reg", progress=False
+    )
+    assert set(record["evaluations"]) == {"48000", "44100"}
+    tuned = json.loads((tmp_path / "work" / "speech-48k" / "tune" / "config.json").read_text())["train"]
+    assert tuned["init"].endswith("run/model.pt") and tuned["wave_weight"] == recipe.tune_wave_weight
+    info = pretrained.get_model_info("speech-48k", registry=tmp_path / "reg")
+    assert info.ratio == 1 and info.sr == 48000 and "to 48 kHz: LSD" in info.scores_text()
+    card = (tmp_path / "reg" / "speech-48k.md").read_text()
+    assert "codec:mp3" in card and "any input rate" in card

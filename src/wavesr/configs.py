@@ -76,6 +76,18 @@ class TrainConfig:
     stft_weight: float = setting(
         1e-3, "weight of the spectral term of l2+stft and rmse+logspec", low=0, high=1e6
     )
+    wave_weight: float = setting(
+        1.0,
+        "weight of the waveform term of the band loss (higher: less generated energy the input "
+        "does not predict; SNR up, brightness down)",
+        low=0,
+        high=1e6,
+    )
+    init: str | None = setting(
+        None,
+        "start from the weights of this checkpoint or run folder (fine-tuning; same network and settings)",
+        flag="--init",
+    )
     grad_clip: float | None = setting(None, "clip the gradient's norm to this", low=0, low_open=True)
     ema: float = setting(
         0.0,

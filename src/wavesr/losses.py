@@ -83,20 +83,23 @@ def _compressed(x: torch.Tensor, n_fft: int = 1024, hop: int = 256, power: float
     return real * magnitude.pow((power - 1) / 2)  # |X|^power with X's phase
 
 
-def band_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The ``band`` objective (module docstring) on ``[batch, 1, time]`` waveforms."""
+def band_loss(pred: torch.Tensor, target: torch.Tensor, wave_weight: float = 1.0) -> torch.Tensor:
+    """The ``band`` objective (module docstring) on ``[batch, 1, time]`` waveforms; ``wave_weight``
+    scales its waveform term."""
     pred, target = pred.float(), target.float()
     scale = target.pow(2).mean(dim=tuple(range(1, target.ndim)), keepdim=True).sqrt().clamp_min(1e-4)
     pred, target = pred / scale, target / scale
     complex_term = F.mse_loss(_compressed(pred), _compressed(target)) if pred.shape[-1] >= 1024 else 0.0
-    return multi_resolution_stft_loss(pred, target) + complex_term + F.mse_loss(pred, target)
+    return multi_resolution_stft_loss(pred, target) + complex_term + wave_weight * F.mse_loss(pred, target)
 
 
-def loss_fn(name: str, pred: torch.Tensor, target: torch.Tensor, stft_weight: float = 1e-3) -> torch.Tensor:
+def loss_fn(
+    name: str, pred: torch.Tensor, target: torch.Tensor, stft_weight: float = 1e-3, wave_weight: float = 1.0
+) -> torch.Tensor:
     """The training objective ``name`` (one of :data:`LOSSES`), a scalar.
 
     ``stft_weight`` scales the spectral term of ``l2+stft`` and ``rmse+logspec`` against the
-    waveform term.
+    waveform term; ``wave_weight`` the waveform term of ``band``.
     """
     if name == "l2":
         return F.mse_loss(pred, target)
@@ -107,5 +110,5 @@ def loss_fn(name: str, pred: torch.Tensor, target: torch.Tensor, stft_weight: fl
     if name == "rmse+logspec":
         return rmse_per_example(pred, target).mean() + stft_weight * log_spectral_loss(pred, target)
     if name == "band":
-        return band_loss(pred, target)
+        return band_loss(pred, target, wave_weight)
     raise ValueError(f"unknown loss {name!r} (choose from {', '.join(LOSSES)})")

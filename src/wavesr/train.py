@@ -517,6 +517,8 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
     if checkpoint is not None:
         _restore(run / "last.pt", checkpoint, s)
     else:
+        if cfg.init:
+            _initial_weights(cfg.init, s)
         torch.manual_seed(cfg.seed + d.rank)
         if d.main:
             _new_run_folder(s)
@@ -531,6 +533,26 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
         s.writer = _tensorboard(run)
     _barrier(d)
     return s
+
+
+def _initial_weights(source: str, s: Session) -> None:
+    """``--init``: the network's weights (and the moving average's) from a checkpoint or run folder of
+    the same network and settings; the optimizer starts afresh."""
+    from .pretrained import checkpoint_path
+
+    path = checkpoint_path(source)
+    checkpoint = read_checkpoint(path)
+    if checkpoint["model"] != s.cfg.model or checkpoint["config"] != dataclasses.asdict(s.model.config):
+        raise WavesrError(
+            f"--init {path}: holds a {checkpoint['model']} network with other settings than this run's "
+            f"{s.cfg.model} ({', '.join(f'{k}={v}' for k, v in sorted(checkpoint['config'].items()))[:160]})"
+        )
+    try:
+        s.model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as e:
+        raise WavesrError(f"--init {path}: weights do not fit ({' '.join(str(e).split())[:160]})") from None
+    if s.ema is not None:
+        s.ema.model.load_state_dict(s.model.state_dict())
 
 
 def _new_run_folder(s: Session) -> None:
@@ -633,7 +655,7 @@ def _step(s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> tuple[f
         if s.loss_name == "lps":  # Li et al.'s log-power-spectrum objective (DNN baseline)
             loss = s.model.lps_loss(lr_batch, hr_batch)  # type: ignore[operator]
         else:
-            loss = loss_fn(s.loss_name, s.net(lr_batch).float(), hr_batch, cfg.stft_weight)
+            loss = loss_fn(s.loss_name, s.net(lr_batch).float(), hr_batch, cfg.stft_weight, cfg.wave_weight)
     if not torch.isfinite(loss):
         raise WavesrError(
             f"training diverged at step {p.step} (loss {loss.item()}); lower --lr or set --grad-clip"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..errors import WavesrError
 from .options import (
@@ -48,11 +49,34 @@ def add_recipe(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_recipe(args: argparse.Namespace) -> None:
+    from ..fullband_recipes import FULLBAND_RECIPES, run_fullband_recipe
     from ..pretrained import available_models
     from ..recipes import RECIPES, WEIGHTS, get_recipe, run_recipe, vary
 
+    if args.name in FULLBAND_RECIPES and not args.list:
+        if args.set or args.minutes:
+            raise WavesrError(f"{args.name}: a full-band recipe runs as it stands (no --set or --minutes)")
+        record = run_fullband_recipe(
+            FULLBAND_RECIPES[args.name],
+            args.work,
+            ship=args.ship,
+            progress=progress(args),
+            test=not args.no_test,
+        )
+        if args.no_test:
+            print(f"trained: {record['run']}; it would ship {record['weights']}")
+            return
+        for sr in record["evaluations"]:
+            print((Path(args.work) / args.name / f"eval-{sr}" / "summary.md").read_text().rstrip() + "\n")
+        return
     if args.list or not args.name:
         shipped = {m.name for m in available_models()}
+        for f in FULLBAND_RECIPES.values():
+            ships = "ships" if f.name in shipped else "not shipped; would ship"
+            print(
+                f"{f.name:12s} {f.network} on {f.corpus}, any rate -> {f.sr} Hz, {f.objective}, "
+                f"{ships} tune/model.pt"
+            )
         for r in RECIPES.values():
             degrade = f", {r.degrade} degradation" if r.degrade != "decimate" else ""
             ships = "ships" if r.name in shipped else "not shipped; would ship"

@@ -163,8 +163,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     for m in models:
         passes = f", {m.passes} passes" if m.passes > 1 else ""
+        rates = f"any rate -> {m.sr} Hz" if m.ratio == 1 else f"x{m.ratio}  {m.sr_lowres:g} -> {m.sr} Hz"
         print(
-            f"{m.name:16s} x{m.ratio}  {m.sr_lowres:g} -> {m.sr} Hz  {m.content:7s} {m.network} "
+            f"{m.name:16s} {rates}  {m.content:7s} {m.network} "
             f"({m.params / 1e6:.1f} M params{passes})  {m.scores_text()}"
         )
     return 0

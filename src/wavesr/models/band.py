@@ -134,23 +134,31 @@ class BandNet(Upsampler):
 
     def forward(self, x: Tensor) -> Tensor:
         n = self.check_input(x)
-        c = self.config
+        c, f = self.config, nn.functional
         scale = x.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-4)
         signal = (x / scale)[:, 0]
         pad = max(0, c.n_fft - n)  # shorter than one frame: padded, then cropped
         if pad:
-            signal = nn.functional.pad(signal, (0, pad))
-        spec = torch.stft(signal, c.n_fft, c.hop, window=self.window, return_complex=True)
-        magnitude = spec.abs()
-        unit = spec[:, : self.phase_bins] / magnitude[:, : self.phase_bins].clamp_min(1e-9)
-        features = torch.cat([torch.log(magnitude + EPS), unit.real, unit.imag], dim=1)
-        h = self.blocks(self.embed(features))
-        h = self.norm(h.transpose(1, 2)).transpose(1, 2)
-        log_magnitude = self.magnitude(h).clamp(max=12.0)
-        re, im = self.phase(h).chunk(2, dim=1)
-        angle = torch.atan2(im, re + 1e-9)
-        generated = torch.polar(torch.exp(log_magnitude), angle)
-        keep = torch.sigmoid(self.keep(h))
-        out_spec = keep * spec + (1 - keep) * generated
-        y = torch.istft(out_spec, c.n_fft, c.hop, window=self.window, length=n + pad)
+            signal = f.pad(signal, (0, pad))
+        # frames first ([b, frames, bins]) so that every pointwise layer is one matrix product
+        spec = torch.view_as_real(
+            torch.stft(signal, c.n_fft, c.hop, window=self.window, return_complex=True).transpose(1, 2)
+        )
+        re_in, im_in = spec[..., 0], spec[..., 1]
+        magnitude = torch.sqrt(re_in * re_in + im_in * im_in)
+        p = self.phase_bins
+        inverse = 1.0 / magnitude[..., :p].clamp_min(1e-9)
+        w = self.embed.weight[..., 0]  # the embedding of [log |X|, cos, sin] as three products, no concat
+        b = self.bins
+        h = f.linear(torch.log(magnitude + EPS), w[:, :b].contiguous(), self.embed.bias)
+        h = h + f.linear(re_in[..., :p] * inverse, w[:, b : b + p].contiguous())
+        h = h + f.linear(im_in[..., :p] * inverse, w[:, b + p :].contiguous())
+        h = self.norm(self.blocks(h.transpose(1, 2)).transpose(1, 2))
+        log_magnitude = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
+        re, im = f.linear(h, self.phase.weight[..., 0], self.phase.bias).chunk(2, dim=-1)
+        keep = torch.sigmoid(f.linear(h, self.keep.weight[..., 0], self.keep.bias))
+        # exp(log |Y|) e^(i atan2(im, re)), written without the angle: (re, im) scaled to that magnitude
+        gain = (1 - keep) * torch.exp(log_magnitude) / torch.sqrt(re * re + im * im + 1e-18)
+        out = torch.complex(keep * re_in + gain * re, keep * im_in + gain * im).transpose(1, 2)
+        y = torch.istft(out, c.n_fft, c.hop, window=self.window, length=n + pad)
         return (y[:, :n] * scale[:, 0])[:, None]

@@ -81,6 +81,13 @@ class ModelInfo:
         """Held-out scores against cubic, e.g. ``SNR 17.2 dB (cubic 16.4), LSD 3.1 (cubic 7.6)``, then those
         on real low-rate input when the registry has them."""
         s, text = self.scores, []
+        for sr in ("48000", "44100"):  # a full-band model: the protocol's means over input rates
+            if f"fullband_{sr}_lsd" in s:
+                text.append(
+                    f"to {int(sr) / 1000:g} kHz: LSD {s[f'fullband_{sr}_lsd']:.2f} (sinc "
+                    f"{s[f'fullband_{sr}_sinc_lsd']:.2f}), SNR {s[f'fullband_{sr}_snr']:.2f} dB (sinc "
+                    f"{s[f'fullband_{sr}_sinc_snr']:.2f})"
+                )
         for prefix, heading in (("", ""), ("real_", "real low-rate input: ")):
             parts = []
             for key, label, unit in (("snr", "SNR", " dB"), ("lsd", "LSD", "")):

@@ -1,0 +1,296 @@
+"""Recipes of the full-band models: the one command that rebuilds ``speech-48k`` and ``music-48k``.
+
+``wavesr recipe speech-48k`` runs, in ``WORK/<name>/``:
+
+1. the default full-band corpus (``wavesr corpus build speech-fullband``), built if missing;
+2. its train and val splits cut into 48 kHz patches (``wavesr prepare --sr 48000``; only the
+   full-band side of each pair is read: every patch's input is made by a channel drawn for it);
+3. stage 1 (``run/``): BandNet trained through random channels (:data:`wavesr.channels.TRAINING_FAMILIES`,
+   cutoffs 2-20 kHz) with the ``band`` objective, for a wall-clock budget;
+4. stage 2 (``tune/``): the same network fine-tuned from stage 1 (``--init``) with a heavier
+   waveform term (``--wave-weight``), which trades generated energy the input does not predict for
+   SNR: stage 1 alone overshoots the top band's level (held-out voices: scaling its generated band
+   down lowered the LSD and raised the SNR, BENCHMARKS.md);
+5. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
+   through the protocol's channel and the three held-out ones, beside sinc and cubic;
+6. with ``ship``: the tuned weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
+
+Each stage resumes when interrupted; a finished stage is reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import WavesrError
+from .recipes import HARDWARE
+
+# BandNet's default config spelled out, so that a shipped checkpoint never depends on defaults
+BAND_MEDIUM: dict[str, Any] = {
+    "n_fft": 1024,
+    "hop": 256,
+    "width": 128,
+    "blocks": 7,
+    "kernel": 7,
+    "expand": 3,
+    "phase_hz": 12000.0,
+}
+HELD_OUT_CHANNELS = ("brickwall", "lowpass:ellip:o8:r0.1:s80:zero", "codec:mp3:q0.6")
+
+
+@dataclass(frozen=True)
+class FullbandRecipe:
+    """How one full-band model is made (stored in its card and ``recipe.json``)."""
+
+    name: str
+    corpus: str  # a default full-band corpus
+    content: str  # speech | music
+    sr: int = 48000
+    network: str = "band"
+    model_config: dict[str, Any] = field(default_factory=lambda: dict(BAND_MEDIUM))
+    patch_len: int = 24576
+    silence_db: float = -55.0
+    batch_size: int = 16
+    lr: float = 5e-4
+    minutes: float = 55.0  # stage 1
+    ema: float = 0.999
+    grad_clip: float = 1.0
+    tune_minutes: float = 25.0  # stage 2
+    tune_lr: float = 2e-4
+    tune_wave_weight: float = 30.0
+    val_patches: int = 160
+    eval_files: int = 100
+    eval_seconds: float = 30.0
+
+    @property
+    def command(self) -> str:
+        return f"wavesr recipe {self.name}"
+
+    @property
+    def objective(self) -> str:
+        return (
+            f"band loss, stage 1 {self.minutes:g} min at lr {self.lr:g}, stage 2 {self.tune_minutes:g} "
+            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}"
+        )
+
+
+FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
+    r.name: r
+    for r in (
+        FullbandRecipe("speech-48k", "speech-fullband", "speech"),
+        FullbandRecipe("music-48k", "music-fullband", "music"),
+    )
+}
+
+
+def train_configs(recipe: FullbandRecipe, folder: Path) -> tuple[Any, Any]:
+    """The TrainConfigs of the two stages (``folder`` is ``WORK/<name>``)."""
+    from .configs import TrainConfig
+
+    data = folder / "data"
+    common: dict[str, Any] = {
+        "data": str(data / "train"),
+        "val_data": str(data / "val"),
+        "model": recipe.network,
+        "model_config": dict(recipe.model_config),
+        "epochs": 1000,
+        "batch_size": recipe.batch_size,
+        "loss": "band",
+        "ema": recipe.ema,
+        "grad_clip": recipe.grad_clip,
+        "val_patches": recipe.val_patches,
+        "checkpoint_minutes": 5.0,
+    }
+    first = TrainConfig(out=str(folder / "run"), max_minutes=recipe.minutes, lr=recipe.lr, **common)
+    second = TrainConfig(
+        out=str(folder / "tune"),
+        max_minutes=recipe.tune_minutes,
+        lr=recipe.tune_lr,
+        wave_weight=recipe.tune_wave_weight,
+        init=str(folder / "run" / "model.pt"),
+        **common,
+    )
+    return first, second
+
+
+def run_fullband_recipe(
+    recipe: FullbandRecipe,
+    work: str | Path = "runs/recipes",
+    ship: bool = False,
+    registry: str | Path | None = None,
+    progress: bool = True,
+    test: bool = True,
+) -> dict[str, Any]:
+    """Run ``recipe`` end to end (module docstring); returns its record (``recipe.json``)."""
+    from .data.defaults import build_default, is_built, load_default
+    from .data.patches import PrepareConfig, prepare_corpus
+    from .recipes import _check_data, _check_run
+    from .train import train
+
+    if ship and not test:
+        raise WavesrError("--ship needs the test evaluation (leave out --no-test)")
+    folder = Path(work) / recipe.name
+    corpus = (
+        load_default(recipe.corpus)
+        if is_built(recipe.corpus)
+        else build_default(recipe.corpus, progress=progress)
+    )
+    cfg = PrepareConfig(
+        sr=recipe.sr,
+        ratio=2,  # the low-rate side is not read: every input is made by a channel drawn for it
+        method="sinc",
+        patch_len=recipe.patch_len,
+        stride=recipe.patch_len,
+        silence_db=recipe.silence_db,
+    )
+    for split in ("train", "val"):
+        if not (folder / "data" / split / "settings.json").exists():
+            prepare_corpus(corpus, split, folder / "data" / split, cfg, spec=recipe.corpus, progress=progress)
+        _check_data(folder / "data" / split, cfg)
+    started = time.monotonic()
+    for stage in train_configs(recipe, folder):
+        run = Path(stage.out)
+        _check_run(run, stage)
+        if not (run / "model.pt").exists():
+            train(stage, resume=(run / "last.pt").exists(), progress=progress)
+    weights = folder / "tune" / "model.pt"
+    if not test:
+        return {"run": str(folder / "tune"), "weights": str(weights)}
+    record = {
+        "recipe": dataclasses.asdict(recipe),
+        "evaluations": evaluate_recipe(recipe, weights, corpus, folder, progress),
+        "train_seconds": sum(_seconds(folder / name) for name in ("run", "tune")),
+        "hardware": HARDWARE,
+        "licences": sorted({i.licence for i in corpus.items if i.licence}),
+        "sources": sorted({i.source for i in corpus.items if i.source}),
+        "wall_seconds": time.monotonic() - started,
+    }
+    (folder / "recipe.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    if ship:
+        ship_fullband(recipe, weights, record, registry)
+    return record
+
+
+def evaluate_recipe(recipe: FullbandRecipe, weights: Path, corpus: Any, folder: Path, progress: bool) -> dict:
+    """The full-band protocol at 48 and 44.1 kHz on the test split: ``{sr: summary table}``."""
+    from .fullband import CHANNEL, FullbandConfig, evaluate_fullband
+
+    out = {}
+    for sr, min_band in ((48000, 0.75), (44100, 0.85)):  # 48 kHz: references reaching 18 kHz
+        cfg = FullbandConfig(
+            sr=sr,
+            channels=(CHANNEL, *HELD_OUT_CHANNELS),
+            max_files=recipe.eval_files,
+            max_seconds=recipe.eval_seconds,
+            min_band=min_band,
+        )
+        summary = evaluate_fullband(
+            ["sinc", "cubic", f"{recipe.name}={weights}"],
+            corpus.split("test"),
+            folder / f"eval-{sr}",
+            cfg,
+            corpus_info={"spec": recipe.corpus, "root": corpus.root, "split": "test"},
+            force=True,
+        )
+        out[str(sr)] = summary["table"]
+    return out
+
+
+def _seconds(run: Path) -> float:
+    lines = (run / "metrics.jsonl").read_text().splitlines() if (run / "metrics.jsonl").exists() else []
+    return max((json.loads(line).get("time", 0.0) for line in lines), default=0.0)
+
+
+def headline(table: list[dict[str, Any]], name: str) -> dict[str, float]:
+    """Means over the protocol channel's input rates: the network's and sinc's LSD, LSD-HF and SNR."""
+    from .fullband import CHANNEL
+
+    def mean(method: str, key: str) -> float:
+        rows = [r[key] for r in table if r["channel"] == CHANNEL and r["method"] == method]
+        return float(sum(rows) / len(rows))
+
+    return {
+        **{k: mean(name, k) for k in ("lsd", "lsd_hf", "snr")},
+        **{f"sinc_{k}": mean("sinc", k) for k in ("lsd", "lsd_hf", "snr")},
+    }
+
+
+def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> str:
+    """The model card: what it does, network, data, recipe, and the full-band tables."""
+    lines = [
+        f"# {recipe.name}",
+        "",
+        f"Full-band {recipe.content}: any input rate and bandwidth to {recipe.sr} Hz (44.1 kHz for inputs "
+        "of that family). The input's real bandwidth is measured, its own band kept, the rest generated "
+        "(`wavesr.extend`).",
+        "",
+        "## Network",
+        "",
+        f"`{recipe.network}` {json.dumps(recipe.model_config)}, {params:,} parameters.",
+        "",
+        "## Training data",
+        "",
+        f"Default corpus `{recipe.corpus}` (`wavesr corpus build {recipe.corpus}`), train split; validation "
+        "and test voices or tracks are never trained on. "
+        f"Sources: {', '.join(record['sources'])}. Licences: {'; '.join(record['licences'])}.",
+        "",
+        "## Recipe",
+        "",
+        f"`{recipe.command}`: {recipe.objective}; Adam, batch {recipe.batch_size} x {recipe.patch_len} "
+        f"samples at {recipe.sr} Hz, weight average {recipe.ema:g}, every input through a channel drawn "
+        "for it (low-pass filters, resamplers, Vorbis/Opus, telephone, decimation; cutoffs 2-20 kHz). "
+        "Ships the "
+        f"final weights of stage 2. Trained for {record['train_seconds'] / 60:.1f} min on "
+        f"{record['hardware']}.",
+        "",
+    ]
+    for sr, table in record["evaluations"].items():
+        lines += [f"## Held-out test split, {int(sr) / 1000:g} kHz (clamped standard LSD, SNR in dB)", ""]
+        lines += ["| channel | input | sinc LSD | sinc SNR | cubic LSD | net LSD | net LSD-HF | net SNR |"]
+        lines += ["|---|---|---|---|---|---|---|---|"]
+        for row in (r for r in table if r["method"] == recipe.name):
+            rate, channel = row["input_rate"], row["channel"]
+            other = {r["method"]: r for r in table if r["input_rate"] == rate and r["channel"] == channel}
+            sinc, cubic = other["sinc"], other["cubic"]
+            lines.append(
+                f"| `{channel}` | {rate / 1000:g} kHz | {sinc['lsd']:.3f} | {sinc['snr']:.2f} | "
+                f"{cubic['lsd']:.3f} | {row['lsd']:.3f} | {row['lsd_hf']:.3f} | {row['snr']:.2f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def ship_fullband(
+    recipe: FullbandRecipe, checkpoint: Path, record: dict[str, Any], registry: str | Path | None = None
+) -> None:
+    """Put the weights (no optimizer state) into the registry with their card and headline scores."""
+    import tempfile
+
+    from .models.base import count_parameters, load_model_file, save_model
+    from .pretrained import add_model
+
+    model = load_model_file(checkpoint)
+    scores = {
+        f"fullband_{sr}_{k}": v
+        for sr, t in record["evaluations"].items()
+        for k, v in headline(t, recipe.name).items()
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        slim = Path(tmp) / "model.pt"
+        save_model(model, slim, extra={"recipe": recipe.name})
+        add_model(
+            slim,
+            recipe.name,
+            recipe.content,
+            scores=scores,
+            recipe=recipe.command,
+            force=True,
+            degrade=model.degrade,
+            card=model_card(recipe, record, count_parameters(model)),
+            registry=registry,
+        )
