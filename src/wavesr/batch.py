@@ -159,8 +159,8 @@ def upsample_batch(
         """--ratio's paper model; else the full-band model for the file's content (measured unless
         given); else, with none shipped for it, the paper model for the file's rate."""
         what = content or ("speech" if ratio else extend.file_content(src))
-        if not ratio and what in full_band:
-            return full_band[what]
+        if not ratio and (what in full_band or (full_band and not content)):  # measured: any full-band
+            return full_band.get(what) or full_band.get("speech") or next(iter(full_band.values()))
         if not content and not ratio and what not in paper:  # a measured content with no model: speech's
             what = "speech"
         rate = 0 if ratio else audiofiles.file_rate(src)

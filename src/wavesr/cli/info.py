@@ -29,7 +29,9 @@ def add_info(sub: argparse._SubParsersAction) -> None:
         help="measure the bandwidth over stretches of S seconds too (default 30)",
     )
     p.add_argument(
-        "--content", choices=CONTENTS, default="speech", help="which shipped model to name (default speech)"
+        "--content",
+        choices=CONTENTS,
+        help="which shipped model to name (default: the file's, as wavesr upsample measures it)",
     )
     p.set_defaults(func=_cmd_info)
 
@@ -59,6 +61,14 @@ def describe(path: str, measured: Any, header: Any, content: str) -> list[str]:
     if measured.varies():
         for start, end, hz in measured.stretches:
             lines.append(f"    {start:8.1f}-{end:.1f} s: content ends at {_khz(hz)}")
+    full_band = {m.content: m for m in reversed(pretrained.available_models()) if m.ratio == 1}
+    if full_band:
+        from ..extend import plan
+
+        model = full_band.get(content) or full_band.get("speech") or next(iter(full_band.values()))
+        note = plan(measured.cutoff, measured.sr).note
+        lines.append(f"  wavesr upsample would use {model.name} ({content}): {note}")
+        return lines
     try:
         model = pretrained.pick_model(pretrained.ratio_for_rate(measured.sr, content), content)
     except WavesrError as e:
@@ -78,6 +88,7 @@ def describe(path: str, measured: Any, header: Any, content: str) -> list[str]:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .. import audio
+    from ..extend import file_content
 
     failed = []
     for path in args.files:
@@ -89,7 +100,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"wavesr: {text if path in text else f'{path}: {text}'}", file=sys.stderr)
             failed.append(path)
             continue
-        print("\n".join(describe(path, measured, header, args.content)))
+        try:
+            content = args.content or file_content(path)
+        except WavesrError:
+            content = "speech"
+        print("\n".join(describe(path, measured, header, content)))
     if failed:
         done = len(args.files) - len(failed)
         print(f"{done} of {len(args.files)} files measured; failed: {', '.join(failed)}", file=sys.stderr)
