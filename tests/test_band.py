@@ -243,10 +243,19 @@ def test_fullband_evaluation_scores_a_network_beside_sinc(band_run, tmp_path, ca
         "8000,16000",
         "-o",
         str(tmp_path / "ev"),
+        "--save-audio",
+        "1",
     ]
     assert main(args) == 0
     summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
     assert {r["method"] for r in summary["table"]} == {"sinc", "band"}
+    # the samples page gets a section per input rate with the reference, the input and both methods
+    assert main(["samples", str(tmp_path / "ev"), "-o", str(tmp_path / "page")]) == 0
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert "8 kHz to 48 kHz" in page and "16 kHz to 48 kHz" in page
+    assert page.count("<audio") == 2 * 4 and "spectrogram" in page
+    played = list((tmp_path / "page" / "media").rglob("*.wav"))
+    assert {sf.info(p).samplerate for p in played} == {48000, 8000, 16000}
     with pytest.raises(WavesrError, match="full-band networks"):
         from wavesr.fullband import evaluate_fullband
 

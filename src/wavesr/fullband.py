@@ -56,6 +56,8 @@ class FullbandConfig:
     max_files: int | None = None
     max_seconds: float | None = None
     min_band: float = 0.85  # keep files whose content reaches this share of sr / 2
+    save_audio: int = 0  # WAVs and spectrograms of the first N scored files (the protocol's channel)
+    title: str | None = None  # the samples page's name for this evaluation
     notes: list[str] = field(default_factory=list)
 
     def check(self) -> FullbandConfig:
@@ -75,6 +77,7 @@ class FullbandConfig:
         checks.number(self.max_files, "max_files", 1, integer=True, optional=True)
         checks.number(self.max_seconds, "max_seconds", 0, low_open=True, optional=True)
         checks.number(self.min_band, "min_band", 0, 1)
+        checks.number(self.save_audio, "save_audio", 0, integer=True)
         return self
 
 
@@ -147,7 +150,10 @@ def evaluate_fullband(
         raise WavesrError("no files to evaluate")
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
+    samples: list[dict[str, Any]] = []
     dropped = []
+    if cfg.save_audio:
+        out.mkdir(parents=True, exist_ok=True)
     for f in files:
         hr, _ = audio.load(f.path, sr=cfg.sr, mono=True)
         if cfg.max_seconds:
@@ -156,11 +162,14 @@ def evaluate_fullband(
         if band < cfg.min_band * cfg.sr / 2:
             dropped.append(f"{f.key} ({band / 1000:.1f} kHz)")
             continue
+        keep = len({r["file"] for r in rows}) < cfg.save_audio
         for channel in cfg.channels:
             for rate in cfg.input_rates:
                 lowres = make_input(hr, cfg.sr, rate, channel)
+                outputs = {}
                 for method in methods:
                     estimate = run_method(runners[method], lowres, rate, cfg.sr, hr.size)
+                    outputs[method] = estimate
                     rows.append(
                         {
                             "file": f.key,
@@ -172,6 +181,8 @@ def evaluate_fullband(
                             **scores(hr, estimate, cfg.sr, rate),
                         }
                     )
+                if keep and channel == cfg.channels[0]:
+                    samples.append(_save_sample(out, f, hr, lowres, outputs, cfg.sr, rate, rows))
     notes = list(cfg.notes)
     if dropped:
         notes.append(
@@ -202,11 +213,59 @@ def evaluate_fullband(
     }
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "rows.csv", rows)
+    write_json(out / "samples.json", samples)
     write_json(out / "settings.json", summary["settings"])
     write_json(out / "summary.json", summary)
     with atomic_path(out / "summary.md", ours=True) as tmp:
         tmp.write_text(summary_markdown(summary))
     return summary
+
+
+def _save_sample(
+    out: Path,
+    item: Any,
+    hr: np.ndarray,
+    lowres: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    sr: int,
+    rate: int,
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One file's reference, input and outputs as WAVs with their spectrograms (``wavesr samples``)."""
+    from .evaluate import slug
+    from .report.plots import Panel, save_spectrograms
+
+    number = len({r["file"] for r in rows})
+    folder = Path("audio") / f"{rate}" / f"{number:03d}-{slug(Path(item.key).stem)}"
+    (out / folder).mkdir(parents=True, exist_ok=True)
+    audio.save(out / folder / "hr.wav", hr, sr, subtype="PCM_24")
+    audio.save(out / folder / "lr.wav", lowres, rate, subtype="PCM_24")
+    methods = {}
+    for label, y in outputs.items():
+        name = f"{slug(label)}.wav"
+        audio.save(out / folder / name, np.clip(y, -1, 1), sr, subtype="PCM_24")
+        row = next(r for r in reversed(rows) if r["method"] == label and r["input_rate"] == rate)
+        kind = "interpolation" if label in METHODS else "network"
+        methods[label] = {
+            "audio": name,
+            "kind": kind,
+            "spec": label,
+            "scores": {k: row[k] for k in ("snr", "lsd", "lsd_hf")},
+        }
+    panels = [Panel("reference", hr, sr), Panel(f"input ({rate / 1000:g} kHz)", lowres, rate)]
+    panels += [Panel(label, y, sr) for label, y in outputs.items()]
+    save_spectrograms(panels, out / folder / "spectrogram.png", max_hz=sr / 2, force=True)
+    return {
+        "file": item.key,
+        "folder": folder.as_posix(),
+        "ratio": round(sr / rate),
+        "sr": sr,
+        "lr_sr": rate,
+        "lr_sr_exact": rate,
+        "audio": {"high resolution": "hr.wav", "low resolution": "lr.wav"},
+        "figure": "spectrogram.png",
+        "methods": methods,
+    }
 
 
 def _network(spec: str) -> Any:

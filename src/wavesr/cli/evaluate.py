@@ -166,6 +166,8 @@ def _cmd_fullband(args: argparse.Namespace) -> int:
         channels=chans,
         max_files=args.max_files,
         max_seconds=args.max_seconds,
+        save_audio=args.save_audio or 0,
+        title=args.title,
     )
     items, info = _items(args)
     summary = evaluate_fullband(args.methods, items, args.out, cfg, corpus_info=info, force=args.force)

@@ -68,9 +68,11 @@ def _url(path: str) -> str:
 def _player_label(label: str, info: dict[str, Any]) -> str:
     if info["kind"] == "network":
         return f"Super-resolution ({label})"
-    return {"cubic": "Cubic interpolation", "bandlimited": "Band-limited interpolation"}.get(
-        info["spec"], label
-    )
+    return {
+        "cubic": "Cubic interpolation",
+        "bandlimited": "Band-limited interpolation",
+        "sinc": "Sinc interpolation (soxr)",
+    }.get(info["spec"], label)
 
 
 def _method_order(item: tuple[str, dict[str, Any]]) -> tuple[int, str]:
@@ -103,6 +105,9 @@ def plan_sections(
     sections, interesting = [], []
     for folder in eval_dirs:
         settings, summary, samples = read_evaluation(folder)
+        if summary.get("format") == "wavesr-fullband-evaluation":
+            sections += _fullband_sections(folder, settings, summary, samples, methods)
+            continue
         corpus = settings.get("corpus", {})
         title = (
             settings["config"].get("title") or corpus.get("name") or corpus.get("spec") or Path(folder).name
@@ -144,6 +149,43 @@ def plan_sections(
             )
         )
     return sections
+
+
+def _fullband_sections(
+    folder: str | os.PathLike,
+    settings: dict[str, Any],
+    summary: dict[str, Any],
+    samples: list[dict[str, Any]],
+    methods: Sequence[str] | None,
+) -> list[Section]:
+    """The sections of a full-band evaluation (``--fullband --save-audio N``): one per input rate."""
+    cfg, corpus = settings["config"], settings.get("corpus", {})
+    title = cfg.get("title") or f"Full band: {corpus.get('name') or corpus.get('spec') or Path(folder).name}"
+    channel, sr = cfg["channels"][0], cfg["sr"]
+    out = []
+    for s in samples:
+        s["source"] = str(Path(folder).resolve())
+        s["methods"] = {k: v for k, v in s["methods"].items() if methods is None or k in methods}
+    for rate in cfg["input_rates"]:
+        chosen = [s for s in samples if s["lr_sr"] == rate]
+        if not chosen:
+            continue
+        means = [
+            r
+            for r in summary["table"]
+            if r["channel"] == channel
+            and r["input_rate"] == rate
+            and (methods is None or r["method"] in methods)
+        ]
+        text = (
+            f"Held-out files at {sr / 1000:g} kHz; the input is each file made by `{channel}` at "
+            f"{rate / 1000:g} kHz, and every method returns {sr / 1000:g} kHz (spectrograms up to "
+            f"{sr / 2000:g} kHz). LSD: the literature's standard LSD (log10 power, clamped); the table gives "
+            f"the means over all {settings['scored']} scored files."
+        )
+        heading = f"{title} ({rate / 1000:g} kHz to {sr / 1000:g} kHz)"
+        out.append(Section(heading, slug(f"{title}-{rate}").lower(), text, means, chosen))
+    return out
 
 
 def _copy_audio(src: Path, dst_dir: Path, name: str, flac: bool) -> str:
