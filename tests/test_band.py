@@ -328,3 +328,29 @@ def test_a_full_band_recipe_runs_both_stages_evaluates_and_ships(tmp_path, monke
     assert info.ratio == 1 and info.sr == 48000 and "to 48 kHz: LSD" in info.scores_text()
     card = (tmp_path / "reg" / "speech-48k.md").read_text()
     assert "codec:mp3" in card and "any input rate" in card
+
+
+def test_the_paper_task_scores_a_paper_network_beside_a_full_band_one(band_run, tmp_path):
+    folder = tmp_path / "heldout"
+    folder.mkdir()
+    sf.write(folder / "a.wav", full_band(16000, 2, 70), 16000)
+    args = [
+        "evaluate",
+        "cubic",
+        "speech-x4",
+        f"band={band_run}",
+        "--fullband",
+        "--files",
+        str(folder),
+        "--sr",
+        "16000",
+        "--input-rates",
+        "4000",
+        "-o",
+        str(tmp_path / "ev"),
+    ]
+    assert main(args) == 0
+    table = json.loads((tmp_path / "ev" / "summary.json").read_text())["table"]
+    assert {r["method"] for r in table} == {"cubic", "speech-x4", "band"}
+    assert all(np.isfinite(r["snr"]) for r in table)
+    assert main([*args[:-4], "--input-rates", "8000", "-o", str(tmp_path / "ev2")]) == 1  # x4 is 4 kHz in

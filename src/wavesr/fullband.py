@@ -90,8 +90,8 @@ def make_input(hr: np.ndarray, sr: int, rate: int, channel: str) -> np.ndarray:
 
 def run_method(method: Any, lowres: np.ndarray, rate: int, sr: int, n: int) -> np.ndarray:
     """``lowres`` at ``rate`` back to ``sr`` (``n`` samples) by ``method`` (a name of :data:`METHODS`
-    or a full-band network's :class:`wavesr.evaluate.Method`, run as ``wavesr upsample`` runs it:
-    the input's band measured and kept, the rest generated)."""
+    or a network's :class:`wavesr.evaluate.Method`, run as ``wavesr upsample`` runs it: a full-band
+    network measures the input's band, keeps it and generates the rest)."""
     if method == "sinc":
         return audio.fit_length(soxr.resample(lowres, rate, sr, quality="VHQ"), n)
     if method == "cubic":
@@ -135,7 +135,7 @@ def evaluate_fullband(
         if spec in METHODS:
             runners[spec] = spec
         else:
-            network = _network(spec)
+            network = _network(spec, cfg)
             runners[network.label] = network
     methods = list(runners)
     out = Path(out_dir)
@@ -268,15 +268,20 @@ def _save_sample(
     }
 
 
-def _network(spec: str) -> Any:
-    """A full-band network to score (``[LABEL=]NAME|PATH``, as ``wavesr evaluate`` takes them)."""
+def _network(spec: str, cfg: FullbandConfig) -> Any:
+    """A network to score (``[LABEL=]NAME|PATH``, as ``wavesr evaluate`` takes them): a full-band one,
+    or one of the paper's when every input rate is its low rate and ``cfg.sr`` its output rate (to
+    score both on the paper's tasks, 4 or 8 kHz to 16 kHz, on the same inputs)."""
     from .evaluate import resolve_method
 
     method = resolve_method(spec, "cpu")
-    if not getattr(method.model, "full_band", False):
+    paper_task = method.sr == cfg.sr and all(abs(r - method.model.sr_lowres) < 1e-6 for r in cfg.input_rates)
+    if not getattr(method.model, "full_band", False) and not paper_task:
         raise WavesrError(
             f"{spec!r}: a x{method.ratio} network of the paper's protocol; the full-band protocol scores "
-            f"{', '.join(METHODS)} and full-band networks (wavesr.models.band)"
+            f"{', '.join(METHODS)}, full-band networks (wavesr.models.band) and a paper network only on "
+            f"its own task ({method.model.sr_lowres:g} Hz to {method.sr} Hz: --sr {method.sr} --input-rates "
+            f"{method.model.sr_lowres:g})"
         )
     return method
 
