@@ -373,3 +373,33 @@ def test_cli_prepares_every_split_of_a_folder(tmp_path, capsys):
     assert cli.main(args) == 1 and "already exists" in capsys.readouterr().err
     assert cli.main(args + ["--force", "--split", "val", "-o", str(out / "val"), "--silence-db", "-60"]) == 0
     assert PatchDataset(out / "val").settings["config"]["silence_db"] == -60
+
+
+def test_prepare_shows_no_progress_bars_in_logs_and_pipes(tmp_path):
+    """Not on a terminal: the result lines only, no carriage-return progress bars."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import soundfile as sf
+
+    (tmp_path / "audio").mkdir()
+    for i in range(3):
+        noise = np.random.default_rng(i).standard_normal(16000).astype(np.float32) * 0.1
+        sf.write(tmp_path / "audio" / f"f{i}.wav", noise, 16000)
+    wavesr = str(Path(sys.executable).parent / "wavesr")
+    args = [
+        "prepare",
+        "folder",
+        "--root",
+        str(tmp_path / "audio"),
+        "--split",
+        "all",
+        "-o",
+        str(tmp_path / "p"),
+    ]
+    out = subprocess.run(
+        [wavesr, *args, "--workers", "0"], capture_output=True
+    )  # bytes: text would turn \r to \n
+    assert out.returncode == 0, out.stderr
+    assert b"\r" not in out.stderr + out.stdout and b"patches of" in out.stdout

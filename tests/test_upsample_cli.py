@@ -183,8 +183,8 @@ def test_no_progress_bars_in_logs_and_pipes(env):
     for name in ("a.wav", "b.wav"):
         write(env / name, 4000, seconds=25)  # several chunks each, two files: both bars would show
     wavesr = str(Path(sys.executable).parent / "wavesr")
-    out = subprocess.run(
-        [wavesr, "upsample", "a.wav", "b.wav", "--model", "tiny.pt"], cwd=env, capture_output=True, text=True
+    out = subprocess.run(  # bytes: text=True would turn every \r into \n
+        [wavesr, "upsample", "a.wav", "b.wav", "--model", "tiny.pt"], cwd=env, capture_output=True
     )
     assert out.returncode == 0, out.stderr
-    assert "\r" not in out.stderr + out.stdout and "2 files upsampled" in out.stdout
+    assert b"\r" not in out.stderr + out.stdout and b"2 files upsampled" in out.stdout

@@ -190,7 +190,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         check_output(folder, args.force)
     unreadable = len(skipped)
     for split, folder in targets:
-        prepare_corpus(corpus, split, folder, cfg, force=args.force, spec=args.corpus)
+        prepare_corpus(
+            corpus, split, folder, cfg, force=args.force, spec=args.corpus, progress=progress(args)
+        )
         bad = [f["detail"] for f in load_settings(folder)["skipped_files"] if f["reason"] == "unreadable"]
         print_skipped(bad)
         unreadable += len(bad)
