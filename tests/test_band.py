@@ -354,3 +354,23 @@ def test_the_paper_task_scores_a_paper_network_beside_a_full_band_one(band_run, 
     assert {r["method"] for r in table} == {"cubic", "speech-x4", "band"}
     assert all(np.isfinite(r["snr"]) for r in table)
     assert main([*args[:-4], "--input-rates", "8000", "-o", str(tmp_path / "ev2")]) == 1  # x4 is 4 kHz in
+
+
+def test_onnx_runtime_runs_the_core_as_torch_does_and_never_in_training(band_run, one_thread):
+    from wavesr.runtime import accelerate
+
+    model = load_model_file(band_run / "model.pt").eval()
+    x = torch.from_numpy(full_band(48000, 1.3, 80))[None, None]
+    with torch.inference_mode():
+        eager = model(x)
+    assert accelerate(model) == "onnxruntime" and model.runner is not None
+    calls = []
+    runner = model.runner
+    model.runner = lambda *a: calls.append(1) or runner(*a)
+    with torch.inference_mode():
+        fast = model(x)
+    assert calls and torch.allclose(fast, eager, atol=1e-4)
+    model(x).pow(2).mean().backward()  # gradients on: torch's own core, the runner is not called
+    assert len(calls) == 1 and model.embed.weight.grad is not None
+    assert accelerate(build_model("spline", ratio=2)) == "torch"  # no core to run elsewhere
+    assert pretrained.load_model(band_run / "model.pt").runner is not None  # loading for the CPU does it

@@ -134,12 +134,12 @@ class BandNet(Upsampler):
 
     def forward(self, x: Tensor) -> Tensor:
         n = self.check_input(x)
-        c, f = self.config, nn.functional
+        c = self.config
         scale = x.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-4)
         signal = (x / scale)[:, 0]
         pad = max(0, c.n_fft - n)  # shorter than one frame: padded, then cropped
         if pad:
-            signal = f.pad(signal, (0, pad))
+            signal = nn.functional.pad(signal, (0, pad))
         # frames first ([b, frames, bins]) so that every pointwise layer is one matrix product
         spec = torch.view_as_real(
             torch.stft(signal, c.n_fft, c.hop, window=self.window, return_complex=True).transpose(1, 2)
@@ -148,17 +148,64 @@ class BandNet(Upsampler):
         magnitude = torch.sqrt(re_in * re_in + im_in * im_in)
         p = self.phase_bins
         inverse = 1.0 / magnitude[..., :p].clamp_min(1e-9)
-        w = self.embed.weight[..., 0]  # the embedding of [log |X|, cos, sin] as three products, no concat
-        b = self.bins
-        h = f.linear(torch.log(magnitude + EPS), w[:, :b].contiguous(), self.embed.bias)
-        h = h + f.linear(re_in[..., :p] * inverse, w[:, b : b + p].contiguous())
-        h = h + f.linear(im_in[..., :p] * inverse, w[:, b + p :].contiguous())
-        h = self.norm(self.blocks(h.transpose(1, 2)).transpose(1, 2))
-        log_magnitude = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
-        re, im = f.linear(h, self.phase.weight[..., 0], self.phase.bias).chunk(2, dim=-1)
-        keep = torch.sigmoid(f.linear(h, self.keep.weight[..., 0], self.keep.bias))
+        log_magnitude, re, im, keep = self.run_core(
+            torch.log(magnitude + EPS), re_in[..., :p] * inverse, im_in[..., :p] * inverse
+        )
         # exp(log |Y|) e^(i atan2(im, re)), written without the angle: (re, im) scaled to that magnitude
         gain = (1 - keep) * torch.exp(log_magnitude) / torch.sqrt(re * re + im * im + 1e-18)
-        out = torch.complex(keep * re_in + gain * re, keep * im_in + gain * im).transpose(1, 2)
-        y = torch.istft(out, c.n_fft, c.hop, window=self.window, length=n + pad)
+        out_re, out_im = keep * re_in + gain * re, keep * im_in + gain * im
+        y = self.synthesis(out_re, out_im, n + pad)
         return (y[:, :n] * scale[:, 0])[:, None]
+
+    def core(self, log_magnitude: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The network proper, on features ``[b, frames, bins]`` (log |X|) and ``[b, frames, phase bins]``
+        (cos, sin of the phase): the output's log-magnitude, its phase as (re, im), and the weight of the
+        input's own bin. What :mod:`wavesr.runtime` may run through ONNX Runtime instead."""
+        f, b, p = nn.functional, self.bins, self.phase_bins
+        w = self.embed.weight[..., 0]  # the embedding of [log |X|, cos, sin] as three products, no concat
+        h = f.linear(log_magnitude, w[:, :b].contiguous(), self.embed.bias)
+        h = h + f.linear(cos, w[:, b : b + p].contiguous()) + f.linear(sin, w[:, b + p :].contiguous())
+        h = self.norm(self.blocks(h.transpose(1, 2)).transpose(1, 2))
+        out_log = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
+        re, im = f.linear(h, self.phase.weight[..., 0], self.phase.bias).chunk(2, dim=-1)
+        keep = torch.sigmoid(f.linear(h, self.keep.weight[..., 0], self.keep.bias))
+        return out_log, re, im, keep
+
+    def run_core(
+        self, log_magnitude: Tensor, cos: Tensor, sin: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """:meth:`core`, or the faster runner :mod:`wavesr.runtime` put in its place (``self.runner``)."""
+        runner = getattr(self, "runner", None)
+        if runner is not None and not torch.is_grad_enabled():
+            return runner(log_magnitude, cos, sin)  # type: ignore[no-any-return]
+        return self.core(log_magnitude, cos, sin)
+
+    def synthesis(self, re: Tensor, im: Tensor, length: int) -> Tensor:
+        """The inverse STFT of ``[b, frames, bins]`` (Hann, ``hop``, centred): ``[b, length]``, as
+        ``torch.istft`` computes it, with the overlap-add done as ``n_fft / hop`` shifted sums (torch's
+        fold is a third of the network's time) when the hop divides the frame."""
+        c = self.config
+        if c.n_fft % c.hop:
+            return torch.istft(
+                torch.complex(re, im).transpose(1, 2), c.n_fft, c.hop, window=self.window, length=length
+            )
+        frames = torch.fft.irfft(torch.complex(re, im), n=c.n_fft, dim=-1) * self.window  # [b, N, n_fft]
+        b, count, _ = frames.shape
+        k = c.n_fft // c.hop
+        parts = frames.reshape(b, count, k, c.hop)
+        out = frames.new_zeros(b, count + k - 1, c.hop)
+        for j in range(k):
+            out[:, j : j + count] += parts[:, :, j]
+        envelope = self._envelope(count)
+        y = (out.reshape(b, -1) / envelope)[:, c.n_fft // 2 :]
+        return nn.functional.pad(y, (0, max(0, length - y.shape[1])))[:, :length]
+
+    def _envelope(self, count: int) -> Tensor:
+        """The summed squared window of ``count`` frames (what the overlap-add divides by), floored."""
+        c = self.config
+        k = c.n_fft // c.hop
+        square = (self.window**2).reshape(k, c.hop)
+        total = square.new_zeros(count + k - 1, c.hop)
+        for j in range(k):
+            total[j : j + count] += square[j]
+        return total.reshape(-1).clamp_min(1e-11)

@@ -253,7 +253,12 @@ def load_model(
     if info is not None:
         model.passes, model.degrade = info.passes, info.degrade
     dev = resolve_device(device, model)
-    return model.to(dev).eval()
+    model = model.to(dev).eval()
+    if dev.type == "cpu":  # the fastest runner that reproduces it (wavesr.runtime)
+        from ..runtime import accelerate
+
+        accelerate(model)
+    return model
 
 
 def add_model(

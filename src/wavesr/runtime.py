@@ -1,0 +1,90 @@
+"""The fastest way this CPU runs a shipped network: ONNX Runtime where it reproduces torch, torch otherwise.
+
+BandNet's :meth:`~wavesr.models.band.BandNet.core` (the embedding, the ConvNeXt blocks and the
+heads: all its matrix products) is exported to ONNX in memory when a model is loaded for a CPU
+and run by ONNX Runtime, which is about twice as fast as torch's eager kernels on it
+(BENCHMARKS.md); the STFT, the features and the synthesis stay in torch. The export is checked
+before it is used: on random features its outputs must equal torch's within :data:`TOLERANCE`
+(float rounding; measured about 1e-5), else, or when onnxruntime is missing or the export fails,
+the model runs in torch as before. Training never uses it (the runner is only taken with
+gradients off).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+TOLERANCE = 1e-3  # largest difference from torch's outputs an exported core may have
+
+
+class _Core(nn.Module):
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, log_magnitude: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> Any:
+        return self.model.core(log_magnitude, cos, sin)
+
+
+class OrtCore:
+    """A BandNet core run by an ONNX Runtime session: takes and returns torch tensors."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.names = [i.name for i in session.get_inputs()]
+
+    def __call__(self, *features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feeds = {name: x.detach().contiguous().numpy() for name, x in zip(self.names, features)}
+        return tuple(torch.from_numpy(y) for y in self.session.run(None, feeds))
+
+
+def accelerate(model: Any, threads: int | None = None) -> str:
+    """Give ``model`` (in eval mode, on the CPU) the fastest runner that reproduces it; returns
+    ``"onnxruntime"`` or ``"torch"`` (what it runs with)."""
+    if not hasattr(model, "core") or next(model.parameters()).device.type != "cpu":
+        return "torch"
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "torch"
+    core = _Core(model).eval()
+    frames = 64
+    example = (
+        torch.randn(1, frames, model.bins) - 3.0,
+        torch.randn(1, frames, model.phase_bins),
+        torch.randn(1, frames, model.phase_bins),
+    )
+    buffer = io.BytesIO()
+    names = ["log_magnitude", "cos", "sin"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                core,
+                example,
+                buffer,
+                input_names=names,
+                output_names=["out_log", "re", "im", "keep"],
+                dynamic_axes={name: {0: "batch", 1: "frames"} for name in names},
+                opset_version=17,
+                dynamo=False,
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        runner = OrtCore(session)
+        check = tuple(torch.cat([x, x.flip(1)[:, :17]], dim=1) for x in example)  # another length
+        with torch.inference_mode():
+            want, got = model.core(*check), runner(*check)
+        if max(float((a - b).abs().max()) for a, b in zip(want, got)) > TOLERANCE:
+            return "torch"
+    except Exception:  # noqa: BLE001 - any exporter or runtime failure: torch runs it, as before
+        return "torch"
+    model.runner = runner
+    return "onnxruntime"
