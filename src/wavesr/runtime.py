@@ -67,7 +67,7 @@ def accelerate(model: Any, threads: int | None = None) -> str:
             torch.onnx.export(
                 core,
                 example,
-                buffer,
+                buffer,  # type: ignore[arg-type]  # a file object is accepted
                 input_names=names,
                 output_names=["out_log", "re", "im", "keep"],
                 dynamic_axes={name: {0: "batch", 1: "frames"} for name in names},

@@ -177,7 +177,7 @@ class BandNet(Upsampler):
         """:meth:`core`, or the faster runner :mod:`wavesr.runtime` put in its place (``self.runner``)."""
         runner = getattr(self, "runner", None)
         if runner is not None and not torch.is_grad_enabled():
-            return runner(log_magnitude, cos, sin)  # type: ignore[no-any-return]
+            return runner(log_magnitude, cos, sin)
         return self.core(log_magnitude, cos, sin)
 
     def synthesis(self, re: Tensor, im: Tensor, length: int) -> Tensor:
