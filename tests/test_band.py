@@ -374,3 +374,31 @@ def test_onnx_runtime_runs_the_core_as_torch_does_and_never_in_training(band_run
     assert len(calls) == 1 and model.embed.weight.grad is not None
     assert accelerate(build_model("spline", ratio=2)) == "torch"  # no core to run elsewhere
     assert pretrained.load_model(band_run / "model.pt").runner is not None  # loading for the CPU does it
+
+
+def test_strength_scales_only_the_generated_band():
+    sr = 48000
+    given, estimate = full_band(sr, 1, 90), full_band(sr, 1, 91)
+    full, half, none = (audio.put_back(given, estimate, sr, 6000, s) for s in (1.0, 0.5, 0.0))
+    freqs = np.fft.rfftfreq(given.size, 1 / sr)
+    low, high = freqs < 0.85 * 6000, freqs > 1.05 * 6000
+    f, h, z = (np.fft.rfft(v) for v in (full, half, none))
+    np.testing.assert_allclose(h[low], f[low], atol=1e-6 * np.abs(f).max())  # the kept band untouched
+    np.testing.assert_allclose(np.abs(h[high]), 0.5 * np.abs(f[high]), rtol=1e-4, atol=1e-9)
+    assert np.abs(z[high]).max() < 1e-6 * np.abs(f).max()  # 0: nothing generated above the ramp
+
+
+def test_a_registry_strength_reaches_upsampling(band_run, tmp_path, monkeypatch):
+    registry = tmp_path / "reg"
+    pretrained.add_model(band_run / "model.pt", "speech-48k", "speech", registry=registry, strength=0.0)
+    model = pretrained.load_model("speech-48k", registry=registry)
+    assert model.strength == 0.0
+    low = soxr.resample(full_band(48000, 1, 92), 48000, 8000)
+    y, sr, _ = upsample_array(model, low, 8000)
+    sinc = audio.fit_length(soxr.resample(low, 8000, 48000), y.shape[1])
+    spectrum = np.abs(np.fft.rfft(y[0]))
+    freqs = np.fft.rfftfreq(y.shape[1], 1 / sr)
+    assert spectrum[freqs > 4500].max() < 1e-3 * spectrum.max()  # strength 0: no band generated
+    assert metrics.snr(sinc, y[0]) > 30
+    with pytest.raises(WavesrError, match="strength"):
+        pretrained.add_model(band_run / "model.pt", "x", "speech", registry=registry, strength=2.0)

@@ -434,7 +434,12 @@ LEVEL_BAND = (0.5, 0.85)  # where the network's level is matched to the input's,
 MAX_LEVEL_DB = 6.0  # the most the level match may change the generated band
 
 
-def put_back(given: np.ndarray, estimate: np.ndarray, sr: float, cutoff: float) -> np.ndarray:
+STRENGTH_RAMP = (0.95, 1.05)  # where the generated band's strength goes from 1 to its value, x the cutoff
+
+
+def put_back(
+    given: np.ndarray, estimate: np.ndarray, sr: float, cutoff: float, strength: float = 1.0
+) -> np.ndarray:
     """``estimate`` above ``cutoff`` Hz, ``given`` below it: the input's own band kept after a
     full-band network, so that only the missing band is generated.
 
@@ -445,6 +450,9 @@ def put_back(given: np.ndarray, estimate: np.ndarray, sr: float, cutoff: float) 
     holds faint, attenuated content, which the network's output replaces). The network's part is
     scaled so that its energy over :data:`LEVEL_BAND` x ``cutoff`` equals the input's there (at
     most :data:`MAX_LEVEL_DB` either way): the generated band joins the kept one at its level.
+    ``strength`` scales the generated band above the cutoff (reached by :data:`STRENGTH_RAMP`
+    x ``cutoff``): a model's validation chooses it, when its network's band is brighter than the
+    truth on average (the top band's energy at a wrong phase costs SNR and, too loud, LSD too).
     ``cutoff`` 0 (silence) or at the Nyquist frequency returns ``given``.
     """
     given, estimate = np.asarray(given), np.asarray(estimate)
@@ -463,6 +471,9 @@ def put_back(given: np.ndarray, estimate: np.ndarray, sr: float, cutoff: float) 
     limit = 10 ** (MAX_LEVEL_DB / 20)
     gain = np.clip(np.sqrt(p_given / np.maximum(p_est, 1e-30)), 1 / limit, limit)
     gain = np.where(p_est > 0, gain, 1.0)
+    if strength != 1.0:
+        ramp = np.clip((freqs / cutoff - STRENGTH_RAMP[0]) / (STRENGTH_RAMP[1] - STRENGTH_RAMP[0]), 0.0, 1.0)
+        gain = gain * (1.0 - (1.0 - strength) * ramp)
     out = np.fft.irfft(g * (1 - w) + gain * e * w, n, axis=-1)
     return out.astype(estimate.dtype, copy=False)
 

@@ -98,6 +98,7 @@ def upsample_file(
     passes: int | None = None,
     band: float | None = None,
     copy: bool = False,
+    strength: float | None = None,
 ) -> UpsampleResult:
     """Upsample an audio file into a WAV or FLAC file (by ``out_path``'s extension), streaming.
 
@@ -145,6 +146,7 @@ def upsample_file(
             passes=passes,
             band=extension.cutoff if extension else None,
             copy=bool(extension and extension.copy),
+            strength=strength,
         )
         try:
             with (

@@ -256,6 +256,8 @@ class Stream:
         the input's own band below it is put back after the network (:func:`wavesr.audio.put_back`).
         ``None``: not put back. Ignored by the paper's networks.
     copy : run no network: the input resampled to the output rate (an input with nothing missing).
+    strength : a full-band network's generated band scaled by this (0-1; :func:`wavesr.audio.put_back`);
+        ``None``: the model's own (``model.strength``, from its registry entry; else 1).
     """
 
     model: Upsampler
@@ -271,6 +273,7 @@ class Stream:
     rate_hr: int  # the rate the network returns
     full_band: bool
     band: float | None
+    strength: float
     copy: bool
     chunk: int  # low-rate samples per chunk (0: the whole input is one chunk)
     overlap: int  # low-rate samples shared by consecutive chunks
@@ -311,6 +314,7 @@ class Stream:
         input_degrade: str | None = None,
         band: float | None = None,
         copy: bool = False,
+        strength: float | None = None,
     ) -> None:
         if isinstance(sr_in, bool) or not isinstance(sr_in, numbers.Real) or not 1 <= sr_in < math.inf:
             raise WavesrError(f"{name}: sample rate must be a finite number of Hz >= 1, got {sr_in!r}")
@@ -330,6 +334,8 @@ class Stream:
         self.condition = conditions(model, input_degrade)
         self.full_band = bool(getattr(model, "full_band", False))
         self.band = float(band) if band is not None and self.full_band else None
+        self.strength = float(getattr(model, "strength", 1.0) if strength is None else strength)
+        checks.number(self.strength, "strength", 0, 1)
         self.copy = copy
         self.sr_out = int(target_sr or model.sr)
         if copy and model.ratio != 1:
@@ -442,7 +448,7 @@ class Stream:
         if self.condition:
             y = audio.keep_band(given, y, self.r)
         if self.band is not None:
-            y = audio.put_back(lr, y, self.model.sr, self.band)
+            y = audio.put_back(lr, y, self.model.sr, self.band, self.strength)
         if not np.all(np.isfinite(y)):
             raise WavesrError(f"{self.name}: the network produced non-finite output (damaged weights?)")
         self.chunks += 1
@@ -575,6 +581,7 @@ def upsample_array(
     passes: int | None = None,
     input_degrade: str | None = None,
     band: float | None = None,
+    strength: float | None = None,
 ) -> tuple[np.ndarray, int, list[str]]:
     """Upsample an in-memory signal at any rate with ``model``.
 
@@ -594,6 +601,7 @@ def upsample_array(
         ``audio.degrade`` method); ``None`` (real audio) puts it through the model's channel first.
     band : for a full-band network, where the input's content ends (Hz); ``None`` measures it
         (:func:`wavesr.audio.cutoff`). The output rate and what is done follow :func:`wavesr.extend.plan`.
+    strength : a full-band network's generated band scaled by this (``None``: the model's own).
 
     Returns
     -------
@@ -628,6 +636,7 @@ def upsample_array(
             input_degrade=input_degrade,
             band=extension.cutoff if extension else None,
             copy=bool(extension and extension.copy),
+            strength=strength,
         )
         with chunk_bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
             step = block_frames(x.shape[0])

@@ -67,6 +67,13 @@ def add_upsample(sub: argparse._SubParsersAction) -> None:
         help="self-ensemble: average this many sign-flipped and shifted runs of the network (higher SNR, "
         "somewhat higher LSD, that many times slower; default: the model's own, 1 unless its card says)",
     )
+    p.add_argument(
+        "--strength",
+        type=Number(0, 1),
+        metavar="S",
+        help="a full-band model's generated band scaled by S (0: none, the input resampled; default: the "
+        "model's own, chosen on validation)",
+    )
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.add_argument(
         "--compare",
@@ -131,6 +138,7 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
         limiter=args.limiter,
         subtype=args.subtype,
         passes=args.passes,
+        strength=args.strength,
         **options,
     )
     if report.failed or report.compare_failed:

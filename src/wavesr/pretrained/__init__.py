@@ -68,6 +68,8 @@ class ModelInfo:
     # the audio.degrade method its training inputs were made with: upsampling puts real audio through it
     # first (wavesr.inference, "Input conditioning"); entries older than the field were trained on decimate
     degrade: str | None = "decimate"
+    # a full-band model's generated band is scaled by this (wavesr.audio.put_back), chosen on validation
+    strength: float = 1.0
 
     @property
     def path(self) -> Path:
@@ -139,6 +141,7 @@ def _entry(folder: Path, name: str, entry: Any) -> ModelInfo:
         checks.number(getattr(info, key), f"{where}: {key}", low, integer=True)
     if not valid_passes(info.passes):
         raise WavesrError(f"{where} has passes {info.passes!r} (one of {PASSES_TEXT})")
+    checks.number(info.strength, f"{where}: strength", 0, 1)
     if info.content not in CONTENTS:
         raise WavesrError(f"{where} has content {info.content!r} (one of {', '.join(CONTENTS)})")
     inside(folder, info.file, "model file")
@@ -251,7 +254,7 @@ def load_model(
             f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz"
         )
     if info is not None:
-        model.passes, model.degrade = info.passes, info.degrade
+        model.passes, model.degrade, model.strength = info.passes, info.degrade, info.strength
     dev = resolve_device(device, model)
     model = model.to(dev).eval()
     if dev.type == "cpu":  # the fastest runner that reproduces it (wavesr.runtime)
@@ -272,6 +275,7 @@ def add_model(
     force: bool = False,
     passes: int = 1,
     degrade: str | None = None,
+    strength: float = 1.0,
 ) -> ModelInfo:
     """Add a checkpoint (or a run folder's best) to a registry under ``name``.
 
@@ -290,6 +294,7 @@ def add_model(
         raise WavesrError(f"{name!r}: a model name is one word without slashes (e.g. speech-x4)")
     if not valid_passes(passes):
         raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {passes!r}")
+    checks.number(strength, "strength", 0, 1)
     folder = registry_dir(registry)
     index = _read_index(folder)
     available_models(folder)  # every entry checked before any is replaced or its file deleted
@@ -316,6 +321,7 @@ def add_model(
         "recipe": recipe,
         "degrade": degrade or model.degrade,
         **({"passes": passes} if passes != 1 else {}),
+        **({"strength": strength} if strength != 1.0 else {}),
     }
     old = index["models"].get(name)
     old_file = old["file"] if old is not None else None  # checked above: a name inside the registry
