@@ -94,6 +94,9 @@ class Upsampler(nn.Module):
     # the audio.degrade method its training inputs were made with (None: untrained or unknown); upsampling
     # puts real audio through the same channel first (wavesr.inference, "Input conditioning")
     degrade: str | None = None
+    # a full-band network's generated band is scaled by this when upsampling (wavesr.audio.put_back); a
+    # shipped model gets its registry entry's value from wavesr.load_model
+    strength: float = 1.0
 
     def __init__(self, config: UpsamplerConfig) -> None:
         super().__init__()
