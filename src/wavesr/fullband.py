@@ -99,7 +99,7 @@ def run_method(method: Any, lowres: np.ndarray, rate: int, sr: int, n: int) -> n
     if getattr(method, "model", None) is not None:
         from .inference import upsample_array
 
-        y, _, _ = upsample_array(method.model, lowres, rate, target_sr=sr)
+        y, _, _ = upsample_array(method.model, lowres, rate, target_sr=sr, limiter=False)  # the raw output
         return audio.fit_length(y[0], n)
     raise WavesrError(
         f"{method!r}: the full-band protocol scores {', '.join(METHODS)} (full-band networks as they ship)"
