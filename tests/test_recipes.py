@@ -148,8 +148,11 @@ def test_recipe_list_names_the_settings_and_the_shipped_weights(capsys):
     from wavesr.cli import main as cli
 
     assert cli(["recipe", "--list"]) == 0
+    from wavesr.fullband_recipes import FULLBAND_RECIPES
+
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
-    assert set(lines) == set(RECIPES)
+    assert set(lines) == set(RECIPES) | set(FULLBAND_RECIPES)
+    assert "any rate -> 48000 Hz" in lines["speech-48k"] and "waveform weight" in lines["speech-48k"]
     assert "weight 0.0001" in lines["speech-x6"] and "40 min" in lines["speech-x6"]
     assert lines["speech-x6"].endswith("ships model.pt (final)")
     assert "telephone degradation" in lines["telephone-x2"] and "not shipped" in lines["telephone-x2"]
