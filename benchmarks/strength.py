@@ -5,8 +5,9 @@ split through the full-band protocol's channel (``wavesr.fullband.make_input``: 
 and 24 kHz, back to 48 kHz; files whose content reaches ``--min-band`` of 24 kHz), beside sinc.
 Printed: mean LSD (clamped standard), LSD-HF and SNR over files and input rates, and the choice:
 
-    the lowest mean LSD among the strengths whose mean SNR is within ``--snr-tolerance`` (0.3 dB)
-    of sinc's or above it; if none reaches that, the strength with the highest mean SNR.
+    the highest mean SNR among the strengths whose mean LSD is at most ``--lsd-target`` (0.5) x
+    sinc's (the LSD target of the full-band models, then as close to the SNR target, sinc's SNR,
+    as that allows); if none is, the lowest LSD.
 
     python benchmarks/strength.py runs/fb-speech-tune/model.pt --corpus speech-fullband
 """
@@ -34,7 +35,7 @@ def main() -> None:
     ap.add_argument("--max-files", type=int, default=60)
     ap.add_argument("--max-seconds", type=float, default=30.0)
     ap.add_argument("--min-band", type=float, default=0.75)
-    ap.add_argument("--snr-tolerance", type=float, default=0.3, help="dB below sinc's SNR a choice may be")
+    ap.add_argument("--lsd-target", type=float, default=0.5, help="the most LSD a choice may have, x sinc's")
     args = ap.parse_args()
     model = load_model(args.model)
     strengths = [float(s) for s in args.strengths.split(",")]
@@ -62,16 +63,12 @@ def main() -> None:
     print("| strength | LSD | LSD-HF | SNR (dB) |\n|---|---|---|---|")
     for k, m in means.items():
         print(f"| {k} | {m['lsd']:.3f} | {m['lsd_hf']:.3f} | {m['snr']:.2f} |")
-    floor = means["sinc"]["snr"] - args.snr_tolerance
-    fits = [k for k in means if k != "sinc" and means[k]["snr"] >= floor]
+    ceiling = args.lsd_target * means["sinc"]["lsd"]
+    fits = [k for k in means if k != "sinc" and means[k]["lsd"] <= ceiling]
     if fits:
-        choice, why = (
-            min(fits, key=lambda k: means[k]["lsd"]),
-            f"SNR within {args.snr_tolerance:g} dB of sinc's",
-        )
+        choice, why = max(fits, key=lambda k: means[k]["snr"]), f"LSD at most {args.lsd_target:g} x sinc's"
     else:
-        choice = max((k for k in means if k != "sinc"), key=lambda k: means[k]["snr"])
-        why = "none that close to sinc: the highest SNR"
+        choice, why = min((k for k in means if k != "sinc"), key=lambda k: means[k]["lsd"]), "none that low"
     print(f"choice: strength {choice} ({why})")
 
 
