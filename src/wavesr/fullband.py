@@ -358,3 +358,59 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     ]
     lines += [f"note: {n}" for n in s["notes"]]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------- choosing on validation
+
+STRENGTHS = (1.0, 0.7, 0.5, 0.35)  # the generated band's scales a full-band model is validated at
+LSD_TARGET = 0.5  # the full-band models' LSD target, x sinc's
+
+
+def validate(
+    models: dict[str, Any],
+    items: Iterable[Item],
+    sr: int = 48000,
+    strengths: tuple[float, ...] = STRENGTHS,
+    max_files: int | None = 60,
+    max_seconds: float | None = 30.0,
+    min_band: float = 0.75,
+) -> dict[str, dict[str, float]]:
+    """Mean LSD, LSD-HF and SNR over files and the protocol's input rates (soxr, ``RATES[sr]``) of
+    sinc and of each model at each strength (keys ``sinc`` and ``NAME@S``), on ``items`` (a
+    validation split) whose content reaches ``min_band`` of ``sr / 2``."""
+    from .inference import upsample_array
+
+    rows: dict[str, list[dict[str, float]]] = {"sinc": []}
+    for item in evenly_spaced(list(items), max_files):
+        hr, _ = audio.load(item.path, sr=sr, mono=True)
+        hr = hr[: int(max_seconds * sr)] if max_seconds else hr
+        if audio.cutoff(hr, sr) < min_band * sr / 2:
+            continue
+        for rate in RATES[sr]:
+            lowres = make_input(hr, sr, rate, CHANNEL)
+            rows["sinc"].append(scores(hr, run_method("sinc", lowres, rate, sr, hr.size), sr, rate))
+            for name, model in models.items():
+                for s in strengths:
+                    y, _, _ = upsample_array(model, lowres, rate, target_sr=sr, strength=s, limiter=False)
+                    rows.setdefault(f"{name}@{s:g}", []).append(
+                        scores(hr, audio.fit_length(y[0], hr.size), sr, rate)
+                    )
+    if not rows["sinc"]:
+        raise WavesrError(f"no validation file reaches {min_band:.0%} of {sr / 2000:g} kHz")
+    return {k: {m: _mean([r[m] for r in v]) for m in ("lsd", "lsd_hf", "snr")} for k, v in rows.items()}
+
+
+def choose(means: dict[str, dict[str, float]], lsd_target: float = LSD_TARGET) -> tuple[str, str]:
+    """The choice among :func:`validate`'s candidates and why: the highest mean SNR among those whose
+    mean LSD is at most ``lsd_target`` x sinc's (the LSD target, then as close to sinc's SNR as that
+    allows); if none is, the lowest LSD."""
+    ceiling = lsd_target * means["sinc"]["lsd"]
+    candidates = [k for k in means if k != "sinc"]
+    fits = [k for k in candidates if means[k]["lsd"] <= ceiling]
+    if fits:
+        return max(
+            fits, key=lambda k: means[k]["snr"]
+        ), f"the highest SNR with LSD at most {lsd_target:g} x sinc's"
+    return min(
+        candidates, key=lambda k: means[k]["lsd"]
+    ), f"no candidate has LSD at most {lsd_target:g} x sinc's"

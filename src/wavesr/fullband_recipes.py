@@ -11,9 +11,12 @@
    waveform term (``--wave-weight``), which trades generated energy the input does not predict for
    SNR: stage 1 alone overshoots the top band's level (held-out voices: scaling its generated band
    down lowered the LSD and raised the SNR, BENCHMARKS.md);
-5. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
+5. the choice on the validation split (:func:`wavesr.fullband.choose`): stage 1's or stage 2's
+   weights, and the strength the generated band is scaled by, by the LSD target (at most 0.5 x
+   sinc's) and then the highest SNR; written as ``chosen.pt``;
+6. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
    through the protocol's channel and the three held-out ones, beside sinc and cubic;
-6. with ``ship``: the tuned weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
+7. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
 
 Each stage resumes when interrupted; a finished stage is reused.
 """
@@ -158,11 +161,14 @@ def run_fullband_recipe(
         _check_run(run, stage)
         if not (run / "model.pt").exists():
             train(stage, resume=(run / "last.pt").exists(), progress=progress)
-    weights = folder / "tune" / "model.pt"
+    validation, choice, why = choose_on_validation(folder, corpus)
+    weights = folder / "chosen.pt"
     if not test:
-        return {"run": str(folder / "tune"), "weights": str(weights)}
+        return {"run": str(folder / "tune"), "weights": str(weights), "choice": choice}
     record = {
         "recipe": dataclasses.asdict(recipe),
+        "validation": validation,
+        "choice": {"candidate": choice, "rule": why},
         "evaluations": evaluate_recipe(recipe, weights, corpus, folder, progress),
         "train_seconds": sum(_seconds(folder / name) for name in ("run", "tune")),
         "hardware": HARDWARE,
@@ -174,6 +180,24 @@ def run_fullband_recipe(
     if ship:
         ship_fullband(recipe, weights, record, registry)
     return record
+
+
+def choose_on_validation(folder: Path, corpus: Any) -> tuple[dict[str, Any], str, str]:
+    """Stage 1's and stage 2's final weights at every strength on the validation split
+    (:func:`wavesr.fullband.validate`), the choice (:func:`wavesr.fullband.choose`) written as
+    ``chosen.pt`` (the weights with their strength); returns the table, the choice and the rule."""
+    from .fullband import choose, validate
+    from .models.base import load_model_file, save_model
+
+    stages = {"stage1": folder / "run" / "model.pt", "stage2": folder / "tune" / "model.pt"}
+    models = {name: load_model_file(path).eval() for name, path in stages.items()}
+    means = validate(models, corpus.split("val"))
+    choice, why = choose(means)
+    stage, strength = choice.split("@")
+    chosen = models[stage]
+    chosen.strength = float(strength)
+    save_model(chosen, folder / "chosen.pt", extra={"chosen": {"candidate": choice, "rule": why}})
+    return means, choice, why
 
 
 def evaluate_recipe(recipe: FullbandRecipe, weights: Path, corpus: Any, folder: Path, progress: bool) -> dict:
@@ -244,11 +268,19 @@ def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> s
         f"`{recipe.command}`: {recipe.objective}; Adam, batch {recipe.batch_size} x {recipe.patch_len} "
         f"samples at {recipe.sr} Hz, weight average {recipe.ema:g}, every input through a channel drawn "
         "for it (low-pass filters, resamplers, Vorbis/Opus, telephone, decimation; cutoffs 2-20 kHz). "
-        "Ships the "
-        f"final weights of stage 2. Trained for {record['train_seconds'] / 60:.1f} min on "
+        f"Ships {record['choice']['candidate'].replace('@', ' at strength ')}: "
+        f"{record['choice']['rule']} on the validation split (below). Trained for "
+        f"{record['train_seconds'] / 60:.1f} min on "
         f"{record['hardware']}.",
         "",
     ]
+    lines += ["## Choice on the validation split (48 kHz, soxr inputs at 8-24 kHz)", ""]
+    lines += ["| candidate | LSD | LSD-HF | SNR (dB) |", "|---|---|---|---|"]
+    lines += [
+        f"| {k} | {v['lsd']:.3f} | {v['lsd_hf']:.3f} | {v['snr']:.2f} |"
+        for k, v in record["validation"].items()
+    ]
+    lines.append("")
     for sr, table in record["evaluations"].items():
         lines += [f"## Held-out test split, {int(sr) / 1000:g} kHz (clamped standard LSD, SNR in dB)", ""]
         lines += ["| channel | input | sinc LSD | sinc SNR | cubic LSD | net LSD | net LSD-HF | net SNR |"]
@@ -274,7 +306,7 @@ def ship_fullband(
     from .models.base import count_parameters, load_model_file, save_model
     from .pretrained import add_model
 
-    model = load_model_file(checkpoint)
+    model = load_model_file(checkpoint)  # chosen.pt: the chosen stage's weights and strength
     scores = {
         f"fullband_{sr}_{k}": v
         for sr, t in record["evaluations"].items()
@@ -291,6 +323,7 @@ def ship_fullband(
             recipe=recipe.command,
             force=True,
             degrade=model.degrade,
+            strength=model.strength,
             card=model_card(recipe, record, count_parameters(model)),
             registry=registry,
         )

@@ -49,7 +49,16 @@ from ..files import atomic_path
 
 FORMAT = "wavesr-model"
 FORMAT_VERSION = 1
-_RESERVED = ("format", "format_version", "wavesr_version", "model", "config", "state_dict", "degrade")
+_RESERVED = (
+    "format",
+    "format_version",
+    "wavesr_version",
+    "model",
+    "config",
+    "state_dict",
+    "degrade",
+    "strength",
+)
 
 
 @dataclass
@@ -257,6 +266,7 @@ def save_model(
         "config": plain_values(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **({"degrade": model.degrade} if model.degrade else {}),
+        **({"strength": float(model.strength)} if model.strength != 1.0 else {}),
         **plain_values(extra),
     }
     path = Path(path)
@@ -390,4 +400,7 @@ def load_model_file(path: str | os.PathLike, map_location: str | torch.device = 
     checkpoint = read_checkpoint(path, map_location)
     model = model_from_checkpoint(checkpoint, source=str(path)).to(map_location).eval()
     model.degrade = training_degrade(checkpoint)
+    strength = checkpoint.get("strength", 1.0)
+    if isinstance(strength, (int, float)) and not isinstance(strength, bool) and 0 <= strength <= 1:
+        model.strength = float(strength)
     return model

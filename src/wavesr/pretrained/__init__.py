@@ -254,7 +254,8 @@ def load_model(
             f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz"
         )
     if info is not None:
-        model.passes, model.degrade, model.strength = info.passes, info.degrade, info.strength
+        model.passes, model.degrade = info.passes, info.degrade
+        model.strength = info.strength if info.strength != 1.0 else model.strength
     dev = resolve_device(device, model)
     model = model.to(dev).eval()
     if dev.type == "cpu":  # the fastest runner that reproduces it (wavesr.runtime)
