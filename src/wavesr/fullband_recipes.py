@@ -272,6 +272,7 @@ def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> s
         f"{record['choice']['rule']} on the validation split (below). Trained for "
         f"{record['train_seconds'] / 60:.1f} min on "
         f"{record['hardware']}.",
+        *([record["note"]] if record.get("note") else []),
         "",
     ]
     lines += ["## Choice on the validation split (48 kHz, soxr inputs at 8-24 kHz)", ""]
