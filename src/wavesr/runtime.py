@@ -1,9 +1,9 @@
 """The fastest way this CPU runs a shipped network: ONNX Runtime where it reproduces torch, torch otherwise.
 
-BandNet's :meth:`~wavesr.models.band.BandNet.core` (the embedding, the ConvNeXt blocks and the
-heads: all its matrix products) is exported to ONNX in memory when a model is loaded for a CPU
-and run by ONNX Runtime, which is about twice as fast as torch's eager kernels on it
-(BENCHMARKS.md); the STFT, the features and the synthesis stay in torch. The export is checked
+BandNet's :meth:`~wavesr.models.band.BandNet.core` (everything between the STFT and its inverse:
+the features, the embedding, the ConvNeXt blocks, the heads and the output spectrum) is exported
+to ONNX in memory when a model is loaded for a CPU and run by ONNX Runtime, which is faster than
+torch's eager kernels on it (BENCHMARKS.md); the STFT and the synthesis stay in torch. The export is checked
 before it is used: on random features its outputs must equal torch's within :data:`TOLERANCE`
 (float rounding; measured about 1e-5), else, or when onnxruntime is missing or the export fails,
 the model runs in torch as before. Training never uses it (the runner is only taken with
@@ -27,8 +27,8 @@ class _Core(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, log_magnitude: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> Any:
-        return self.model.core(log_magnitude, cos, sin)
+    def forward(self, re_in: torch.Tensor, im_in: torch.Tensor) -> Any:
+        return self.model.core(re_in, im_in)
 
 
 class OrtCore:
@@ -54,13 +54,9 @@ def accelerate(model: Any, threads: int | None = None) -> str:
         return "torch"
     core = _Core(model).eval()
     frames = 64
-    example = (
-        torch.randn(1, frames, model.bins) - 3.0,
-        torch.randn(1, frames, model.phase_bins),
-        torch.randn(1, frames, model.phase_bins),
-    )
+    example = (torch.randn(1, frames, model.bins), torch.randn(1, frames, model.bins))
     buffer = io.BytesIO()
-    names = ["log_magnitude", "cos", "sin"]
+    names = ["re_in", "im_in"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -69,7 +65,7 @@ def accelerate(model: Any, threads: int | None = None) -> str:
                 example,
                 buffer,  # type: ignore[arg-type]  # a file object is accepted
                 input_names=names,
-                output_names=["out_log", "re", "im", "keep"],
+                output_names=["out_re", "out_im"],
                 dynamic_axes={name: {0: "batch", 1: "frames"} for name in names},
                 opset_version=17,
                 dynamo=False,

@@ -144,41 +144,35 @@ class BandNet(Upsampler):
         spec = torch.view_as_real(
             torch.stft(signal, c.n_fft, c.hop, window=self.window, return_complex=True).transpose(1, 2)
         )
-        re_in, im_in = spec[..., 0], spec[..., 1]
-        magnitude = torch.sqrt(re_in * re_in + im_in * im_in)
-        p = self.phase_bins
-        inverse = 1.0 / magnitude[..., :p].clamp_min(1e-9)
-        log_magnitude, re, im, keep = self.run_core(
-            torch.log(magnitude + EPS), re_in[..., :p] * inverse, im_in[..., :p] * inverse
-        )
-        # exp(log |Y|) e^(i atan2(im, re)), written without the angle: (re, im) scaled to that magnitude
-        gain = (1 - keep) * torch.exp(log_magnitude) / torch.sqrt(re * re + im * im + 1e-18)
-        out_re, out_im = keep * re_in + gain * re, keep * im_in + gain * im
+        out_re, out_im = self.run_core(spec[..., 0], spec[..., 1])
         y = self.synthesis(out_re, out_im, n + pad)
         return (y[:, :n] * scale[:, 0])[:, None]
 
-    def core(self, log_magnitude: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """The network proper, on features ``[b, frames, bins]`` (log |X|) and ``[b, frames, phase bins]``
-        (cos, sin of the phase): the output's log-magnitude, its phase as (re, im), and the weight of the
-        input's own bin. What :mod:`wavesr.runtime` may run through ONNX Runtime instead."""
+    def core(self, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
+        """Everything between the STFT and its inverse, on the input's spectrum ``[b, frames, bins]``
+        (real, imaginary): the features, the network and the output spectrum (real, imaginary). What
+        :mod:`wavesr.runtime` may run through ONNX Runtime instead."""
         f, b, p = nn.functional, self.bins, self.phase_bins
+        magnitude = torch.sqrt(re_in * re_in + im_in * im_in)
+        inverse = 1.0 / magnitude[..., :p].clamp_min(1e-9)
         w = self.embed.weight[..., 0]  # the embedding of [log |X|, cos, sin] as three products, no concat
-        h = f.linear(log_magnitude, w[:, :b].contiguous(), self.embed.bias)
-        h = h + f.linear(cos, w[:, b : b + p].contiguous()) + f.linear(sin, w[:, b + p :].contiguous())
+        h = f.linear(torch.log(magnitude + EPS), w[:, :b].contiguous(), self.embed.bias)
+        h = h + f.linear(re_in[..., :p] * inverse, w[:, b : b + p].contiguous())
+        h = h + f.linear(im_in[..., :p] * inverse, w[:, b + p :].contiguous())
         h = self.norm(self.blocks(h.transpose(1, 2)).transpose(1, 2))
-        out_log = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
+        log_magnitude = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
         re, im = f.linear(h, self.phase.weight[..., 0], self.phase.bias).chunk(2, dim=-1)
         keep = torch.sigmoid(f.linear(h, self.keep.weight[..., 0], self.keep.bias))
-        return out_log, re, im, keep
+        # exp(log |Y|) e^(i atan2(im, re)), written without the angle: (re, im) scaled to that magnitude
+        gain = (1 - keep) * torch.exp(log_magnitude) / torch.sqrt(re * re + im * im + 1e-18)
+        return keep * re_in + gain * re, keep * im_in + gain * im
 
-    def run_core(
-        self, log_magnitude: Tensor, cos: Tensor, sin: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def run_core(self, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
         """:meth:`core`, or the faster runner :mod:`wavesr.runtime` put in its place (``self.runner``)."""
         runner = getattr(self, "runner", None)
         if runner is not None and not torch.is_grad_enabled():
-            return runner(log_magnitude, cos, sin)
-        return self.core(log_magnitude, cos, sin)
+            return runner(re_in, im_in)
+        return self.core(re_in, im_in)
 
     def synthesis(self, re: Tensor, im: Tensor, length: int) -> Tensor:
         """The inverse STFT of ``[b, frames, bins]`` (Hann, ``hop``, centred): ``[b, length]``, as
