@@ -356,8 +356,12 @@ def test_the_paper_task_scores_a_paper_network_beside_a_full_band_one(band_run, 
     assert main([*args[:-4], "--input-rates", "8000", "-o", str(tmp_path / "ev2")]) == 1  # x4 is 4 kHz in
 
 
-def test_onnx_runtime_runs_the_core_as_torch_does_and_never_in_training(band_run, one_thread):
+def test_onnx_runtime_runs_the_core_as_torch_does_and_never_in_training(
+    band_run, one_thread, tmp_path, monkeypatch
+):
     from wavesr.runtime import accelerate
+
+    monkeypatch.setenv("WAVESR_CACHE", str(tmp_path / "cache"))
 
     model = load_model_file(band_run / "model.pt").eval()
     x = torch.from_numpy(full_band(48000, 1.3, 80))[None, None]
@@ -374,6 +378,11 @@ def test_onnx_runtime_runs_the_core_as_torch_does_and_never_in_training(band_run
     assert len(calls) == 1 and model.embed.weight.grad is not None
     assert accelerate(build_model("spline", ratio=2)) == "torch"  # no core to run elsewhere
     assert pretrained.load_model(band_run / "model.pt").runner is not None  # loading for the CPU does it
+    cached = list((tmp_path / "cache" / "onnx").glob("band-*.onnx"))
+    assert len(cached) == 1  # one export for these weights, reused by the second load
+    cached[0].write_bytes(b"damaged")  # a damaged cache entry is exported again and replaced
+    again = load_model_file(band_run / "model.pt").eval()
+    assert accelerate(again) == "onnxruntime" and cached[0].read_bytes() != b"damaged"
 
 
 def test_strength_scales_only_the_generated_band():
