@@ -126,18 +126,24 @@ def test_ratio_needs_a_shipped_model(env, capsys):
     )
 
 
-def test_without_model_or_ratio_the_input_rate_picks_the_shipped_model(tmp_path):
-    """`wavesr upsample in.wav -o out.wav` right after install: 8 kHz -> x2, 4 kHz -> x4, 16 kHz out."""
+def test_without_model_or_ratio_a_full_band_model_returns_44k_or_48k(tmp_path):
+    """`wavesr upsample in.wav -o out.wav` right after install: a shipped full-band model, 48 kHz out
+    (44.1 kHz for the 44.1 kHz family); with --ratio the paper's model for it, 16 kHz out."""
     from wavesr.cli import main as cli_main
 
-    for rate, ratio in ((8000, 2), (4000, 4), (11025, 2)):
+    for rate, out_rate, extra in (
+        (8000, 48000, []),
+        (4000, 48000, []),
+        (11025, 44100, []),
+        (8000, 16000, ["--ratio", "2"]),
+    ):
         src = tmp_path / f"in{rate}.wav"
         n = int(rate * 0.5)
         sf.write(src, (0.3 * np.sin(2 * np.pi * 300 * np.arange(n) / rate)).astype(np.float32), rate)
-        out = tmp_path / f"out{rate}.wav"
-        assert cli_main(["upsample", str(src), "-o", str(out), "-q"]) == 0
+        out = tmp_path / f"out{rate}-{out_rate}.wav"
+        assert cli_main(["upsample", str(src), "-o", str(out), "-q", *extra]) == 0
         info = sf.info(out)
-        assert info.samplerate == 16000 and info.frames == round(n * 16000 / rate), (rate, ratio)
+        assert info.samplerate == out_rate and info.frames == round(n * out_rate / rate), (rate, extra)
 
 
 def test_cli_choices_come_from_the_library_and_parsing_imports_nothing_heavy():
