@@ -337,8 +337,16 @@ def build_page(
                 + "</section>"
             )
         toc = "".join(f'<li><a href="#{_e(s.anchor)}">{_e(s.title)}</a></li>' for s in sections)
+        full_band = all(
+            read_json(Path(d) / "summary.json").get("format") == "wavesr-fullband-evaluation"
+            for d in eval_dirs
+        )
         intro = intro or (
-            "Samples of neural audio super-resolution (Kuleshov, Enam &amp; Ermon, 2017, reproduced "
+            "Samples of wavesr's full-band models on held-out files. Each sample gives the original, the "
+            "input at a lower rate, wavesr's output (the input's own band kept, the missing band "
+            "generated), and sinc and cubic interpolation of the input."
+            if full_band
+            else "Samples of neural audio super-resolution (Kuleshov, Enam &amp; Ermon, 2017, reproduced "
             "with wavesr) and of its baselines. Each sample gives the original, its low-resolution "
             "version, the network's reconstruction and cubic interpolation."
         )
