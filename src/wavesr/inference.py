@@ -541,7 +541,7 @@ class Stream:
             )
         if self.channels > 1:
             notes.append(f"{self.channels} channels, each upsampled on its own")
-        if self.chunk and self.chunk_seconds != self.chunk_seconds_asked:
+        if self.chunk and self.chunk_seconds != self.chunk_seconds_asked and self.chunks > 1:
             notes.append(
                 f"chunks shortened to {self.chunk_seconds:.2f} s for {self.channels} channels (bounded "
                 "memory)"
