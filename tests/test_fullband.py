@@ -100,3 +100,13 @@ def test_44_1_khz_family_and_bad_settings(files, tmp_path, capsys):
         main(["evaluate", "speech-x4", "--fullband", "--files", str(files), "-o", str(tmp_path / "x")]) == 1
     )
     assert "full-band networks" in capsys.readouterr().err
+
+
+def test_pesq_and_stoi_are_scored_where_installed(files, tmp_path):
+    pytest.importorskip("pesq")
+    pytest.importorskip("pystoi")
+    cfg = fullband.FullbandConfig(sr=48000, input_rates=(8000, 16000), pesq=True, stoi=True)
+    summary = fullband.evaluate_fullband(["sinc", "cubic"], [files], tmp_path / "ev", cfg)
+    assert all(np.isfinite(r["pesq"]) and 0 < r["stoi"] <= 1 for r in summary["table"])
+    text = (tmp_path / "ev" / "summary.md").read_text()
+    assert "PESQ (wideband, 16 kHz) and STOI" in text and "sinc PESQ" in text

@@ -57,6 +57,8 @@ class FullbandConfig:
     max_seconds: float | None = None
     min_band: float = 0.85  # keep files whose content reaches this share of sr / 2
     save_audio: int = 0  # WAVs and spectrograms of the first N scored files (the protocol's channel)
+    pesq: bool | None = None  # wideband PESQ (at 16 kHz); None: when the pesq package is importable
+    stoi: bool | None = None  # STOI; None: when the pystoi package is importable
     title: str | None = None  # the samples page's name for this evaluation
     notes: list[str] = field(default_factory=list)
 
@@ -127,9 +129,10 @@ def evaluate_fullband(
 ) -> dict[str, Any]:
     """Score ``methods`` on ``items`` (corpus items, files or folders); writes rows.csv, summary.json,
     summary.md and settings.json into ``out_dir`` and returns the summary."""
-    from .evaluate import eval_files
+    from .evaluate import eval_files, optional_metrics, perceptual
 
     cfg = (cfg or FullbandConfig()).check()
+    which = optional_metrics(cfg)  # type: ignore[arg-type]  # reads its pesq / stoi settings
     runners: dict[str, Any] = {}  # column label -> "sinc", "cubic" or a network's Method
     for spec in methods:
         if spec in METHODS:
@@ -179,6 +182,7 @@ def evaluate_fullband(
                             "method": method,
                             "cutoff_hz": band,
                             **scores(hr, estimate, cfg.sr, rate),
+                            **perceptual(hr, estimate, cfg.sr, which),
                         }
                     )
                 if keep and channel == cfg.channels[0]:
@@ -296,14 +300,12 @@ def _table(rows: list[dict[str, Any]], methods: list[str], cfg: FullbandConfig) 
                     for r in rows
                     if r["channel"] == channel and r["input_rate"] == rate and r["method"] == method
                 ]
+                keys = [
+                    k for k in ("lsd", "lsd_hf", "lsd_lf", "snr", "pesq", "stoi") if not mine or k in mine[0]
+                ]
+                means: dict[str, Any] = {k: _mean([r[k] for r in mine]) for k in keys}
                 out.append(
-                    {
-                        "channel": channel,
-                        "input_rate": rate,
-                        "method": method,
-                        "files": len(mine),
-                        **{k: _mean([r[k] for r in mine]) for k in ("lsd", "lsd_hf", "lsd_lf", "snr")},
-                    }
+                    {"channel": channel, "input_rate": rate, "method": method, "files": len(mine), **means}
                 )
     return out
 
@@ -337,6 +339,20 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                     if x["channel"] == channel and x["input_rate"] == rate and x["method"] == m
                 )
                 cells += [f"{r['lsd']:.3f}", f"{r['lsd_hf']:.3f}", f"{r['lsd_lf']:.3f}", f"{r['snr']:.2f}"]
+            lines.append(f"| {rate / 1000:g} kHz | " + " | ".join(cells) + " |")
+        lines.append("")
+    perceptual_keys = [k for k in ("pesq", "stoi") if table and k in table[0]]
+    if perceptual_keys:
+        names = {"pesq": "PESQ (wideband, 16 kHz)", "stoi": "STOI"}
+        lines += [
+            f"## {' and '.join(names[k] for k in perceptual_keys)}, input made by `{channels[0]}`",
+            "",
+            "| input | " + " | ".join(f"{m} {k.upper()}" for m in methods for k in perceptual_keys) + " |",
+            "|---|" + "---|" * (len(methods) * len(perceptual_keys)),
+        ]
+        for rate in dict.fromkeys(r["input_rate"] for r in table):
+            rows = {x["method"]: x for x in table if x["channel"] == channels[0] and x["input_rate"] == rate}
+            cells = [f"{rows[m][k]:.3f}" for m in methods for k in perceptual_keys]
             lines.append(f"| {rate / 1000:g} kHz | " + " | ".join(cells) + " |")
         lines.append("")
     lines += [

@@ -168,6 +168,8 @@ def _cmd_fullband(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         save_audio=args.save_audio or 0,
         title=args.title,
+        pesq=args.pesq,
+        stoi=args.stoi,
     )
     items, info = _items(args)
     summary = evaluate_fullband(args.methods, items, args.out, cfg, corpus_info=info, force=args.force)
