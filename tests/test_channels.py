@@ -160,7 +160,14 @@ def test_a_training_run_draws_its_channels(tmp_path):
     __import__("shutil").which("ffmpeg") is None, reason="ffmpeg is not installed (make system-deps)"
 )
 @pytest.mark.parametrize(
-    "name,top", [("codec:aac:b64@16000", 16000), ("codec:aac:b32@8000", 8000), ("telephone:g722@7000", 8000)]
+    "name,top",
+    [
+        ("codec:aac:b64@16000", 16000),
+        ("codec:aac:b32@8000", 8000),
+        ("telephone:g722@7000", 8000),
+        ("codec:mp3:b64@16000", 16000),
+        ("codec:vorbis:b96@16000", 16000),
+    ],
 )
 def test_ffmpeg_channels_keep_shape_and_time(full_band, name, top):
     """AAC (in an MP4 container, its priming trimmed) and G.722 (its filter-bank delay removed) come

@@ -18,8 +18,9 @@ seed (:func:`draw`) for training, one new channel per example, and named (:attr:
 ``codec``
     A source of that bandwidth (resampled down to twice the cutoff and back), then MP3, Vorbis or
     Opus at a drawn compression level, encoded and decoded in memory by libsndfile (the encoder
-    may cut lower at a low bitrate; Opus fills the top with folded noise, as it does); or AAC at a
-    bitrate (``codec:aac:b64``), through ffmpeg.
+    may cut lower at a low bitrate; Opus fills the top with folded noise, as it does); or MP3,
+    Vorbis or AAC at a bitrate in kbps (``codec:mp3:b64``, ``codec:aac:b128``), through ffmpeg
+    (libmp3lame, libvorbis, its own AAC).
 ``telephone``
     300-3400 Hz band-pass, 8 kHz, 8-bit mu-law (G.711's companding), back up; or G.722 at 16 kHz
     (``telephone:g722``, wideband telephony to 7 kHz), through ffmpeg.
@@ -90,7 +91,7 @@ class Channel:
 
     @property
     def needs_ffmpeg(self) -> bool:
-        return f"{self.family}:{self.kind}" in FFMPEG_KINDS
+        return f"{self.family}:{self.kind}" in FFMPEG_KINDS or (self.family == "codec" and self.kbps > 0)
 
     @property
     def held_out(self) -> bool:
@@ -154,10 +155,22 @@ def _fraction(ratio: float, most: int = 160) -> tuple[int, int]:
     return best[0] // g, best[1] // g
 
 
+_FFMPEG_CODECS = {  # codec at a bitrate: ffmpeg encoder, muxer, demuxer
+    "aac": ("aac", "ipod", "mov"),
+    "mp3": ("libmp3lame", "mp3", "mp3"),
+    "vorbis": ("libvorbis", "ogg", "ogg"),
+}  # Opus at a bitrate is not offered: ffmpeg's libopus round trip came back 3 samples early at 44.1 kHz
+
+
 def _codec(ch: Channel, x: np.ndarray, sr: int) -> np.ndarray:
-    if ch.kind == "aac":
+    if ch.kind == "aac" or ch.kbps:  # at a bitrate: through ffmpeg
+        if ch.kind not in _FFMPEG_CODECS:
+            raise WavesrError(
+                f"{ch.name}: {ch.kind} at a bitrate is not offered (choose from mp3, vorbis, aac)"
+            )
+        encoder, muxer, demuxer = _FFMPEG_CODECS[ch.kind]
         source = _resample(replace(ch, kind="soxr-vhq"), x, sr)
-        return _ffmpeg(source, sr, sr, ["-c:a", "aac", "-b:a", f"{ch.kbps or 64}k"], ("ipod", "mov"))
+        return _ffmpeg(source, sr, sr, ["-c:a", encoder, "-b:a", f"{ch.kbps or 64}k"], (muxer, demuxer))
     if ch.kind not in _CODEC_FORMATS:
         raise WavesrError(f"{ch.name}: unknown codec {ch.kind!r} (choose from {', '.join(CODECS)}, aac)")
     source = _resample(replace(ch, kind="soxr-vhq"), x, sr)  # a source of that bandwidth
