@@ -10,7 +10,7 @@ import torch
 import wavesr
 from wavesr.errors import WavesrError
 from wavesr.models.base import build_model, save_model
-from wavesr.recipes import RECIPES, WEIGHTS, _check_data, _check_run, get_recipe, model_card, ship_model, vary
+from wavesr.recipes import RECIPES, WEIGHTS, check_data, check_run, get_recipe, model_card, ship_model, vary
 from wavesr.train import TrainConfig
 
 
@@ -107,20 +107,20 @@ def test_patches_prepared_otherwise_are_refused(tmp_path, rng):
     items = [Item(path=str(tmp_path / "a.wav"), split="train", group="a", duration=1.25)]
     cfg = PrepareConfig(ratio=2, method="telephone", patch_len=4096, workers=0)
     data = prepare(items, tmp_path / "data", cfg, progress=False)
-    _check_data(data, dataclasses.replace(cfg, workers=2))  # the same patches, however many workers made them
+    check_data(data, dataclasses.replace(cfg, workers=2))  # the same patches, however many workers made them
     with pytest.raises(WavesrError, match=r"other settings than the recipe's \(method\)"):
-        _check_data(data, dataclasses.replace(cfg, method="decimate"))
+        check_data(data, dataclasses.replace(cfg, method="decimate"))
 
 
 def test_a_work_folder_trained_otherwise_is_refused(tmp_path):
     cfg = TrainConfig(data="d/train", out=str(tmp_path), stft_weight=3e-5, max_minutes=20.0)
-    _check_run(tmp_path, cfg)  # nothing trained there yet
+    check_run(tmp_path, cfg)  # nothing trained there yet
     stored = dataclasses.asdict(cfg)
     stored.pop("ema")  # written before the option existed: its default is assumed
     (tmp_path / "config.json").write_text(json.dumps({"train": stored}))
-    _check_run(tmp_path, cfg)
+    check_run(tmp_path, cfg)
     with pytest.raises(WavesrError, match=r"other settings than the recipe's \(max_minutes, stft_weight\)"):
-        _check_run(tmp_path, dataclasses.replace(cfg, stft_weight=1e-4, max_minutes=40.0))
+        check_run(tmp_path, dataclasses.replace(cfg, stft_weight=1e-4, max_minutes=40.0))
 
 
 def test_ship_model_puts_slim_weights_into_a_registry(tmp_path):

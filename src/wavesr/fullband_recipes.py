@@ -132,7 +132,7 @@ def run_fullband_recipe(
     """Run ``recipe`` end to end (module docstring); returns its record (``recipe.json``)."""
     from .data.defaults import build_default, is_built, load_default
     from .data.patches import PrepareConfig, prepare_corpus
-    from .recipes import _check_data, _check_run
+    from .recipes import check_data, check_run
     from .train import train
 
     if ship and not test:
@@ -154,11 +154,11 @@ def run_fullband_recipe(
     for split in ("train", "val"):
         if not (folder / "data" / split / "settings.json").exists():
             prepare_corpus(corpus, split, folder / "data" / split, cfg, spec=recipe.corpus, progress=progress)
-        _check_data(folder / "data" / split, cfg)
+        check_data(folder / "data" / split, cfg)
     started = time.monotonic()
     for stage in train_configs(recipe, folder):
         run = Path(stage.out)
-        _check_run(run, stage)
+        check_run(run, stage)
         if not (run / "model.pt").exists():
             train(stage, resume=(run / "last.pt").exists(), progress=progress)
     validation, choice, why = choose_on_validation(folder, corpus)

@@ -209,7 +209,7 @@ def run_recipe(
     for split in ("train", "val"):
         if not (data / split / "settings.json").exists():
             prepare_corpus(corpus, split, data / split, cfg, spec=recipe.corpus, progress=progress)
-        _check_data(data / split, cfg)
+        check_data(data / split, cfg)
 
     run = folder / "run"
     train_cfg = TrainConfig(
@@ -231,7 +231,7 @@ def run_recipe(
         val_patches=256,
         checkpoint_minutes=5.0,
     )
-    _check_run(run, train_cfg)
+    check_run(run, train_cfg)
     started = time.monotonic()
     if not (run / "model.pt").exists():
         train(train_cfg, resume=(run / "last.pt").exists(), progress=progress)
@@ -299,7 +299,7 @@ def _refuse_changed(where: Path, what: str, stored: Any, wanted: Any, ignore: tu
         )
 
 
-def _check_data(folder: Path, cfg: Any) -> None:
+def check_data(folder: Path, cfg: Any) -> None:
     """Refuse prepared patches made with other settings than the recipe's (another ratio or degradation)."""
     from .data.patches import PrepareConfig, load_settings
 
@@ -308,7 +308,7 @@ def _check_data(folder: Path, cfg: Any) -> None:
     )
 
 
-def _check_run(run: Path, cfg: Any) -> None:
+def check_run(run: Path, cfg: Any) -> None:
     """Refuse a work folder whose run was trained with other settings than the recipe's."""
     from .files import read_json
     from .train import TrainConfig
