@@ -161,7 +161,7 @@ def band_run(tmp_path_factory):
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, full_band(48000, 1.0, 10 + i + 5 * (split == "val")), 48000)
             items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
-    cfg = PrepareConfig(sr=48000, ratio=2, method="sinc", patch_len=4096, stride=4096, workers=0)
+    cfg = PrepareConfig(sr=48000, ratio=2, channel="sinc", patch_len=4096, stride=4096, workers=0)
     for split in ("train", "val"):
         prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
     torch.set_num_threads(1)
@@ -186,7 +186,7 @@ def test_a_full_band_run_trains_through_channels_and_validates_against_its_input
     val = [r["val"] for r in rows if "val" in r][-1]
     assert {"patch_snr", "patch_lsd", "patch_lsd_hf", "input_patch_lsd"} <= set(val)
     model = load_model_file(band_run / "model.pt")
-    assert isinstance(model, BandNet) and model.sr == 48000 and model.degrade == "channels:lowpass,resample"
+    assert isinstance(model, BandNet) and model.sr == 48000 and model.channel == "channels:lowpass,resample"
 
 
 def test_the_array_api_measures_the_band_and_returns_48k(band_run, one_thread):

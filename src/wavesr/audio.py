@@ -28,7 +28,7 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
-from .constants import DEGRADE_METHODS, SAMPLE_RATE  # noqa: F401 (audio.SAMPLE_RATE is public)
+from .constants import DEGRADE_CHANNELS, SAMPLE_RATE  # noqa: F401 (audio.SAMPLE_RATE is public)
 from .errors import WavesrError
 from .files import atomic_path, check_input_file, software_tag
 
@@ -285,11 +285,11 @@ def check_ratio(ratio: int) -> int:
     return int(ratio)
 
 
-def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarray:
-    """Simulate a low-resolution recording: keep 1 sample in ``ratio``.
+def degrade(audio: np.ndarray, ratio: int, channel: str = "decimate") -> np.ndarray:
+    """Simulate a low-resolution recording: ``audio`` through ``channel``, keeping 1 sample in ``ratio``.
 
-    Methods
-    -------
+    Channels
+    --------
     ``decimate``
         The paper's: ``scipy.signal.decimate(x, r)`` -- Chebyshev type I low-pass of order 8,
         0.05 dB ripple, cutoff 0.8 x the new Nyquist frequency, applied forwards and backwards
@@ -322,21 +322,21 @@ def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarr
     if n == 0:
         raise WavesrError("cannot degrade zero-length audio")
     out_len = lowres_length(n, ratio)
-    if method == "decimate":
+    if channel == "decimate":
         b, a = scipy.signal.cheby1(8, 0.05, 0.8 / ratio)
         padlen = min(3 * max(len(a), len(b)), n - 1)
         y = scipy.signal.filtfilt(b, a, x.astype(np.float64), axis=-1, padlen=padlen)[..., ::ratio]
-    elif method == "subsample":
+    elif channel == "subsample":
         y = x[..., ::ratio]
-    elif method == "sinc":
+    elif channel == "sinc":
         y = _fit_length(resample(x, ratio, 1), out_len)
-    elif method == "telephone":
+    elif channel == "telephone":
         sos = scipy.signal.butter(4, [f / ratio for f in TELEPHONE_BAND], btype="bandpass", output="sos")
         padlen = min(27, n - 1)  # scipy's default for this filter, shortened for short inputs (as decimate)
         band = scipy.signal.sosfiltfilt(sos, x.astype(np.float64), axis=-1, padlen=padlen)
         y = mulaw(_fit_length(resample(band, ratio, 1), out_len))
     else:
-        raise WavesrError(f"unknown degradation method {method!r} (choose from {', '.join(DEGRADE_METHODS)})")
+        raise WavesrError(f"unknown channel {channel!r} (choose from {', '.join(DEGRADE_CHANNELS)})")
     return np.ascontiguousarray(y, dtype=dtype)
 
 

@@ -76,6 +76,7 @@ class BandConfig(UpsamplerConfig):
         if self.hop > self.n_fft or self.kernel % 2 == 0:
             raise WavesrError("BandNet needs hop <= n_fft and an odd kernel")
         self.sr = int(self.sr)
+        self.check_running()
 
 
 class ConvNeXtBlock(nn.Module):
