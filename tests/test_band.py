@@ -65,6 +65,40 @@ def test_bandnet_takes_any_length_at_one_rate(one_thread, n):
     assert model.ratio == 1 and model.full_band
 
 
+def test_without_gradients_a_long_input_goes_through_the_core_in_pieces_with_the_same_result(
+    one_thread, monkeypatch
+):
+    from wavesr.models import band
+
+    model = build_model("band", width=16, blocks=3, kernel=5, n_fft=256, hop=64).eval()
+    with torch.no_grad():  # random weights that mix frames: every block's convolution counts
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.randn(2, 1, 64 * 700) * 0.1
+    calls = []
+    core = model.core
+    monkeypatch.setattr(model, "core", lambda re, im: calls.append(re.shape[1]) or core(re, im))
+    with torch.no_grad():
+        whole = model(x)
+        monkeypatch.setattr(band, "CORE_FRAMES", 100)
+        pieces = model(x)
+    assert calls[0] == 701 and max(calls[1:]) == 100 + 2 * model.frame_context and len(calls) == 9
+    torch.testing.assert_close(pieces, whole, rtol=0, atol=1e-6)
+    monkeypatch.setattr(band, "CORE_FRAMES", 10)  # pieces shorter than the context: still the same
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), whole, rtol=0, atol=1e-6)
+
+
+def test_a_full_band_network_runs_in_its_own_chunks_unless_told(one_thread):
+    from wavesr.inference import FULL_BAND_CHUNK_SECONDS, Stream
+
+    model = tiny_band()
+    assert Stream(model, 48000, 1).chunk == FULL_BAND_CHUNK_SECONDS * 48000
+    assert Stream(model, 48000, 1, chunk_seconds=10.0).chunk == 10 * 48000  # the paper models' default, asked
+    with pytest.raises(WavesrError, match="chunk length must be"):
+        Stream(model, 48000, 1, chunk_seconds="long")
+
+
 def test_an_untrained_bandnet_returns_its_input_and_is_level_invariant(one_thread):
     model = tiny_band()
     x = torch.from_numpy(full_band(48000, 0.5, 0))[None, None]

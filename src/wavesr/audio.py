@@ -23,8 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft
-import scipy.interpolate
-import scipy.signal
 import soundfile as sf
 import soxr
 
@@ -315,6 +313,8 @@ def degrade(audio: np.ndarray, ratio: int, channel: str = "decimate") -> np.ndar
     -------
     ``[..., ceil(time / ratio)]``, same dtype family (float32 in, float32 out).
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     ratio = check_ratio(ratio)
     x = np.asarray(audio)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
@@ -375,6 +375,8 @@ def interpolate(
     -------
     ``[..., length]`` float32 (float64 stays float64).
     """
+    import scipy.interpolate  # imported where used: it takes most of a second to import
+
     ratio = check_ratio(ratio)
     x = np.asarray(lowres)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
@@ -405,6 +407,8 @@ def crossover_taps(ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:
     number of taps, about ``145 * ratio``: 9 ms at 16 kHz whatever the ratio). Designed once per
     ``(ratio, cutoff)`` (every chunk of a stream uses it) and read-only.
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     ratio = check_ratio(ratio)
     if not 0.0 < cutoff <= 1.0:
         raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
@@ -422,6 +426,8 @@ def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float
     really holds and the network's guess only above it. A crossover by the FIR of
     :func:`crossover_taps` (zero phase, ``same`` length; the two parts sum to one at every frequency).
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     given, estimate = np.asarray(given), np.asarray(estimate)
     if given.shape != estimate.shape:
         raise ValueError(f"shape mismatch: {given.shape} vs {estimate.shape}")
@@ -516,13 +522,14 @@ def band_frames(audio: np.ndarray, sr: float, frame: int = SPECTRUM_FRAME) -> np
     """``[frames, bands]``: the power of each Hann frame of ``audio`` (``[time]`` or ``[channels,
     time]``, channels' powers summed) in bands of :data:`CUTOFF_BAND_HZ`. A signal shorter than a
     frame is one zero-padded frame; none gives zero rows."""
+
     x = np.atleast_2d(np.asarray(audio, dtype=np.float64))
     freqs = np.fft.rfftfreq(frame, 1 / sr)
     edges = _band_edges(sr)
     which = np.minimum(np.digitize(freqs, edges) - 1, len(edges) - 2)
     if x.shape[1] == 0:
         return np.zeros((0, len(edges) - 1))
-    hop, window = frame // 2, scipy.signal.get_window("hann", frame)
+    hop, window = frame // 2, 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)  # periodic Hann
     rows = []
     for start in range(0, max(x.shape[1] - frame, 0) + 1, hop):
         chunk = x[:, start : start + frame]
@@ -646,6 +653,8 @@ def bandwidth(
     ----------
     audio : ``[time]`` or ``[channels, time]`` (channels are averaged).
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim == 2:
         x = x.mean(axis=0)

@@ -103,9 +103,10 @@ from .devices import model_device, resolve_device
 PIPELINE = 2  # revision of how networks are run here; evaluation rows made by another are computed again
 # (2: FastNet ends at its array's edge at any length; self-ensemble passes drop samples, add no zeros)
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
+AUTO = "auto"  # chunk_seconds: the network's own default (:func:`default_chunk_seconds`)
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
-FULL_BAND_CHUNK_SECONDS = 30.0  # a full-band network's, in place of that default: its context is 0.15 s, so
-# longer chunks only save overlap (10 % of the work at 10 s, 3 % at 30 s)
+FULL_BAND_CHUNK_SECONDS = 20.0  # a full-band network's, in place of that default: its context is 0.15 s, so
+# longer chunks only save overlap (10 % of the work at 10 s, 5 % at 20 s) and cost memory
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
 BLOCK_FRAMES = audio.READ_FRAMES  # frames read from the input file at a time (as audio.load reads)
 # Memory bounds for any channel count (libsndfile holds up to 1,024): the network sees at most
@@ -202,6 +203,12 @@ def ensemble_offsets(model: Upsampler, passes: int) -> list[tuple[int, int]]:
     return [(round(j * grid / shifts), sign) for j in range(shifts) for sign in (1, -1)]
 
 
+def default_chunk_seconds(model: Upsampler) -> float:
+    """The chunk length a network runs in unless told: :data:`FULL_BAND_CHUNK_SECONDS` for a full-band
+    one, else :data:`CHUNK_SECONDS`."""
+    return FULL_BAND_CHUNK_SECONDS if getattr(model, "full_band", False) else CHUNK_SECONDS
+
+
 def chunk_sizes(model: Upsampler, chunk_seconds: float | None, overlap_seconds: float) -> tuple[int, int]:
     """Chunk length and overlap in low-rate samples (see the module docstring).
 
@@ -243,8 +250,8 @@ class Stream:
     model : the network (in eval mode, on ``device``).
     sr_in : input sample rate (Hz).
     channels : number of channels.
-    chunk_seconds, overlap_seconds : see :func:`chunk_sizes`; a full-band network takes
-        :data:`FULL_BAND_CHUNK_SECONDS` in place of the default :data:`CHUNK_SECONDS`.
+    chunk_seconds, overlap_seconds : see :func:`chunk_sizes`; ``"auto"``: the network's own
+        (:func:`default_chunk_seconds`).
     target_sr : resample the output to this rate (default: ``model.sr``).
     limiter : apply :func:`soft_limit` to the output.
     name : what error messages call the input (a file name).
@@ -303,7 +310,7 @@ class Stream:
         model: Upsampler,
         sr_in: float,
         channels: int,
-        chunk_seconds: float | None = CHUNK_SECONDS,
+        chunk_seconds: float | str | None = AUTO,
         overlap_seconds: float = OVERLAP_SECONDS,
         target_sr: int | None = None,
         device: torch.device | None = None,
@@ -332,8 +339,12 @@ class Stream:
         self.offsets = ensemble_offsets(model, self.passes)
         self.condition = needs_conditioning(model, input_channel)
         self.full_band = bool(getattr(model, "full_band", False))
-        if self.full_band and chunk_seconds == CHUNK_SECONDS:
-            chunk_seconds = FULL_BAND_CHUNK_SECONDS
+        if chunk_seconds == AUTO:
+            chunk_seconds = default_chunk_seconds(model)
+        elif isinstance(chunk_seconds, str):
+            raise WavesrError(
+                f"chunk length must be a number of seconds, None or {AUTO!r}, got {chunk_seconds!r}"
+            )
         self.band = float(band) if band is not None and self.full_band else None
         self.strength = float(getattr(model, "strength", 1.0) if strength is None else strength)
         checks.number(self.strength, "strength", 0, 1)
@@ -574,7 +585,7 @@ def upsample_array(
     sr: float,
     *,
     target_sr: int | None = None,
-    chunk_seconds: float | None = CHUNK_SECONDS,
+    chunk_seconds: float | str | None = AUTO,
     overlap_seconds: float = OVERLAP_SECONDS,
     device: str | torch.device | None = None,
     progress: bool = False,
@@ -592,7 +603,8 @@ def upsample_array(
     audio_in : ``[time]`` or ``[channels, time]``, float (full scale 1.0).
     sr : its sample rate in Hz (any; resampled to ``model.sr_lowres`` first).
     target_sr : resample the output to this rate (default ``model.sr``).
-    chunk_seconds : chunk length; ``None`` processes the whole signal at once.
+    chunk_seconds : chunk length; ``None`` processes the whole signal at once; ``"auto"`` the
+        network's own (:func:`default_chunk_seconds`).
     overlap_seconds : overlap of consecutive chunks (see the module docstring).
     device : ``None`` (where the model is), ``"auto"``, ``"cpu"``, ``"cuda"``, ...
     progress : a tqdm bar over chunks.
