@@ -228,8 +228,14 @@ class FastNet(Upsampler):
         return -(-reach // self.hop_multiple) * self.hop_multiple
 
     def forward(self, lr: Tensor) -> Tensor:
-        """``lr [batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``, any ``time_lr >= 1``."""
+        """``lr [batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``, any ``time_lr >= 1``.
+
+        Without gradients, the faster runner :mod:`wavesr.runtime` may have put in place
+        (``self.runner``) computes it, for inputs as long as it takes."""
         self.check_input(lr)
+        runner = getattr(self, "runner", None)
+        if runner is not None and not torch.is_grad_enabled() and lr.shape[-1] >= runner.min_length:
+            return runner(lr)[0]
         t, s = lr.shape[-1], self.config.stride
         x = F.pad(lr, (0, (-t) % self.config.frame))  # [b, 1, T]: t rounded up to a whole frame
         h = self.embed(x)  # [b, w0, T / frame]
