@@ -121,7 +121,9 @@ class BandNet(Upsampler):
         self.magnitude = nn.Conv1d(config.width, bins, 1, bias=True)
         self.phase = nn.Conv1d(config.width, 2 * bins, 1)
         self.keep = nn.Conv1d(config.width, bins, 1, bias=True)
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        # made on the CPU even when the network is built on the meta device to check a checkpoint's
+        # shapes: there, torch computes it through its decompositions, which import torch._dynamo (2 s)
+        self.register_buffer("window", torch.hann_window(config.n_fft, device="cpu"), persistent=False)
         with torch.no_grad():  # untrained: the input through, nothing generated
             self.magnitude.weight.mul_(0.1)
             nn.init.constant_(self.magnitude.bias, math.log(EPS))  # type: ignore[arg-type]
