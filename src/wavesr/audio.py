@@ -436,12 +436,12 @@ def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float
     return (estimate + low).astype(estimate.dtype, copy=False)
 
 
-PUT_BACK_BAND = (0.85, 0.95)  # the crossover from the input's own band to the network's, x the cutoff
+PUT_BACK_BAND = (1.0, 1.05)  # the crossover from the input's own band to the network's, x the cutoff
 LEVEL_BAND = (0.5, 0.85)  # where the network's level is matched to the input's, x the cutoff
 MAX_LEVEL_DB = 6.0  # the most the level match may change the generated band
 
 
-STRENGTH_RAMP = (0.95, 1.05)  # where the generated band's strength goes from 1 to its value, x the cutoff
+STRENGTH_RAMP = (1.0, 1.1)  # where the generated band's strength goes from 1 to its value, x the cutoff
 
 
 def put_back(
@@ -452,9 +452,9 @@ def put_back(
 
     ``given`` (the input at the output rate) and ``estimate`` (the network's output) are
     ``[..., time]`` of one shape. In the FFT of each row the two are cross-faded by a raised
-    cosine from :data:`PUT_BACK_BAND` ``[0]`` to ``[1]`` x ``cutoff`` (the input's measured
-    cutoff is the very end of its content: just below it a filter's or a codec's transition band
-    holds faint, attenuated content, which the network's output replaces). The network's part is
+    cosine from :data:`PUT_BACK_BAND` ``[0]`` to ``[1]`` x ``cutoff``: everything the input holds
+    up to its measured cutoff is kept, even the faint top of a filter's transition band, whose
+    phase is the truth's where the network's is a guess (docs/design.md). The network's part is
     scaled so that its energy over :data:`LEVEL_BAND` x ``cutoff`` equals the input's there (at
     most :data:`MAX_LEVEL_DB` either way): the generated band joins the kept one at its level.
     ``strength`` scales the generated band above the cutoff (reached by :data:`STRENGTH_RAMP`

@@ -378,7 +378,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------- choosing on validation
 
-STRENGTHS = (1.0, 0.7, 0.5, 0.35)  # the generated band's scales a full-band model is validated at
+STRENGTHS = (1.0, 0.7, 0.5, 0.35, 0.25)  # the generated band's scales a full-band model is validated at
 LSD_TARGET = 0.5  # the full-band models' LSD target, x sinc's
 
 
