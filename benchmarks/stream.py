@@ -14,10 +14,11 @@ block; the look-ahead fills the 40 ms budget), on one torch thread:
 - exact: SNR against offline of ``LiveStream(exact=True)`` (soxr resampling, receptive field as
   context);
 - with ``--memory-seconds``: peak RSS after the first minute and at the end of streaming that much
-  audio (a voice, repeated) through speech-48k in 10 ms blocks, and the samples the stream holds.
+  audio (a voice, repeated) through speech-48k in blocks of ``--memory-block-ms``, and the samples the
+  stream holds (its least and most over the run).
 
     python benchmarks/stream.py --seconds 20 --out runs/bench_stream.json
-    python benchmarks/stream.py --models speech-48k --seconds 0 --memory-seconds 3600
+    python benchmarks/stream.py --seconds 0 --memory-seconds 3600 --memory-block-ms 20
 """
 
 from __future__ import annotations
@@ -109,12 +110,12 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory(seconds: float) -> dict:
-    """Stream ``seconds`` of a repeated 10 s voice through speech-48k at 8 kHz in 10 ms blocks."""
+def memory(seconds: float, block_ms: float) -> dict:
+    """Stream ``seconds`` of a repeated 10 s voice through speech-48k at 8 kHz in blocks of ``block_ms``."""
     model = pretrained.load_model("speech-48k")
-    sr, block = 8000, 80
+    sr, block = 8000, round(block_ms * 8)
     clip = audio.resample(corpus_audio("speech-fullband", 10.0), 48000, sr)
-    stream = LiveStream(model, sr)
+    stream = LiveStream(model, sr, block=block_ms / 1000)
     n, start, first, held = 0, time.perf_counter(), None, set()
     while n < seconds * sr:
         i = n % (clip.size - block)
@@ -126,6 +127,7 @@ def memory(seconds: float) -> dict:
     stream.flush()
     return {
         "seconds": n / sr,
+        "block_ms": block_ms,
         "rss_after_1_min_mb": first,
         "rss_end_mb": rss_mb(),
         "buffered_min": min(held),
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--seconds", type=float, default=20.0, help="audio per model (0: skip)")
     parser.add_argument("--memory-seconds", type=float, default=0.0, help="stream this long (0: skip)")
+    parser.add_argument("--memory-block-ms", type=float, default=10.0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -157,7 +160,7 @@ def main() -> None:
         )
     result: dict = {"models": rows}
     if args.memory_seconds > 0:
-        result["memory"] = memory(args.memory_seconds)
+        result["memory"] = memory(args.memory_seconds, args.memory_block_ms)
         print(json.dumps(result["memory"]))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,8 @@ def add_stream(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_stream(args: argparse.Namespace) -> int:
+    if sys.stdout.isatty():
+        raise WavesrError("standard output is a terminal: pipe it into a player (ffplay, aplay) or a file")
     fd = sys.stdin.fileno()
     head, rate, channels, fmt = _read_header(fd, args)
 
