@@ -81,6 +81,7 @@ tests/test_stream.py, benchmarks/stream.py streams an hour).
 from __future__ import annotations
 
 import math
+import os
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +190,59 @@ def resampler(sr_in: float, sr_out: float, channels: int, quality: str) -> Resam
     return Resampler(sr_in, sr_out, channels) if quality == "live" else SoxrResampler(sr_in, sr_out, channels)
 
 
+class OnnxNetwork:
+    """A FastNet's forward run by ONNX Runtime (its :func:`wavesr.export.export_model` ONNX export,
+    verified there against torch to 1e-4 of the peak; measured about 1e-6), 2-3x faster than torch's
+    eager kernels on a live window; inputs shorter than the export handles run in torch. Every other
+    attribute is the model's, so :class:`wavesr.inference.Stream` runs it as the model."""
+
+    def __init__(self, model: Upsampler, session: Any) -> None:
+        from .export import min_length
+
+        self.model, self.session, self.shortest = model, session, min_length(model)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] < self.shortest or x.device.type != "cpu":
+            return self.model(x)
+        return torch.from_numpy(self.session.run(None, {"lr": x.detach().numpy()})[0])
+
+
+_SESSIONS: Any = None  # model -> its ONNX Runtime session, exported once per model object
+
+
+def onnx_network(model: Upsampler, device: torch.device) -> Any:
+    """``model`` as an :class:`OnnxNetwork` where that is faster (a FastNet on the CPU, onnxruntime
+    installed, the export verified), else ``model`` itself."""
+    global _SESSIONS
+    if model.name != "fast" or device.type != "cpu":
+        return model
+    import tempfile
+    import weakref
+
+    from .export import export_model
+
+    _SESSIONS = weakref.WeakKeyDictionary() if _SESSIONS is None else _SESSIONS
+    if model not in _SESSIONS:
+        try:
+            import onnxruntime as ort
+
+            with tempfile.TemporaryDirectory() as folder:
+                path = export_model(model, os.path.join(folder, "network.onnx"), format="onnx")
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = torch.get_num_threads()
+                options.inter_op_num_threads = 1
+                _SESSIONS[model] = ort.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"]
+                )
+        except Exception:  # noqa: BLE001 - no onnxruntime, or an export that fails: torch runs it
+            _SESSIONS[model] = None
+    session = _SESSIONS[model]
+    return model if session is None else OnnxNetwork(model, session)
+
+
 def _fade_in(n: int) -> np.ndarray:
     """Weight of the later window over a fade of ``n`` samples: a raised cosine 0 -> 1 (the earlier
     window's is one minus it)."""
@@ -213,6 +267,8 @@ class LiveStream:
     band : a full-band network's input band in Hz (default ``sr_in / 2``; see the module docstring).
     quality : ``"live"`` (constant low delay, the default) or ``"VHQ"`` (soxr, as the offline path).
     passes, strength, limiter, device : as :func:`wavesr.inference.upsample_array`.
+    onnx : run a FastNet by ONNX Runtime on the CPU (:class:`OnnxNetwork`; exported once per model
+        object, about a second); ``False``: torch.
     exact : the offline path's output (up to float rounding; see Windows above): ``quality="VHQ"``, and
         ``context`` and ``lookahead`` cover the network's receptive field (``model.context``, else the
         offline chunks' 0.25 s).
@@ -244,6 +300,7 @@ class LiveStream:
         device: str | torch.device | None = None,
         steady: bool = False,
         exact: bool = False,
+        onnx: bool = True,
     ) -> None:
         checks.number(sr_in, "input sample rate (Hz)", 1, 1e6)
         checks.number(channels, "channels", 1, 1024, integer=True)
@@ -277,7 +334,7 @@ class LiveStream:
         self.guard = inference.eval_mode(model, device)
         self.device = self.guard.__enter__()  # eval mode for the stream's life (restored by close())
         self.net = inference.Stream(
-            model,
+            onnx_network(model, self.device) if onnx else model,
             self.rate_lr,
             channels,
             None,
