@@ -277,9 +277,12 @@ class LiveStream:
         sizes: what an audio callback needs); the output after :meth:`flush` is then that much longer
         than the offline one. Only with ``quality="live"``.
 
+    :attr:`latency` is the algorithmic latency in seconds, the same for every output sample (with
+    ``quality="VHQ"`` without soxr's, which varies); :attr:`sr_out` the output rate.
+
     :meth:`process` takes ``[time]`` (mono) or ``[channels, time]`` float samples (full scale 1.0),
-    including empty blocks, and returns float32 in the same layout. After :meth:`flush` the output
-    has ``round(n_in * sr_out / sr_in)`` samples in all, as the offline path's.
+    including empty blocks, and returns a float32 numpy array in the same layout. After :meth:`flush`
+    the output has ``round(n_in * sr_out / sr_in)`` samples in all, as the offline path's.
     """
 
     def __init__(
@@ -332,7 +335,7 @@ class LiveStream:
         self.rate_hr = self.sr_out if self.copy else model.sr
         self.r = 1 if self.copy else model.ratio
         self.guard = inference.eval_mode(model, device)
-        self.device = self.guard.__enter__()  # eval mode for the stream's life (restored by close())
+        self.device = self.guard.__enter__()  # eval mode for the stream's life (the mode before: at flush)
         self.net = inference.Stream(
             onnx_network(model, self.device) if onnx else model,
             self.rate_lr,
@@ -372,11 +375,6 @@ class LiveStream:
 
     # ------------------------------------------------------------------------------- public
 
-    @property
-    def latency_samples(self) -> int:
-        """:attr:`latency` in output samples (rounded up)."""
-        return math.ceil(self.latency * self.sr_out - 1e-9)
-
     def describe(self, name: str | None = None) -> str:
         """One line: the model (``name``, else its network's), rates and latency."""
         name = name or self.model.name or type(self.model).__name__
@@ -388,8 +386,9 @@ class LiveStream:
         band = f", input band {self.plan.cutoff:g} Hz" if self.plan and not self.copy else ""
         return (
             f"{what}: {self.sr_in:g} Hz x{self.channels} -> {self.sr_out} Hz{band}; latency "
-            f"{1000 * self.latency:.1f} ms (block {ms(self.hop)} ms, look-ahead {ms(self.lookahead)} ms, "
-            f"past context {ms(self.context)} ms, resampling {self.quality})"
+            f"{'at least ' if self.quality != 'live' else ''}{1000 * self.latency:.1f} ms (block "
+            f"{ms(self.hop)} ms, look-ahead {ms(self.lookahead)} ms, past context {ms(self.context)} ms, "
+            + ("resampling live)" if self.quality == "live" else "soxr resampling, whose delay varies)")
         )
 
     def buffered(self) -> int:
@@ -453,7 +452,7 @@ class LiveStream:
                 stop = min((self.k + 1) * self.hop, self.n_lr)
                 out.append(self.buffer[:, begin - self.start : stop - self.start])
             else:
-                out.append(self._window(begin, min(end, self.n_lr), last))
+                out.append(self._window(begin, min(end, self.n_lr)))
             self.k += 1
             keep = self._window_start(self.k * self.hop) if not self.copy else self.k * self.hop
             if keep > self.start:
@@ -466,7 +465,7 @@ class LiveStream:
     def _window_start(self, begin: int) -> int:
         return max(0, (begin - self.context) // self.grid * self.grid)
 
-    def _window(self, begin: int, end: int, last: bool) -> np.ndarray:
+    def _window(self, begin: int, end: int) -> np.ndarray:
         """Window ``k``'s output from ``begin`` (its hop's start) to the end of its fade, cross-faded."""
         first = self._window_start(begin)
         y = self.net.run_chunk(self.buffer[:, first - self.start : end - self.start])
