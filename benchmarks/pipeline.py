@@ -87,7 +87,7 @@ def main() -> None:
                 "model": name,
                 "passes": model.passes,
                 "seconds": args.seconds,
-                "bare": rtf(model, lr, sr, passes=1, input_degrade=model.degrade),
+                "bare": rtf(model, lr, sr, passes=1, input_channel=model.channel),
                 "conditioned": rtf(model, lr, sr, passes=1),
                 "default": rtf(model, lr, sr),
                 "memory_file_seconds": args.memory_seconds,

@@ -120,7 +120,7 @@ def test_decimate_is_the_papers(rng, ratio):
     )
 
 
-@pytest.mark.parametrize("method", audio.DEGRADE_METHODS)
+@pytest.mark.parametrize("method", audio.DEGRADE_CHANNELS)
 @pytest.mark.parametrize("n", [1, 2, 7, 28, 1000, 1001])
 @pytest.mark.parametrize("ratio", [2, 3, 4, 6, 8, 11])
 def test_degrade_lengths_any_n_any_ratio(method, n, ratio, rng):
@@ -191,7 +191,7 @@ def test_degrade_rejects_bad_ratio_and_method():
         audio.degrade(np.zeros(10), 1)
     with pytest.raises(WavesrError, match="integer >= 2"):
         audio.degrade(np.zeros(10), 2.5)
-    with pytest.raises(WavesrError, match="unknown degradation"):
+    with pytest.raises(WavesrError, match="unknown channel"):
         audio.degrade(np.zeros(10), 2, "magic")
 
 

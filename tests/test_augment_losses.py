@@ -138,7 +138,7 @@ def test_degrade_mix_rebuilds_a_share_of_the_inputs_reproducibly(patches):
     stacked = DegradeMix(BrightnessAugment(data, 6.0, seed=1), data.ratio, "sinc", 1.0)
     lr, hr = stacked[2]  # every input rebuilt, from the shelved target
     np.testing.assert_array_equal(lr[0].numpy(), audio.degrade(hr[0].numpy(), data.ratio, "sinc"))
-    for bad, match in ((("nope", 0.5), "unknown degradation"), (("sinc", 0.0), "fraction")):
+    for bad, match in ((("nope", 0.5), "unknown channel"), (("sinc", 0.0), "fraction")):
         with pytest.raises(ValueError, match=match):
             DegradeMix(data, data.ratio, *bad)
 
@@ -153,14 +153,16 @@ def test_training_with_mixed_degradations_records_it(patches, tmp_path):
         batch_size=4,
         lr=1e-3,
         loss="rmse",
-        mix_degrade="sinc",
+        mix_channel="sinc",
         mix_fraction=0.3,
         val_files=0,
         val_patches=0,
     )
     run = train(cfg, progress=False).run
     stored = json.loads((run / "config.json").read_text())["train"]
-    assert (stored["mix_degrade"], stored["mix_fraction"]) == ("sinc", 0.3)
-    assert torch.load(run / "model.pt", weights_only=True)["degrade"] == "decimate+sinc"  # both channels seen
-    with pytest.raises(Exception, match="--mix-degrade 'nope'"):
-        train(TrainConfig(**{**stored, "out": str(tmp_path / "bad"), "mix_degrade": "nope"}), progress=False)
+    assert (stored["mix_channel"], stored["mix_fraction"]) == ("sinc", 0.3)
+    assert (
+        torch.load(run / "model.pt", weights_only=True)["config"]["channel"] == "decimate+sinc"
+    )  # both channels seen
+    with pytest.raises(Exception, match="--mix-channel 'nope'"):
+        train(TrainConfig(**{**stored, "out": str(tmp_path / "bad"), "mix_channel": "nope"}), progress=False)

@@ -65,6 +65,40 @@ def test_bandnet_takes_any_length_at_one_rate(one_thread, n):
     assert model.ratio == 1 and model.full_band
 
 
+def test_without_gradients_a_long_input_goes_through_the_core_in_pieces_with_the_same_result(
+    one_thread, monkeypatch
+):
+    from wavesr.models import band
+
+    model = build_model("band", width=16, blocks=3, kernel=5, n_fft=256, hop=64).eval()
+    with torch.no_grad():  # random weights that mix frames: every block's convolution counts
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.randn(2, 1, 64 * 700) * 0.1
+    calls = []
+    core = model.core
+    monkeypatch.setattr(model, "core", lambda re, im: calls.append(re.shape[1]) or core(re, im))
+    with torch.no_grad():
+        whole = model(x)
+        monkeypatch.setattr(band, "CORE_FRAMES", 100)
+        pieces = model(x)
+    assert calls[0] == 701 and max(calls[1:]) == 100 + 2 * model.frame_context and len(calls) == 9
+    torch.testing.assert_close(pieces, whole, rtol=0, atol=1e-6)
+    monkeypatch.setattr(band, "CORE_FRAMES", 10)  # pieces shorter than the context: still the same
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), whole, rtol=0, atol=1e-6)
+
+
+def test_a_full_band_network_runs_in_its_own_chunks_unless_told(one_thread):
+    from wavesr.inference import FULL_BAND_CHUNK_SECONDS, Stream
+
+    model = tiny_band()
+    assert Stream(model, 48000, 1).chunk == FULL_BAND_CHUNK_SECONDS * 48000
+    assert Stream(model, 48000, 1, chunk_seconds=10.0).chunk == 10 * 48000  # the paper models' default, asked
+    with pytest.raises(WavesrError, match="chunk length must be"):
+        Stream(model, 48000, 1, chunk_seconds="long")
+
+
 def test_an_untrained_bandnet_returns_its_input_and_is_level_invariant(one_thread):
     model = tiny_band()
     x = torch.from_numpy(full_band(48000, 0.5, 0))[None, None]
@@ -161,7 +195,7 @@ def band_run(tmp_path_factory):
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, full_band(48000, 1.0, 10 + i + 5 * (split == "val")), 48000)
             items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
-    cfg = PrepareConfig(sr=48000, ratio=2, method="sinc", patch_len=4096, stride=4096, workers=0)
+    cfg = PrepareConfig(sr=48000, ratio=2, channel="sinc", patch_len=4096, stride=4096, workers=0)
     for split in ("train", "val"):
         prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
     torch.set_num_threads(1)
@@ -186,7 +220,7 @@ def test_a_full_band_run_trains_through_channels_and_validates_against_its_input
     val = [r["val"] for r in rows if "val" in r][-1]
     assert {"patch_snr", "patch_lsd", "patch_lsd_hf", "input_patch_lsd"} <= set(val)
     model = load_model_file(band_run / "model.pt")
-    assert isinstance(model, BandNet) and model.sr == 48000 and model.degrade == "channels:lowpass,resample"
+    assert isinstance(model, BandNet) and model.sr == 48000 and model.channel == "channels:lowpass,resample"
 
 
 def test_the_array_api_measures_the_band_and_returns_48k(band_run, one_thread):

@@ -146,7 +146,7 @@ def test_a_training_run_draws_its_channels(tmp_path):
         == 0
     )
     assert json.loads((run / "config.json").read_text())["train"]["channels"] == "lowpass,resample,codec"
-    assert load_model_file(run / "model.pt").degrade == "channels:lowpass,resample,codec"  # not conditioned
+    assert load_model_file(run / "model.pt").channel == "channels:lowpass,resample,codec"  # not conditioned
     drawn = ChannelDraw(PatchDataset(data / "train"), ("lowpass", "resample", "codec"), ratio=4)
     lr, hr = drawn[0]
     assert lr.shape == (1, hr.shape[1] // 4)

@@ -74,7 +74,7 @@ def test_rows_complete_and_tables_written(evaluated):
     settings = json.loads((out / "settings.json").read_text())
     net = next(m for m in settings["methods"] if m["label"] == "tiny")
     assert len(net["sha256"]) == 64 and net["network"] == "audiounet"
-    assert settings["degradation"]["method"] == "decimate" and len(settings["files"]["sha256"]) == 64
+    assert settings["degradation"]["channel"] == "decimate" and len(settings["files"]["sha256"]) == 64
     assert {"wavesr", "torch", "numpy"} <= set(settings["versions"])
     # x4 cubic and the network differ; the untrained network is near cubic in SNR (it starts from it)
     assert abs(table[(4, "tiny")]["snr"] - table[(4, "cubic")]["snr"]) < 3
@@ -156,17 +156,17 @@ def test_other_settings_are_refused_unless_forced(setup, tmp_path):
         ["cubic"], items[:1], [2], out, EvalConfig(progress=False, pesq=False, stoi=False), corpus_info=info
     )
     with pytest.raises(WavesrError, match="other settings"):
-        evaluate(["cubic"], items[:1], [2], out, EvalConfig(degrade="sinc", progress=False), corpus_info=info)
+        evaluate(["cubic"], items[:1], [2], out, EvalConfig(channel="sinc", progress=False), corpus_info=info)
     summary = evaluate(
         ["cubic"],
         items[:1],
         [2],
         out,
-        EvalConfig(degrade="sinc", progress=False, pesq=False, stoi=False),
+        EvalConfig(channel="sinc", progress=False, pesq=False, stoi=False),
         corpus_info=info,
         force=True,
     )
-    assert summary["settings"]["degradation"]["method"] == "sinc"
+    assert summary["settings"]["degradation"]["channel"] == "sinc"
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(WavesrError, match="not a wavesr evaluation"):
@@ -291,8 +291,7 @@ def test_passes_and_input_conditioning_are_part_of_a_networks_identity(setup, tm
     with torch.no_grad():
         for p in model.head.parameters():
             p.normal_(0, 0.05)
-    model.degrade = "decimate"
-    ckpt = save_model(model, tmp_path / "fast.pt")
+    ckpt = save_model(model.run_as(channel="decimate"), tmp_path / "fast.pt")
     base = dict(progress=False, pesq=False, stoi=False)
     own = evaluate([f"net={ckpt}"], items[1:2], [4], tmp_path / "own", EvalConfig(**base), corpus_info=info)
     assert (
@@ -303,7 +302,7 @@ def test_passes_and_input_conditioning_are_part_of_a_networks_identity(setup, tm
         items[1:2],
         [4],
         tmp_path / "real",
-        EvalConfig(degrade="sinc", **base),
+        EvalConfig(channel="sinc", **base),
         corpus_info=info,
     )
     assert real["settings"]["methods"][0]["conditioned"] is True

@@ -47,12 +47,12 @@ def network(name: str, ratio: int) -> torch.nn.Module:
 @pytest.mark.parametrize("name", ["spline", "audiounet", "fast", "fast-sinc"])
 def test_export_matches_the_eager_model_on_another_length(tmp_path, name, ratio, fmt):
     model = network(name, ratio)
-    model.degrade = "decimate" if name != "spline" else None
+    model.run_as(channel="decimate" if name != "spline" else None)
     path = export_model(model, tmp_path / f"{name}.{fmt}", fmt, example_len=700)
     exported = load_exported(path)
     assert exported.format == fmt and exported.ratio == ratio and exported.info["model"] == name.split("-")[0]
     assert (
-        exported.info["trained_on"] == model.degrade
+        exported.info["trained_on"] == model.channel
     )  # the channel a caller must feed it (module docstring)
     for n in (1234, min_length(model)):  # neither the example's length
         x = 0.1 * torch.randn(3, 1, n)

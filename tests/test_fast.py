@@ -211,3 +211,26 @@ def test_sinc_skip_is_checked_and_saved(tmp_path):
     with torch.no_grad():
         assert torch.equal(model(x), loaded(x))
     assert build_model("fast").config.skip == "cubic"  # checkpoints without the field keep the spline
+
+
+def test_onnx_runtime_runs_fastnet_as_torch_does_only_without_gradients(tmp_path, monkeypatch):
+    from wavesr.runtime import accelerate
+
+    monkeypatch.setenv("WAVESR_CACHE", str(tmp_path / "cache"))
+    model = randomise_head(tiny(4, skip="sinc")).eval()
+    x = 0.1 * torch.randn(3, 1, 3 * model.hop_multiple * 11 + 5)  # neither the traced nor the checked length
+    with torch.inference_mode():
+        eager = model(x)
+    assert accelerate(model) == "onnxruntime" and accelerate(model) == "onnxruntime"  # once
+    calls = []
+    runner = model.runner
+    model.runner = lambda lr: calls.append(lr.shape[-1]) or runner(lr)
+    model.runner.min_length = runner.min_length
+    with torch.inference_mode():
+        torch.testing.assert_close(model(x), eager, rtol=0, atol=1e-4)
+        short = 0.1 * torch.randn(1, 1, runner.min_length - 1)  # shorter than the export takes: torch
+        assert model(short).shape == (1, 1, 4 * short.shape[-1])
+    assert calls == [x.shape[-1]]
+    model(x).pow(2).mean().backward()  # gradients on: torch's own forward
+    assert calls == [x.shape[-1]] and model.head.weight.grad is not None
+    assert len(list((tmp_path / "cache" / "onnx").glob("fast-*.onnx"))) == 1

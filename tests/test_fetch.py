@@ -1,6 +1,5 @@
 """Fetching packages: real dpkg-deb / apt-get / npm on packages made in the test, clear errors."""
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wavesr.data import fetch
-from wavesr.data.fetch import fetch_deb, fetch_npm, require_tool, unpack_deb
+from wavesr.data.fetch import fetch_deb, require_tool, unpack_deb
 from wavesr.errors import WavesrError
 
 needs_dpkg = pytest.mark.skipif(
@@ -105,21 +104,3 @@ def test_fetch_deb_downloads_unpacks_and_caches(cache):
     assert pkg.path("/usr/bin/hello").is_file() and pkg.version
     assert not list((cache / "packages/deb").glob(".hello.*"))  # no scratch folder left
     assert fetch_deb("hello", use_installed=False) == pkg  # second call: from the cache
-
-
-@pytest.mark.skipif(shutil.which("npm") is None, reason="npm not installed")
-def test_fetch_npm_packs_and_unpacks_a_local_package(tmp_path, cache):
-    src = tmp_path / "pkg"
-    src.mkdir()
-    (src / "package.json").write_text(json.dumps({"name": "wavesr-test-samples", "version": "1.2.3"}))
-    (src / "note.txt").write_text("C4\n")
-    pkg = fetch_npm(str(src))
-    assert (pkg.name, pkg.version, pkg.origin) == ("wavesr-test-samples", "1.2.3", "npm pack")
-    assert (pkg.root / "note.txt").read_text() == "C4\n"
-    assert fetch_npm(str(src)) == pkg
-
-
-@pytest.mark.skipif(shutil.which("npm") is None, reason="npm not installed")
-def test_fetch_npm_failure_is_a_wavesr_error(tmp_path):
-    with pytest.raises(WavesrError, match="npm pack .* failed"):
-        fetch_npm(str(tmp_path / "no-such-folder"))

@@ -361,14 +361,13 @@ def test_fast_network_chunked_equals_whole():
 # ------------------------------------------------------------------ self-ensemble and conditioning
 
 
-def random_fast(ratio: int = 4, degrade: str | None = None):
+def random_fast(ratio: int = 4, channel: str | None = None):
     """A small FastNet with a random (non-zero) head, so its output is more than its skip."""
     torch.manual_seed(0)
-    model = build_model("fast", ratio=ratio, preset="small").eval()
+    model = build_model("fast", ratio=ratio, preset="small", channel=channel).eval()
     with torch.no_grad():
         for p in model.head.parameters():
             p.normal_(0, 0.05)
-    model.degrade = degrade
     return model
 
 
@@ -398,7 +397,7 @@ def test_self_ensemble_is_the_mean_of_flipped_and_shifted_runs(rng):
     assert np.abs(shifted - plus).max() > 1e-3  # a shift on the grid's half changes the guess
     assert np.abs(four[0] - two[0]).max() > 1e-4
     assert "2 passes" in notes2[0] and "passes" not in notes1[0]
-    model.passes = 4  # a model's own default (the registry's), overridden by an explicit value
+    model.run_as(passes=4)  # a model's own default (the registry's), overridden by an explicit value
     assert np.array_equal(upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)[0], four)
     assert np.array_equal(upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=1)[0], one)
 
@@ -418,10 +417,10 @@ def test_self_ensemble_chunked_equals_whole(passes):
 def test_real_input_goes_through_the_training_channel(rng):
     """A model trained on `decimate` gets real input re-degraded, and keeps the input's band below the
     crossover; input declared to come from that channel runs as it is."""
-    model = random_fast(degrade="decimate")
+    model = random_fast(channel="decimate")
     x = speechlike(4000, 4.0, rng)
     raw, _, notes_raw = upsample_array(
-        model, x, 4000, chunk_seconds=None, limiter=False, input_degrade="decimate"
+        model, x, 4000, chunk_seconds=None, limiter=False, input_channel="decimate"
     )
     with torch.no_grad():
         forward = model(torch.from_numpy(x)[None, None])[0, 0].numpy()
@@ -443,13 +442,13 @@ def test_real_input_goes_through_the_training_channel(rng):
         "sinc",
         "decimate+sinc",
     ):  # untrained, or trained on real-like input: nothing to condition
-        model.degrade = other
+        model.run_as(channel=other)
         y, _, notes = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False)
         assert np.abs(y[0] - forward).max() < 1e-6 and "training channel" not in notes[0]
 
 
 def test_conditioned_chunked_equals_whole(rng):
-    model = random_fast(degrade="decimate")
+    model = random_fast(channel="decimate")
     x = np.stack([speechlike(4000, 12.0, rng), speechlike(4000, 12.0, rng)[::-1]])
     whole, _, _ = upsample_array(model, x, 4000, chunk_seconds=None, limiter=False, passes=2)
     chunked, _, notes = upsample_array(

@@ -103,13 +103,13 @@ def test_pairs_are_degraded_patches_of_the_resampled_source(tmp_path, corpus_fil
 
 
 def test_settings_record_everything(tmp_path, corpus_files):
-    cfg = PrepareConfig(ratio=3, patch_len=4000, stride=3000, method="subsample", silence_db=-90, workers=0)
+    cfg = PrepareConfig(ratio=3, patch_len=4000, stride=3000, channel="subsample", silence_db=-90, workers=0)
     info = {"name": "synthetic", "root": str(tmp_path), "spec": "folder", "split": "train"}
     s = load_settings(prepare(corpus_files, tmp_path / "ds", cfg, corpus_info=info, progress=False))
     assert s["config"] == dataclasses.asdict(cfg) and set(s["config"]) == {
         f.name for f in dataclasses.fields(cfg)
     }
-    assert (s["sr"], s["ratio"], s["method"], s["patch_len"], s["lr_len"], s["stride"]) == (
+    assert (s["sr"], s["ratio"], s["channel"], s["patch_len"], s["lr_len"], s["stride"]) == (
         16000,
         3,
         "subsample",
@@ -307,8 +307,8 @@ def test_load_settings_rejects_what_is_not_a_complete_dataset(tmp_path, corpus_f
 def test_config_is_checked():
     with pytest.raises(WavesrError, match="ratio"):
         PrepareConfig(ratio=1)
-    with pytest.raises(WavesrError, match="unknown degradation"):
-        PrepareConfig(method="mp3")
+    with pytest.raises(WavesrError, match="unknown channel"):
+        PrepareConfig(channel="mp3")
     with pytest.raises(WavesrError, match="shorter than the ratio"):
         PrepareConfig(patch_len=3, ratio=4)
     assert (PrepareConfig(ratio=6).length, PrepareConfig(ratio=6).hop) == (8190, 4096)

@@ -116,11 +116,11 @@ def test_malformed_registry(tmp_path):
 
 def test_registry_passes_and_training_channel(registry, tmp_path, rng):
     model = wavesr.load_model("speech-x4")
-    assert model.passes == 1 and model.degrade is None  # a hand-made network: no training channel to match
+    assert model.passes == 1 and model.channel is None  # a hand-made network: no training channel to match
     index = json.loads((registry / "registry.json").read_text())
-    del index["models"]["speech-x4"]["degrade"]
+    del index["models"]["speech-x4"]["channel"]
     (registry / "registry.json").write_text(json.dumps(index))
-    assert wavesr.load_model("speech-x4").degrade == "decimate"  # entries from before the field: the paper's
+    assert wavesr.load_model("speech-x4").channel == "decimate"  # entries from before the field: the paper's
     save_model(tiny_unet(4), tmp_path / "e.pt")
     info = pretrained.add_model(tmp_path / "e.pt", "ens-x4", "speech", registry=registry, passes=4)
     assert info.passes == 4 and "self-ensemble of 4 passes" in (registry / info.card).read_text()
@@ -146,26 +146,63 @@ def test_registry_passes_and_training_channel(registry, tmp_path, rng):
 
 
 def test_checkpoints_name_their_training_channel(tmp_path):
-    from wavesr.models.base import load_model_file, read_checkpoint, training_degrade
+    from wavesr.models.base import load_model_file, read_checkpoint, training_channel
 
     model = tiny_unet(4)
     save_model(model, tmp_path / "plain.pt")  # a hand-made network: trained on nothing known
-    assert load_model_file(tmp_path / "plain.pt").degrade is None
-    model.degrade = "sinc"
-    save_model(model, tmp_path / "sinc.pt")
-    assert read_checkpoint(tmp_path / "sinc.pt")["degrade"] == "sinc"
-    assert load_model_file(tmp_path / "sinc.pt").degrade == "sinc"
+    assert load_model_file(tmp_path / "plain.pt").channel is None
+    save_model(model.run_as(channel="sinc"), tmp_path / "sinc.pt")
+    assert read_checkpoint(tmp_path / "sinc.pt")["config"]["channel"] == "sinc"
+    assert load_model_file(tmp_path / "sinc.pt").channel == "sinc"
     # checkpoints from before the entry: the training data's settings tell, else prepare's default
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "settings.json").write_text(json.dumps({"method": "telephone"}))
-    assert training_degrade({"train_config": {"data": str(tmp_path / "data")}}) == "telephone"
-    assert training_degrade({"training": {"config": {"data": str(tmp_path / "gone")}}}) == "decimate"
-    assert training_degrade({}) is None
+    assert training_channel({"train_config": {"data": str(tmp_path / "data")}}) == "telephone"
+    assert training_channel({"training": {"config": {"data": str(tmp_path / "gone")}}}) == "decimate"
+    assert training_channel({}) is None
     # a run that rebuilt a share of its inputs with another method has seen both channels
     assert (
-        training_degrade({"degrade": "decimate", "train_config": {"mix_degrade": "sinc"}}) == "decimate+sinc"
+        training_channel({"degrade": "decimate", "train_config": {"mix_channel": "sinc"}}) == "decimate+sinc"
     )
     assert (
-        training_degrade({"degrade": "decimate+sinc", "train_config": {"mix_degrade": "sinc"}})
+        training_channel({"degrade": "decimate+sinc", "train_config": {"mix_channel": "sinc"}})
         == "decimate+sinc"
     )
+
+
+def test_files_of_the_older_formats_are_read_with_their_run_settings(tmp_path):
+    """Format 1 kept the training channel and the strength beside the config; registries of format 1
+    named the channel ``degrade``. Both are read as today's, and today's writers write the new names."""
+    from wavesr.models.base import FORMAT_VERSION, load_model_file, read_checkpoint
+
+    model = tiny_unet(4).run_as(channel="sinc", strength=0.5)
+    save_model(model, tmp_path / "new.pt")
+    new = read_checkpoint(tmp_path / "new.pt")
+    assert new["format_version"] == FORMAT_VERSION == 2 and "degrade" not in new
+    assert (new["config"]["channel"], new["config"]["passes"], new["config"]["strength"]) == ("sinc", 1, 0.5)
+    old = {k: v for k, v in new.items() if k != "config"}
+    old["config"] = {k: v for k, v in new["config"].items() if k not in ("channel", "passes", "strength")}
+    torch.save({**old, "format_version": 1, "degrade": "telephone", "strength": 0.25}, tmp_path / "old.pt")
+    loaded = load_model_file(tmp_path / "old.pt")
+    assert (loaded.channel, loaded.passes, loaded.strength) == ("telephone", 1, 0.25)
+    assert load_model_file(tmp_path / "old.pt", passes=4).passes == 4  # a registry entry's setting wins
+    with pytest.raises(WavesrError, match="passes must be one of"):
+        load_model_file(tmp_path / "old.pt", passes=3)
+    with pytest.raises(TypeError, match="run settings"):
+        load_model_file(tmp_path / "old.pt", ratio=2)
+    with pytest.raises(WavesrError, match="passes must be one of"):
+        tiny_unet(4).run_as(passes=5)
+    # a registry of format 1: "degrade" read as the channel, rewritten as "channel" by the next add
+    folder = tmp_path / "registry"
+    pretrained.add_model(tmp_path / "new.pt", "a-x4", "speech", registry=folder)
+    index = json.loads((folder / "registry.json").read_text())
+    assert index["format_version"] == 2 and index["models"]["a-x4"]["channel"] == "sinc"
+    entry = index["models"]["a-x4"]
+    index["models"]["a-x4"] = {**{k: v for k, v in entry.items() if k != "channel"}, "degrade": "telephone"}
+    (folder / "registry.json").write_text(json.dumps({**index, "format_version": 1}))
+    assert pretrained.get_model_info("a-x4", folder).channel == "telephone"
+    assert pretrained.load_model("a-x4", registry=folder).channel == "telephone"
+    pretrained.add_model(tmp_path / "new.pt", "b-x4", "speech", registry=folder)
+    index = json.loads((folder / "registry.json").read_text())
+    assert index["format_version"] == 2 and index["models"]["a-x4"]["channel"] == "telephone"
+    assert all("degrade" not in e for e in index["models"].values())

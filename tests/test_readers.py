@@ -11,7 +11,7 @@ import soundfile as sf
 from wavesr.data.corpus import SPLITS, Corpus, hash_split
 from wavesr.data.readers import (
     VCTK_TEST_SPEAKERS,
-    _mtt_track,
+    magnatagatune_track,
     natural_key,
     open_corpus,
     random_group_split,
@@ -271,7 +271,7 @@ def test_open_corpus_dispatch_and_manifest(
 def test_natural_key_and_track_names() -> None:
     assert sorted(["p10.flac", "p2.flac", "P1.flac"], key=natural_key) == ["P1.flac", "p2.flac", "p10.flac"]
     clip = "american_bach_soloists-j_s__bach_solo_cantatas-01-bwv54__i_aria-30-59"
-    assert _mtt_track(clip) == "american_bach_soloists-j_s__bach_solo_cantatas-01-bwv54__i_aria"
+    assert magnatagatune_track(clip) == "american_bach_soloists-j_s__bach_solo_cantatas-01-bwv54__i_aria"
 
 
 def test_vctk_092_fullband_split(vctk092: Path) -> None:

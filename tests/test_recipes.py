@@ -77,7 +77,7 @@ def test_the_card_and_the_registry_carry_real_input_scores_and_passes(tmp_path):
         17.25,
         6.0,
     )
-    assert entry["degrade"] == "decimate"  # the recipe's channel, though this hand-made checkpoint names none
+    assert entry["channel"] == "decimate"  # the recipe's channel, though this hand-made checkpoint names none
     first = entry["file"]
     ship_model(recipe, ckpt, _record(recipe), registry=tmp_path / "reg")  # the same weights: the file stays
     assert (
@@ -87,14 +87,14 @@ def test_the_card_and_the_registry_carry_real_input_scores_and_passes(tmp_path):
 
 def test_the_telephone_recipe_trains_and_tests_through_a_telephone_channel():
     phone = get_recipe("telephone-x2")
-    assert (phone.corpus, phone.content, phone.ratio, phone.degrade) == (
+    assert (phone.corpus, phone.content, phone.ratio, phone.channel) == (
         "speech",
         "telephone",
         2,
         "telephone",
     )
     assert "telephone degradation" in model_card(phone, _record(phone), params=1234)
-    assert all(r.degrade == "decimate" for r in RECIPES.values() if r is not phone)
+    assert all(r.channel == "decimate" for r in RECIPES.values() if r is not phone)
 
 
 def test_patches_prepared_otherwise_are_refused(tmp_path, rng):
@@ -105,11 +105,11 @@ def test_patches_prepared_otherwise_are_refused(tmp_path, rng):
 
     sf.write(tmp_path / "a.wav", 0.3 * rng.standard_normal(20000).astype(np.float32), 16000)
     items = [Item(path=str(tmp_path / "a.wav"), split="train", group="a", duration=1.25)]
-    cfg = PrepareConfig(ratio=2, method="telephone", patch_len=4096, workers=0)
+    cfg = PrepareConfig(ratio=2, channel="telephone", patch_len=4096, workers=0)
     data = prepare(items, tmp_path / "data", cfg, progress=False)
     check_data(data, dataclasses.replace(cfg, workers=2))  # the same patches, however many workers made them
-    with pytest.raises(WavesrError, match=r"other settings than the recipe's \(method\)"):
-        check_data(data, dataclasses.replace(cfg, method="decimate"))
+    with pytest.raises(WavesrError, match=r"other settings than the recipe's \(channel\)"):
+        check_data(data, dataclasses.replace(cfg, channel="decimate"))
 
 
 def test_a_work_folder_trained_otherwise_is_refused(tmp_path):

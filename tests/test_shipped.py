@@ -47,7 +47,7 @@ def test_shipped_speech_x4_beats_cubic_on_held_out_voices():
         lr = audio.degrade(
             hr, 4
         )  # the paper's protocol: the input is declared to come from the training channel
-        est = model.upsample(lr, 4000, limiter=False, input_degrade="decimate")[0][: hr.size]
+        est = model.upsample(lr, 4000, limiter=False, input_channel="decimate")[0][: hr.size]
         for scores, y in ((ours, est), (cubic, audio.interpolate(lr, 4, "cubic", length=hr.size))):
             scores["snr"].append(metrics.snr(hr, y))
             scores["lsd"].append(metrics.lsd(hr, y))
@@ -105,8 +105,8 @@ def test_a_short_excerpt_upsamples_about_as_well_as_in_context(name, length):
             continue
         a = (lr.size - length) // 2
         ref = hr[a * r : (a + length) * r]
-        whole = model.upsample(lr, low, limiter=False, input_degrade="decimate")[0]
-        excerpt = model.upsample(lr[a : a + length], low, limiter=False, input_degrade="decimate")[0]
+        whole = model.upsample(lr, low, limiter=False, input_channel="decimate")[0]
+        excerpt = model.upsample(lr[a : a + length], low, limiter=False, input_channel="decimate")[0]
         alone.append(metrics.snr(ref, excerpt[: ref.size]))
         in_context.append(metrics.snr(ref, whole[a * r : (a + length) * r]))
         cubic.append(metrics.snr(ref, audio.interpolate(lr[a : a + length], r, "cubic", length=ref.size)))

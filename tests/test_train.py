@@ -255,3 +255,27 @@ def test_wall_clock_budget_plans_fewer_steps(dataset, tmp_path):
     state = torch.load(run / "last.pt", weights_only=True)["training"]
     assert state["step"] == state["total"] < 50 * (len(PatchDataset(dataset / "train")) // 8)
     assert time.monotonic() - start < 60  # a 6 s budget, with start-up, validation and checkpoints on top
+
+
+def test_runs_and_datasets_of_older_versions_are_read_under_todays_names(dataset, tmp_path):
+    """A run's config.json with ``mix_degrade`` and a dataset's settings.json with ``method`` (the
+    names before ``channel``) are read as today's; run settings are training's own, not ``--set``."""
+    import shutil
+
+    from wavesr.train import read_run
+
+    run = train(_cfg(dataset, tmp_path / "run", epochs=1, mix_channel="sinc"), progress=False).run
+    assert load_model_file(run / "model.pt").channel == "decimate+sinc"
+    stored = json.loads((run / "config.json").read_text())
+    stored["train"]["mix_degrade"] = stored["train"].pop("mix_channel")
+    (run / "config.json").write_text(json.dumps(stored))
+    assert read_run(run)[0].mix_channel == "sinc"
+    old = tmp_path / "old-data"
+    shutil.copytree(dataset / "train", old)
+    settings = json.loads((old / "settings.json").read_text())
+    settings["method"] = settings.pop("channel")
+    settings["config"]["method"] = settings["config"].pop("channel")
+    (old / "settings.json").write_text(json.dumps(settings))
+    assert PatchDataset(old).channel == "decimate"
+    with pytest.raises(WavesrError, match="--set passes: set by training itself"):
+        train(_cfg(dataset, tmp_path / "bad", model_config={**TINY, "passes": 4}), progress=False)

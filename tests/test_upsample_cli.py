@@ -154,7 +154,7 @@ def test_cli_choices_come_from_the_library_and_parsing_imports_nothing_heavy():
 
     from wavesr import cli
 
-    assert cli.DEGRADE_METHODS is audio.DEGRADE_METHODS
+    assert cli.DEGRADE_CHANNELS is audio.DEGRADE_CHANNELS
     assert cli.CONTENTS is pretrained.CONTENTS and cli.PASSES is pretrained.PASSES
     code = (
         "import sys; from wavesr.cli import build_parser; build_parser(); "

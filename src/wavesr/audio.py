@@ -23,12 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft
-import scipy.interpolate
-import scipy.signal
 import soundfile as sf
 import soxr
 
-from .constants import DEGRADE_METHODS, SAMPLE_RATE  # noqa: F401 (audio.SAMPLE_RATE is public)
+from .constants import DEGRADE_CHANNELS, SAMPLE_RATE  # noqa: F401 (audio.SAMPLE_RATE is public)
 from .errors import WavesrError
 from .files import atomic_path, check_input_file, software_tag
 
@@ -285,11 +283,11 @@ def check_ratio(ratio: int) -> int:
     return int(ratio)
 
 
-def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarray:
-    """Simulate a low-resolution recording: keep 1 sample in ``ratio``.
+def degrade(audio: np.ndarray, ratio: int, channel: str = "decimate") -> np.ndarray:
+    """Simulate a low-resolution recording: ``audio`` through ``channel``, keeping 1 sample in ``ratio``.
 
-    Methods
-    -------
+    Channels
+    --------
     ``decimate``
         The paper's: ``scipy.signal.decimate(x, r)`` -- Chebyshev type I low-pass of order 8,
         0.05 dB ripple, cutoff 0.8 x the new Nyquist frequency, applied forwards and backwards
@@ -315,6 +313,8 @@ def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarr
     -------
     ``[..., ceil(time / ratio)]``, same dtype family (float32 in, float32 out).
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     ratio = check_ratio(ratio)
     x = np.asarray(audio)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
@@ -322,21 +322,21 @@ def degrade(audio: np.ndarray, ratio: int, method: str = "decimate") -> np.ndarr
     if n == 0:
         raise WavesrError("cannot degrade zero-length audio")
     out_len = lowres_length(n, ratio)
-    if method == "decimate":
+    if channel == "decimate":
         b, a = scipy.signal.cheby1(8, 0.05, 0.8 / ratio)
         padlen = min(3 * max(len(a), len(b)), n - 1)
         y = scipy.signal.filtfilt(b, a, x.astype(np.float64), axis=-1, padlen=padlen)[..., ::ratio]
-    elif method == "subsample":
+    elif channel == "subsample":
         y = x[..., ::ratio]
-    elif method == "sinc":
+    elif channel == "sinc":
         y = _fit_length(resample(x, ratio, 1), out_len)
-    elif method == "telephone":
+    elif channel == "telephone":
         sos = scipy.signal.butter(4, [f / ratio for f in TELEPHONE_BAND], btype="bandpass", output="sos")
         padlen = min(27, n - 1)  # scipy's default for this filter, shortened for short inputs (as decimate)
         band = scipy.signal.sosfiltfilt(sos, x.astype(np.float64), axis=-1, padlen=padlen)
         y = mulaw(_fit_length(resample(band, ratio, 1), out_len))
     else:
-        raise WavesrError(f"unknown degradation method {method!r} (choose from {', '.join(DEGRADE_METHODS)})")
+        raise WavesrError(f"unknown channel {channel!r} (choose from {', '.join(DEGRADE_CHANNELS)})")
     return np.ascontiguousarray(y, dtype=dtype)
 
 
@@ -375,6 +375,8 @@ def interpolate(
     -------
     ``[..., length]`` float32 (float64 stays float64).
     """
+    import scipy.interpolate  # imported where used: it takes most of a second to import
+
     ratio = check_ratio(ratio)
     x = np.asarray(lowres)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
@@ -405,6 +407,8 @@ def crossover_taps(ratio: int, cutoff: float = CROSSOVER) -> np.ndarray:
     number of taps, about ``145 * ratio``: 9 ms at 16 kHz whatever the ratio). Designed once per
     ``(ratio, cutoff)`` (every chunk of a stream uses it) and read-only.
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     ratio = check_ratio(ratio)
     if not 0.0 < cutoff <= 1.0:
         raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
@@ -422,6 +426,8 @@ def keep_band(given: np.ndarray, estimate: np.ndarray, ratio: int, cutoff: float
     really holds and the network's guess only above it. A crossover by the FIR of
     :func:`crossover_taps` (zero phase, ``same`` length; the two parts sum to one at every frequency).
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     given, estimate = np.asarray(given), np.asarray(estimate)
     if given.shape != estimate.shape:
         raise ValueError(f"shape mismatch: {given.shape} vs {estimate.shape}")
@@ -516,13 +522,14 @@ def band_frames(audio: np.ndarray, sr: float, frame: int = SPECTRUM_FRAME) -> np
     """``[frames, bands]``: the power of each Hann frame of ``audio`` (``[time]`` or ``[channels,
     time]``, channels' powers summed) in bands of :data:`CUTOFF_BAND_HZ`. A signal shorter than a
     frame is one zero-padded frame; none gives zero rows."""
+
     x = np.atleast_2d(np.asarray(audio, dtype=np.float64))
     freqs = np.fft.rfftfreq(frame, 1 / sr)
     edges = _band_edges(sr)
     which = np.minimum(np.digitize(freqs, edges) - 1, len(edges) - 2)
     if x.shape[1] == 0:
         return np.zeros((0, len(edges) - 1))
-    hop, window = frame // 2, scipy.signal.get_window("hann", frame)
+    hop, window = frame // 2, 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)  # periodic Hann
     rows = []
     for start in range(0, max(x.shape[1] - frame, 0) + 1, hop):
         chunk = x[:, start : start + frame]
@@ -646,6 +653,8 @@ def bandwidth(
     ----------
     audio : ``[time]`` or ``[channels, time]`` (channels are averaged).
     """
+    import scipy.signal  # imported where used: scipy.signal takes a second to import
+
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim == 2:
         x = x.mean(axis=0)

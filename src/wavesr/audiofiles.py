@@ -90,7 +90,7 @@ def upsample_file(
     force: bool = False,
     subtype: str | None = None,
     target_sr: int | None = None,
-    chunk_seconds: float | None = inference.CHUNK_SECONDS,
+    chunk_seconds: float | str | None = inference.AUTO,
     overlap_seconds: float = inference.OVERLAP_SECONDS,
     device: str | torch.device | None = None,
     progress: bool = False,

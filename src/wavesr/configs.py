@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import checks
-from .constants import CHANNEL_FAMILIES, DEGRADE_METHODS, LOSSES
+from .constants import CHANNEL_FAMILIES, DEGRADE_CHANNELS, LOSSES
 from .errors import WavesrError
 
 DECAYS = ("linear-second-half", "none")
@@ -99,14 +99,14 @@ class TrainConfig:
     brightness_db: float = setting(
         0.0, "augment: a random high shelf of up to +-DB on every training patch (0: off)", low=0, high=24
     )
-    mix_degrade: str = setting(
+    mix_channel: str = setting(
         "",
-        "augment: rebuild the input of a share of the patches with this degradation instead of the data's "
+        "augment: rebuild the input of a share of the patches through this channel instead of the data's "
         "own (e.g. plain decimation mixed into phone-band data)",
-        choices=("", *DEGRADE_METHODS),
+        choices=("", *DEGRADE_CHANNELS),
     )
     mix_fraction: float = setting(
-        0.5, "the share of patches --mix-degrade rebuilds", low=0, high=1, low_open=True
+        0.5, "the share of patches --mix-channel rebuilds", low=0, high=1, low_open=True
     )
     channels: str = setting(
         "",
@@ -146,8 +146,8 @@ class TrainConfig:
         unknown = [f for f in self.channel_families() if f not in CHANNEL_FAMILIES]
         if unknown:
             raise WavesrError(f"--channels {', '.join(unknown)}: choose from {', '.join(CHANNEL_FAMILIES)}")
-        if self.channels and self.mix_degrade:
-            raise WavesrError("--channels and --mix-degrade both rebuild the input: choose one")
+        if self.channels and self.mix_channel:
+            raise WavesrError("--channels and --mix-channel both rebuild the input: choose one")
         if not isinstance(self.model_config, dict):
             raise WavesrError(f"model_config must be a mapping of settings, got {self.model_config!r}")
         return self
@@ -155,6 +155,14 @@ class TrainConfig:
     def channel_families(self) -> tuple[str, ...]:
         """The ``channels`` setting as a tuple of family names."""
         return tuple(f.strip() for f in self.channels.split(",") if f.strip())
+
+
+RENAMED = {"mix_degrade": "mix_channel"}  # settings a stored run (config.json) may hold under an older name
+
+
+def stored_train_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """A run's stored ``train`` settings under today's names (:data:`RENAMED`)."""
+    return {RENAMED.get(k, k): v for k, v in values.items()}
 
 
 def flag_name(f: dataclasses.Field[Any]) -> str:
@@ -167,7 +175,7 @@ class EvalConfig:
     """How files are evaluated (written to ``settings.json``)."""
 
     sr: int | None = None  # evaluation rate; None: the first network's rate, else 16000
-    degrade: str = "decimate"  # audio.degrade method
+    channel: str = "decimate"  # the audio.degrade channel low-resolution input comes through
     max_files: int | None = None  # at most this many files, evenly spaced over the list
     max_seconds: float | None = None  # evaluate only the first seconds of each file
     pesq: bool | None = None  # None: when the pesq package is importable
@@ -184,10 +192,8 @@ class EvalConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.degrade not in DEGRADE_METHODS:
-            raise WavesrError(
-                f"unknown degradation {self.degrade!r} (choose from {', '.join(DEGRADE_METHODS)})"
-            )
+        if self.channel not in DEGRADE_CHANNELS:
+            raise WavesrError(f"unknown channel {self.channel!r} (choose from {', '.join(DEGRADE_CHANNELS)})")
         for name in ("figures", "save_audio", "interesting"):
             checks.number(getattr(self, name), name, 0, integer=True)
         checks.number(self.max_files, "max_files", 0, integer=True, optional=True)
@@ -196,14 +202,14 @@ class EvalConfig:
         checks.number(self.chunk_seconds, "chunk_seconds", 0, 60, low_open=True, optional=True)
         checks.device_name(self.device)
 
-    def protocol(self, sr: int, which: dict[str, bool]) -> dict[str, Any]:
+    def protocol(self, sr: int, perceptual_on: dict[str, bool]) -> dict[str, Any]:
         """The settings rows depend on: a folder evaluated under other ones cannot be resumed."""
         return {
             "sr": sr,
-            "degrade": self.degrade,
+            "channel": self.channel,
             "max_seconds": self.max_seconds,
             "limiter": self.limiter,
             "chunk_seconds": self.chunk_seconds,
-            "pesq": which["pesq"],
-            "stoi": which["stoi"],
+            "pesq": perceptual_on["pesq"],
+            "stoi": perceptual_on["stoi"],
         }

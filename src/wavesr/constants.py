@@ -10,7 +10,7 @@ import numbers
 from typing import Any
 
 SAMPLE_RATE = 16000  # the paper's high-resolution rate
-DEGRADE_METHODS = (
+DEGRADE_CHANNELS = (
     "decimate",
     "subsample",
     "sinc",

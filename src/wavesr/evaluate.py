@@ -73,7 +73,7 @@ METRIC_CONVENTIONS = {
     "pesq": "ITU-T P.862.2 wideband MOS-LQO (pesq package) at 16 kHz",
     "stoi": "short-time objective intelligibility (pystoi, classic)",
 }
-RUNS_AS = (
+RUN_SETTINGS = (
     "sha256",
     "passes",
     "conditioned",
@@ -156,14 +156,14 @@ def resolve_method(spec: str, device: str = "auto") -> Method:
 
 
 def _how_it_runs(method: Method, cfg: EvalConfig) -> None:
-    """Set a network's passes and input conditioning under ``cfg``: part of its identity (``RUNS_AS``),
+    """Set a network's passes and input conditioning under ``cfg``: part of its identity (``RUN_SETTINGS``),
     so rows are not reused across a change of either."""
-    from .inference import conditions, ensemble_offsets
+    from .inference import ensemble_offsets, needs_conditioning
 
     passes = cfg.passes or method.model.passes
     ensemble_offsets(method.model, passes)  # a clear error for an unsupported number
     method.passes = passes if passes > 1 else None
-    method.conditioned = conditions(method.model, cfg.degrade) or None
+    method.conditioned = needs_conditioning(method.model, cfg.channel) or None
 
 
 def estimate(
@@ -182,7 +182,7 @@ def estimate(
         chunk_seconds=cfg.chunk_seconds,
         limiter=cfg.limiter,
         passes=method.passes or 1,
-        input_degrade=cfg.degrade,
+        input_channel=cfg.channel,
     )
     return y[0, :length], [n for n in notes[1:] if "full scale" in n or "limiter" in n]
 
@@ -213,13 +213,15 @@ PESQ_MAX_SECONDS = (
 )
 
 
-def perceptual(reference: np.ndarray, est: np.ndarray, sr: int, which: dict[str, bool]) -> dict[str, float]:
+def perceptual(
+    reference: np.ndarray, est: np.ndarray, sr: int, perceptual_on: dict[str, bool]
+) -> dict[str, float]:
     """PESQ (wideband, at 16 kHz) and STOI of one file; NaN where the package gives up (silence)
     and for PESQ on files longer than :data:`PESQ_MAX_SECONDS`."""
     out: dict[str, float] = {}
-    if which.get("pesq") and reference.size > PESQ_MAX_SECONDS * sr:
+    if perceptual_on.get("pesq") and reference.size > PESQ_MAX_SECONDS * sr:
         out["pesq"] = float("nan")
-    elif which.get("pesq"):
+    elif perceptual_on.get("pesq"):
         from pesq import pesq
 
         ref16, est16 = (
@@ -231,7 +233,7 @@ def perceptual(reference: np.ndarray, est: np.ndarray, sr: int, which: dict[str,
             out["pesq"] = float(pesq(16000, ref16.astype(np.float64), est16.astype(np.float64), "wb"))
         except Exception:  # noqa: BLE001 - the package raises its own types (no utterance, too short)
             out["pesq"] = float("nan")
-    if which.get("stoi"):
+    if perceptual_on.get("stoi"):
         from pystoi import stoi
 
         try:
@@ -244,11 +246,11 @@ def perceptual(reference: np.ndarray, est: np.ndarray, sr: int, which: dict[str,
 
 
 def score(
-    reference: np.ndarray, est: np.ndarray, sr: int, ratio: int, which: dict[str, bool] | None = None
+    reference: np.ndarray, est: np.ndarray, sr: int, ratio: int, perceptual_on: dict[str, bool] | None = None
 ) -> dict[str, float]:
     """Every metric of one file: :func:`metrics.evaluate_pair` plus the optional PESQ / STOI."""
     row = metrics.evaluate_pair(reference, est, sr, ratio)
-    row.update(perceptual(reference, est, sr, which or {}))
+    row.update(perceptual(reference, est, sr, perceptual_on or {}))
     return row
 
 
@@ -340,7 +342,7 @@ class _Task:
         meta = self.log.with_suffix(".json")
         identity = {"method": method.describe(), "ratio": ratio}
         old = read_json(meta).get("method", {}) if meta.is_file() else None
-        self.reset = old is not None and any(old.get(k) != getattr(method, k) for k in RUNS_AS)
+        self.reset = old is not None and any(old.get(k) != getattr(method, k) for k in RUN_SETTINGS)
         if self.reset:  # another checkpoint under this label, or run otherwise: evaluate again
             self.log.unlink(missing_ok=True)
         write_json(meta, identity)
@@ -351,7 +353,7 @@ class _Task:
         self.rows[row["file"]] = row
 
 
-def _versions(which: dict[str, bool]) -> dict[str, str]:
+def _versions(perceptual_on: dict[str, bool]) -> dict[str, str]:
     import scipy
     import soundfile as sf
     import torch
@@ -369,7 +371,7 @@ def _versions(which: dict[str, bool]) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     for name, package in (("pesq", "pesq"), ("stoi", "pystoi")):
-        if which.get(name):
+        if perceptual_on.get(name):
             try:
                 v[package] = version(package)
             except PackageNotFoundError:
@@ -384,6 +386,8 @@ def _prepare_folder(out: Path, protocol: dict[str, Any], files_hash: str, force:
         raise WavesrError(f"{out}: exists and is not a folder")
     if settings.is_file():
         old = read_json(settings)
+        if isinstance(old, dict) and isinstance(old.get("protocol"), dict) and "degrade" in old["protocol"]:
+            old["protocol"]["channel"] = old["protocol"].pop("degrade")  # the key's name before 0.2
         if (
             not isinstance(old, dict)
             or old.get("format") != FORMAT
@@ -458,8 +462,8 @@ def evaluate(
     files = evenly_spaced(eval_files(items, corpus_info.get("root")), cfg.max_files)
     if not files:
         raise WavesrError("no files to evaluate")
-    which = optional_metrics(cfg)
-    protocol = cfg.protocol(sr, which)
+    perceptual_on = optional_metrics(cfg)
+    protocol = cfg.protocol(sr, perceptual_on)
     _prepare_folder(out, protocol, files_sha256(files), force)
 
     notes: list[str] = []
@@ -490,26 +494,33 @@ def evaluate(
         "corpus": corpus_info,
         "files": {"count": len(files), "sha256": files_sha256(files), "list": "files.txt"},
         "degradation": {
-            "method": cfg.degrade,
-            "doc": "audio.degrade(hr, ratio, method): ceil(n / r) samples",
+            "channel": cfg.channel,
+            "doc": "audio.degrade(hr, ratio, channel): ceil(n / r) samples",
         },
         "loading": "audio.load(path, sr, mono=True): channels averaged, soxr resampling",
-        "metrics": {k: METRIC_CONVENTIONS[k] for k in METRICS if k not in ("pesq", "stoi") or which[k]},
+        "metrics": {
+            k: METRIC_CONVENTIONS[k] for k in METRICS if k not in ("pesq", "stoi") or perceptual_on[k]
+        },
         "aggregation": "per-file values averaged over files (per-file SNR averaged over files)",
-        "versions": _versions(which),
+        "versions": _versions(perceptual_on),
     }
     write_json(out / "settings.json", settings)
     with atomic_path(out / "files.txt", ours=True) as tmp:
         tmp.write_text("".join(f.key + "\n" for f in files))
 
-    _run(out, files, tasks, sr, cfg, which)
+    _run(out, files, tasks, sr, cfg, perceptual_on)
     if cfg.interesting:
         _save_interesting(out, files, tasks, sr, cfg)
     return write_summary(out, files, tasks, settings)
 
 
 def _run(
-    out: Path, files: list[EvalFile], tasks: list[_Task], sr: int, cfg: EvalConfig, which: dict[str, bool]
+    out: Path,
+    files: list[EvalFile],
+    tasks: list[_Task],
+    sr: int,
+    cfg: EvalConfig,
+    perceptual_on: dict[str, bool],
 ) -> None:
     """The loop: each ratio, each file; only pending methods run; figures and audio on the way."""
     from tqdm import tqdm
@@ -527,7 +538,7 @@ def _run(
             run = here if (want_fig or want_audio) else pending
             try:
                 hr = load_reference(f.path, sr, cfg.max_seconds)
-                lr = audio.degrade(hr, r, cfg.degrade)
+                lr = audio.degrade(hr, r, cfg.channel)
             except WavesrError as e:
                 for t in pending:
                     t.add({"file": f.key, "error": str(e)})
@@ -544,7 +555,7 @@ def _run(
                         "file": f.key,
                         "duration": hr.size / sr,
                         "seconds": elapsed,
-                        **score(hr, est, sr, r, which),
+                        **score(hr, est, sr, r, perceptual_on),
                     }
                     t.add({**row, **({"notes": est_notes} if est_notes else {})})
             if want_fig:
@@ -661,7 +672,7 @@ def _save_interesting(out: Path, files: list[EvalFile], tasks: list[_Task], sr: 
             if (folder / "sample.json").is_file():
                 continue
             hr = load_reference(f.path, sr, cfg.max_seconds)
-            lr = audio.degrade(hr, r, cfg.degrade)
+            lr = audio.degrade(hr, r, cfg.channel)
             outputs = {t.method.label: estimate(t.method, lr, r, hr.size, cfg)[0] for t in here}
             reason = (
                 f"{net.method.label} is {-gap:.1f} dB below cubic in SNR ({a['snr']:.1f} vs {b['snr']:.1f} "
@@ -759,7 +770,7 @@ def figure2(
     out: str | os.PathLike,
     model: str | None = None,
     sr: int | None = None,
-    degrade: str = "decimate",
+    channel: str = "decimate",
     start: float = 0.0,
     seconds: float | None = None,
     device: str = "auto",
@@ -770,7 +781,7 @@ def figure2(
     Parameters
     ----------
     path : any audio file; loaded mono at ``sr`` (default: the model's rate, else 16000 Hz).
-    ratio : upsampling ratio r; the low-res signal is ``audio.degrade(hr, r, degrade)``.
+    ratio : upsampling ratio r; the low-res signal is ``audio.degrade(hr, r, channel)``.
     out : ``.png``, ``.svg`` or ``.pdf``.
     model : a shipped model name, checkpoint or run folder (must upsample x``ratio``); without
         one the figure has three panels.
@@ -778,7 +789,7 @@ def figure2(
     """
     from .report.plots import Panel, save_spectrograms
 
-    cfg = EvalConfig(degrade=degrade, device=device)
+    cfg = EvalConfig(channel=channel, device=device)
     method = resolve_method(model, device) if model else None
     if method is not None and method.ratio != ratio:
         raise WavesrError(f"{model}: the network upsamples x{method.ratio}, not x{ratio}")
@@ -787,7 +798,7 @@ def figure2(
     hr = hr[int(start * sr) :][: int(seconds * sr) if seconds else None]
     if hr.size < 2 * ratio:
         raise WavesrError(f"{path}: too short for a figure at {start} s (+ {seconds} s)")
-    lr = audio.degrade(hr, ratio, degrade)
+    lr = audio.degrade(hr, ratio, channel)
     panels = [Panel("high resolution", hr, sr), Panel(f"low resolution, x{ratio}", lr, sr / ratio)]
     if method is not None:
         panels.append(

@@ -5,7 +5,7 @@ An exported model is one file that maps low-rate audio ``lr [batch, 1, time_lr]`
 :func:`min_length` up; it runs in libtorch (C++) or any ONNX runtime without Python code
 from wavesr.
 
-It is the bare network, as trained: it expects inputs from its training channel (``model.degrade``;
+It is the bare network, as trained: it expects inputs from its training channel (``model.channel``;
 ``decimate`` for the shipped models) and runs one pass. ``wavesr upsample`` also puts real audio
 through that channel first and can average several passes (:mod:`wavesr.inference`); a caller of
 an exported file does that itself, or feeds it decimated audio.
@@ -178,7 +178,7 @@ def export_model(
         "example_len": n,
         "input": "lr [batch, 1, time_lr] float32",
         "output": "[batch, 1, time_lr * ratio] float32",
-        "trained_on": model.degrade,  # the audio.degrade channel(s) its inputs came from (module docstring)
+        "trained_on": model.channel,  # the audio.degrade channel(s) its inputs came from (module docstring)
         "wavesr_version": __version__,
         "torch_version": torch.__version__,
     }

@@ -132,7 +132,7 @@ def evaluate_fullband(
     from .evaluate import eval_files, optional_metrics, perceptual
 
     cfg = (cfg or FullbandConfig()).check()
-    which = optional_metrics(cfg)  # type: ignore[arg-type]  # reads its pesq / stoi settings
+    perceptual_on = optional_metrics(cfg)  # type: ignore[arg-type]  # reads its pesq / stoi settings
     runners: dict[str, Any] = {}  # column label -> "sinc", "cubic" or a network's Method
     for spec in methods:
         if spec in METHODS:
@@ -182,7 +182,7 @@ def evaluate_fullband(
                             "method": method,
                             "cutoff_hz": band,
                             **scores(hr, estimate, cfg.sr, rate),
-                            **perceptual(hr, estimate, cfg.sr, which),
+                            **perceptual(hr, estimate, cfg.sr, perceptual_on),
                         }
                     )
                 if keep and channel == cfg.channels[0]:

@@ -146,7 +146,7 @@ def run_fullband_recipe(
     cfg = PrepareConfig(
         sr=recipe.sr,
         ratio=2,  # the low-rate side is not read: every input is made by a channel drawn for it
-        method="sinc",
+        channel="sinc",
         patch_len=recipe.patch_len,
         stride=recipe.patch_len,
         silence_db=recipe.silence_db,
@@ -194,8 +194,7 @@ def choose_on_validation(folder: Path, corpus: Any) -> tuple[dict[str, Any], str
     means = validate(models, corpus.split("val"))
     choice, why = choose(means)
     stage, strength = choice.split("@")
-    chosen = models[stage]
-    chosen.strength = float(strength)
+    chosen = load_model_file(stages[stage], strength=float(strength))
     save_model(chosen, folder / "chosen.pt", extra={"chosen": {"candidate": choice, "rule": why}})
     return means, choice, why
 
@@ -323,7 +322,7 @@ def ship_fullband(
             scores=scores,
             recipe=recipe.command,
             force=True,
-            degrade=model.degrade,
+            channel=model.channel,
             strength=model.strength,
             card=model_card(recipe, record, count_parameters(model)),
             registry=registry,

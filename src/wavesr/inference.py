@@ -40,28 +40,25 @@ than 0.25 s) differs by at most 1.4e-5 (RMS 2e-7) with the default 10 s chunks a
 
 Memory is bounded by one chunk plus one overlap, whatever the length of the input:
 :func:`wavesr.audiofiles.upsample_file` reads blocks from the input file and writes output blocks
-to a temporary file that is renamed at the end (a 20-minute file takes the same peak memory as a 2-minute one;
-a 2-hour file at 4 kHz: 325 MB peak RSS, torch included, benchmarks/load_test.py). On CPU, oneDNN
-caches compiled kernels per input shape (~1 MB each, 1,024 by default), and every file of a batch
-has its own length: ``wavesr upsample`` sets ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=32`` (1,000 short
-files: 510 MB peak instead of 870 MB); Python callers upsampling many files can set it before the
-first convolution.
+to a temporary file that is renamed at the end, so a 20-minute file takes the same peak memory as
+a 2-minute one. On CPU, oneDNN caches compiled kernels per input shape, and every file of a batch
+has its own length: ``wavesr upsample`` sets ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=32`` (Python callers
+upsampling many files can set it before the first convolution). Figures: docs/design.md.
 
 Input conditioning
 ------------------
 A network trained on the paper's channel (``audio.degrade(x, r, "decimate")``: a Chebyshev low-pass
 at 0.8 x the low-rate Nyquist frequency) learns to boost the band just above that cutoff, where
 its inputs are faint. Real low-rate audio (a recording made at 8 kHz, or anything soxr resampled
-to the model's rate, as here) keeps content up to ~0.95 x Nyquist, and that boost ruined it
-(speech-x2 on 200 validation files resampled by soxr: 3.6 dB SNR against cubic's 23.5). So every
-chunk goes through the model's own training channel first: its band-limited interpolation to the
-high rate is degraded as the model's training inputs were, the network runs on that, and the
+to the model's rate, as here) keeps content up to ~0.95 x Nyquist, and that boost ruins it. So
+every chunk goes through the model's own training channel first: its band-limited interpolation to
+the high rate is degraded as the model's training inputs were, the network runs on that, and the
 result keeps the input's own band below ``audio.CROSSOVER`` x the low-rate Nyquist frequency
-(:func:`wavesr.audio.keep_band`): 24.7 dB on those files (BENCHMARKS.md). Input known to come from
-that channel already (``input_degrade``, as in the paper's evaluation protocol) skips this: a second
-pass through the filter costs 2.5 dB at x4. A model trained on a mix of channels (``wavesr train
---mix-degrade``; ``model.degrade`` = ``"decimate+sinc"``) has seen real-like input and runs on it as
-it is (:func:`conditions`).
+(:func:`wavesr.audio.keep_band`). Input known to come from that channel already
+(``input_channel``, as in the paper's evaluation protocol) skips this: a second pass through the
+filter would cost SNR. A model trained on a mix of channels (``wavesr train --mix-channel``;
+``model.channel`` = ``"decimate+sinc"``) has seen real-like input and runs on it as it is
+(:func:`needs_conditioning`). The figures behind each step: docs/design.md.
 
 Self-ensemble
 -------------
@@ -106,9 +103,10 @@ from .devices import model_device, resolve_device
 PIPELINE = 2  # revision of how networks are run here; evaluation rows made by another are computed again
 # (2: FastNet ends at its array's edge at any length; self-ensemble passes drop samples, add no zeros)
 CONDITIONED = ("decimate",)  # training channels real input is put through first (see Input conditioning)
+AUTO = "auto"  # chunk_seconds: the network's own default (:func:`default_chunk_seconds`)
 CHUNK_SECONDS = 10.0  # default chunk length (seconds of audio)
-FULL_BAND_CHUNK_SECONDS = 30.0  # a full-band network's, in place of that default: its context is 0.15 s, so
-# longer chunks only save overlap (10 % of the work at 10 s, 3 % at 30 s)
+FULL_BAND_CHUNK_SECONDS = 20.0  # a full-band network's, in place of that default: its context is 0.15 s, so
+# longer chunks only save overlap (10 % of the work at 10 s, 5 % at 20 s) and cost memory
 OVERLAP_SECONDS = 1.0  # default overlap between chunks (context + cross-fade)
 BLOCK_FRAMES = audio.READ_FRAMES  # frames read from the input file at a time (as audio.load reads)
 # Memory bounds for any channel count (libsndfile holds up to 1,024): the network sees at most
@@ -127,13 +125,13 @@ DC_NOTE = 0.05  # a channel mean above this (-26 dBFS) is reported in the notes
 # ------------------------------------------------------------------------------- helpers
 
 
-def conditions(model: Upsampler, input_degrade: str | None = None) -> bool:
-    """Whether input made by ``input_degrade`` (``None``: real audio) goes through ``model``'s training
+def needs_conditioning(model: Upsampler, input_channel: str | None = None) -> bool:
+    """Whether input made by ``input_channel`` (``None``: real audio) goes through ``model``'s training
     channel first: only for a model trained on one channel of :data:`CONDITIONED` alone (a model trained
-    on a mix, ``model.degrade`` = ``"decimate+sinc"``, has seen real-like input), and only when the
+    on a mix, ``model.channel`` = ``"decimate+sinc"``, has seen real-like input), and only when the
     input does not come from that channel already."""
-    channels = (model.degrade or "").split("+")
-    return len(channels) == 1 and channels[0] in CONDITIONED and input_degrade != channels[0]
+    channels = (model.channel or "").split("+")
+    return len(channels) == 1 and channels[0] in CONDITIONED and input_channel != channels[0]
 
 
 def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
@@ -194,8 +192,7 @@ def ensemble_offsets(model: Upsampler, passes: int) -> list[tuple[int, int]]:
     network's low-rate stride grid (FastNet: 0 and 32, or 0, 16, 32 and 48 of its 64 samples).
     The grid is moved by dropping samples, not by putting zeros in front: FastNet learned the
     edge of its input array, and meets a signal that begins abruptly after zeros as a click
-    (0.4 s excerpts of 200 validation files, speech-x4 with 4 passes: 11.4 dB SNR with zeros in
-    front, 14.8 dropping samples, 15.9 once FastNet also stopped padding its input; cubic 13.7).
+    (docs/design.md has the figures).
     """
     if not valid_passes(passes):
         raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {passes!r}")
@@ -204,6 +201,12 @@ def ensemble_offsets(model: Upsampler, passes: int) -> list[tuple[int, int]]:
     grid = max(1, _alignment(model) // model.ratio)
     shifts = passes // 2
     return [(round(j * grid / shifts), sign) for j in range(shifts) for sign in (1, -1)]
+
+
+def default_chunk_seconds(model: Upsampler) -> float:
+    """The chunk length a network runs in unless told: :data:`FULL_BAND_CHUNK_SECONDS` for a full-band
+    one, else :data:`CHUNK_SECONDS`."""
+    return FULL_BAND_CHUNK_SECONDS if getattr(model, "full_band", False) else CHUNK_SECONDS
 
 
 def chunk_sizes(model: Upsampler, chunk_seconds: float | None, overlap_seconds: float) -> tuple[int, int]:
@@ -253,13 +256,13 @@ class Stream:
     model : the network (in eval mode, on ``device``).
     sr_in : input sample rate (Hz).
     channels : number of channels.
-    chunk_seconds, overlap_seconds : see :func:`chunk_sizes`; a full-band network takes
-        :data:`FULL_BAND_CHUNK_SECONDS` in place of the default :data:`CHUNK_SECONDS`.
+    chunk_seconds, overlap_seconds : see :func:`chunk_sizes`; ``"auto"``: the network's own
+        (:func:`default_chunk_seconds`).
     target_sr : resample the output to this rate (default: ``model.sr``).
     limiter : apply :func:`soft_limit` to the output.
     name : what error messages call the input (a file name).
     passes : self-ensemble passes (:func:`ensemble_offsets`); ``None``: the model's own (``model.passes``).
-    input_degrade : the ``audio.degrade`` method the input is known to have been made with (an
+    input_channel : the ``audio.degrade`` method the input is known to have been made with (an
         evaluation's); ``None``: real audio. Decides the input conditioning (module docstring).
     band : a full-band network's input: where its real content ends (Hz, :func:`wavesr.audio.cutoff`);
         the input's own band below it is put back after the network (:func:`wavesr.audio.put_back`).
@@ -313,14 +316,14 @@ class Stream:
         model: Upsampler,
         sr_in: float,
         channels: int,
-        chunk_seconds: float | None = CHUNK_SECONDS,
+        chunk_seconds: float | str | None = AUTO,
         overlap_seconds: float = OVERLAP_SECONDS,
         target_sr: int | None = None,
         device: torch.device | None = None,
         limiter: bool = True,
         name: str = "input",
         passes: int | None = None,
-        input_degrade: str | None = None,
+        input_channel: str | None = None,
         band: float | None = None,
         copy: bool = False,
         strength: float | None = None,
@@ -340,10 +343,14 @@ class Stream:
         self.r = model.ratio
         self.passes = getattr(model, "passes", 1) if passes is None else passes
         self.offsets = ensemble_offsets(model, self.passes)
-        self.condition = conditions(model, input_degrade)
+        self.condition = needs_conditioning(model, input_channel)
         self.full_band = bool(getattr(model, "full_band", False))
-        if self.full_band and chunk_seconds == CHUNK_SECONDS:
-            chunk_seconds = FULL_BAND_CHUNK_SECONDS
+        if chunk_seconds == AUTO:
+            chunk_seconds = default_chunk_seconds(model)
+        elif isinstance(chunk_seconds, str):
+            raise WavesrError(
+                f"chunk length must be a number of seconds, None or {AUTO!r}, got {chunk_seconds!r}"
+            )
         self.band = float(band) if band is not None and self.full_band else None
         self.strength = float(getattr(model, "strength", 1.0) if strength is None else strength)
         checks.number(self.strength, "strength", 0, 1)
@@ -437,7 +444,7 @@ class Stream:
             return lr.copy()
         if self.condition:  # the model's own channel first (see Input conditioning)
             given = audio.interpolate(lr, self.r, "bandlimited")
-            lr = audio.degrade(given, self.r, str(self.model.degrade))
+            lr = audio.degrade(given, self.r, str(self.model.channel))
         y = np.zeros((self.channels, n * self.r), np.float32)
         passes = np.zeros(n * self.r, np.float32)  # how many passes cover each output sample
         for drop, sign in self.offsets:  # one pass at a time: memory as for a single pass
@@ -519,7 +526,7 @@ class Stream:
         if self.to_lr:
             chain.append(f"resampled to {_hz(self.rate_lr)} Hz")
         ensemble = f", {self.passes} passes" if self.passes > 1 else ""
-        ensemble += f", input put through its {m.degrade} training channel" if self.condition else ""
+        ensemble += f", input put through its {m.channel} training channel" if self.condition else ""
         if self.copy:
             chain.append("copied (no network)")
         elif self.full_band:
@@ -590,13 +597,13 @@ def upsample_array(
     sr: float,
     *,
     target_sr: int | None = None,
-    chunk_seconds: float | None = CHUNK_SECONDS,
+    chunk_seconds: float | str | None = AUTO,
     overlap_seconds: float = OVERLAP_SECONDS,
     device: str | torch.device | None = None,
     progress: bool = False,
     limiter: bool = True,
     passes: int | None = None,
-    input_degrade: str | None = None,
+    input_channel: str | None = None,
     band: float | None = None,
     strength: float | None = None,
 ) -> tuple[np.ndarray, int, list[str]]:
@@ -608,13 +615,14 @@ def upsample_array(
     audio_in : ``[time]`` or ``[channels, time]``, float (full scale 1.0).
     sr : its sample rate in Hz (any; resampled to ``model.sr_lowres`` first).
     target_sr : resample the output to this rate (default ``model.sr``).
-    chunk_seconds : chunk length; ``None`` processes the whole signal at once.
+    chunk_seconds : chunk length; ``None`` processes the whole signal at once; ``"auto"`` the
+        network's own (:func:`default_chunk_seconds`).
     overlap_seconds : overlap of consecutive chunks (see the module docstring).
     device : ``None`` (where the model is), ``"auto"``, ``"cpu"``, ``"cuda"``, ...
     progress : a tqdm bar over chunks.
     limiter : soft-limit the output (see Clipping above).
     passes : self-ensemble passes, 1, 2, 4 or 8 (see Self-ensemble above); ``None``: ``model.passes``.
-    input_degrade : how ``audio_in`` was made, when it is a simulated low-resolution signal (an
+    input_channel : how ``audio_in`` was made, when it is a simulated low-resolution signal (an
         ``audio.degrade`` method); ``None`` (real audio) puts it through the model's channel first.
     band : for a full-band network, where the input's content ends (Hz); ``None`` measures it
         (:func:`wavesr.audio.cutoff`). The output rate and what is done follow :func:`wavesr.extend.plan`.
@@ -650,7 +658,7 @@ def upsample_array(
             dev,
             limiter,
             passes=passes,
-            input_degrade=input_degrade,
+            input_channel=input_channel,
             band=extension.cutoff if extension else None,
             copy=bool(extension and extension.copy),
             strength=strength,

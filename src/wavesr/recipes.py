@@ -48,16 +48,17 @@ class Recipe:
     corpus: str  # a default corpus
     content: str  # speech | telephone | piano | music
     ratio: int
-    degrade: str = "decimate"  # how the low-resolution input is made (audio.degrade), in training and test
+    channel: str = (
+        "decimate"  # the audio.degrade channel low-resolution input comes through, in training and test
+    )
     network: str = "fast"
     model_config: dict[str, Any] = field(default_factory=lambda: dict(FAST_MEDIUM_SINC))
-    # per-example RMSE plus a small log-spectral term. l2 lowers the LSD but adds high frequencies to
-    # held-out voices that have few (speech x4, 15 min: -0.88 dB SNR vs cubic at 0.47x LSD); the weight
-    # 3e-5 was chosen on the validation voices (BENCHMARKS.md)
+    # per-example RMSE plus a small log-spectral term: l2 lowers the LSD but adds high frequencies to
+    # held-out voices that have few; the weight was chosen on the validation voices (docs/design.md)
     loss: str = "rmse+logspec"
     stft_weight: float = 3e-5  # weight of the spectral term of l2+stft / rmse+logspec
     brightness_db: float = 0.0  # training augmentation: random high shelf of up to +-this many dB
-    mix_degrade: str = ""  # training augmentation: half the patches' input made by this degradation instead
+    mix_channel: str = ""  # training augmentation: half the patches' input through this channel instead
     ema: float = 0.0  # moving average of the weights (train.TrainConfig.ema)
     # which weights of the run ship (WEIGHTS): best (lowest LSD on its 8 validation files), final (model.pt:
     # the weight average when ema > 0) or raw (last.pt: the optimizer's own weights at the end)
@@ -77,7 +78,7 @@ class Recipe:
             f" (spectral weight {self.stft_weight:g})" if self.loss in ("l2+stft", "rmse+logspec") else ""
         )
         brightness = f", brightness augmentation +-{self.brightness_db:g} dB" if self.brightness_db else ""
-        mix = f", half the inputs made by {self.mix_degrade} instead" if self.mix_degrade else ""
+        mix = f", half the inputs made by {self.mix_channel} instead" if self.mix_channel else ""
         ema = f", weight average {self.ema:g}" if self.ema else ""
         return f"loss {self.loss}{spectral}{brightness}{mix}{ema}"
 
@@ -118,8 +119,8 @@ RECIPES: dict[str, Recipe] = {
             "speech",
             "telephone",
             2,
-            degrade="telephone",
-            mix_degrade="decimate",
+            channel="telephone",
+            mix_channel="decimate",
             **LONG_SPECTRAL,
         ),
     ]
@@ -134,7 +135,7 @@ CANDIDATE_FIELDS = (
     "loss",
     "stft_weight",
     "brightness_db",
-    "mix_degrade",
+    "mix_channel",
     "ema",
     "weights",
     "passes",
@@ -203,7 +204,7 @@ def run_recipe(
     )
 
     cfg = PrepareConfig(
-        ratio=recipe.ratio, method=recipe.degrade, patch_len=recipe.patch_len, silence_db=recipe.silence_db
+        ratio=recipe.ratio, channel=recipe.channel, patch_len=recipe.patch_len, silence_db=recipe.silence_db
     )
     data = folder / "data"
     for split in ("train", "val"):
@@ -225,7 +226,7 @@ def run_recipe(
         loss=recipe.loss,
         stft_weight=recipe.stft_weight,
         brightness_db=recipe.brightness_db,
-        mix_degrade=recipe.mix_degrade,
+        mix_channel=recipe.mix_channel,
         ema=recipe.ema,
         val_files=8,
         val_patches=256,
@@ -240,14 +241,14 @@ def run_recipe(
     if not test:
         return {"run": str(run), "weights": str(weights)}
 
-    def scores(degrade: str, out: Path) -> dict[str, dict[str, Any]]:
+    def scores(channel: str, out: Path) -> dict[str, dict[str, Any]]:
         summary = evaluate(
             ["cubic", "bandlimited", f"{recipe.network}={weights}"],
             corpus.split("test"),
             [recipe.ratio],
             out,
             EvalConfig(
-                degrade=degrade,
+                channel=channel,
                 max_files=recipe.eval_files,
                 passes=recipe.passes,
                 progress=progress,
@@ -263,10 +264,10 @@ def run_recipe(
 
     record: dict[str, Any] = {
         "recipe": dataclasses.asdict(recipe),
-        "scores": scores(recipe.degrade, folder / "eval"),
+        "scores": scores(recipe.channel, folder / "eval"),
     }
     if (
-        recipe.degrade == "decimate"
+        recipe.channel == "decimate"
     ):  # the paper's channel; real low-rate audio is band-limited by a resampler
         record["scores_real"] = scores("sinc", folder / "eval-real")
     record.update(
@@ -310,11 +311,12 @@ def check_data(folder: Path, cfg: Any) -> None:
 
 def check_run(run: Path, cfg: Any) -> None:
     """Refuse a work folder whose run was trained with other settings than the recipe's."""
+    from .configs import TrainConfig, stored_train_settings
     from .files import read_json
-    from .train import TrainConfig
 
     if (run / "config.json").exists():
-        _refuse_changed(run, "trained", TrainConfig(**read_json(run / "config.json")["train"]), cfg)
+        stored = stored_train_settings(read_json(run / "config.json")["train"])
+        _refuse_changed(run, "trained", TrainConfig(**stored), cfg)
 
 
 def _train_seconds(run: Path) -> float:
@@ -354,7 +356,7 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
         "",
         f"`{recipe.command}` ({recipe.objective}, Adam lr {recipe.lr:g}, "
         f"batch {recipe.batch_size} x {recipe.patch_len} samples, {recipe.minutes:g} min budget, "
-        f"{recipe.degrade} degradation); "
+        f"{recipe.channel} degradation); "
         f"ships {weights}.",
         *(
             [
@@ -371,7 +373,7 @@ def model_card(recipe: Recipe, record: dict[str, Any], params: int) -> str:
     tables = [
         (
             f"Held-out scores ({s[net]['files']} test files, means over files)",
-            f"Inputs made by the `{recipe.degrade}` degradation, as in training.",
+            f"Inputs made by the `{recipe.channel}` degradation, as in training.",
             s,
         )
     ]
@@ -450,7 +452,7 @@ def ship_model(
             recipe=recipe.command,
             force=True,
             passes=recipe.passes,
-            degrade=model.degrade or recipe.degrade,
+            channel=model.channel or recipe.channel,
             card=card,
             registry=registry,
         )
@@ -460,7 +462,7 @@ def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | 
     """The registry's file for ``name`` if it holds exactly ``model`` (network, config, weights), or None."""
     import torch
 
-    from .models.base import plain_values, read_checkpoint
+    from .models.base import current_config, plain_values, read_checkpoint
     from .pretrained import available_models
 
     info = next((m for m in available_models(registry) if m.name == name), None)
@@ -470,7 +472,7 @@ def _shipped_file(name: str, model: Any, registry: str | Path | None) -> Path | 
     new = model.state_dict()
     same = (
         old["model"] == model.name
-        and old["config"] == plain_values(model.config)
+        and current_config(old) == plain_values(model.config)
         and old["state_dict"].keys() == new.keys()
         and all(torch.equal(old["state_dict"][k], new[k].cpu()) for k in new)
     )

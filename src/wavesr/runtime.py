@@ -1,21 +1,23 @@
 """The fastest way this CPU runs a shipped network: ONNX Runtime where it reproduces torch, torch otherwise.
 
-BandNet's :meth:`~wavesr.models.band.BandNet.core` (everything between the STFT and its inverse:
-the features, the embedding, the ConvNeXt blocks, the heads and the output spectrum) is exported
-to ONNX when a model is loaded for a CPU and run by ONNX Runtime, which is faster than torch's
-eager kernels on it (BENCHMARKS.md); the STFT and the synthesis stay in torch. The export is
-checked before it is used: on random spectra its outputs must equal torch's within
-:data:`TOLERANCE` (float rounding; measured about 1e-7), else, or when onnxruntime is missing or
-the export fails, the model runs in torch as before. The export is kept in the user cache
-(``~/.cache/wavesr/onnx``, keyed by the weights), so that a second run starts without it; a
-damaged entry is exported again. Training never uses it (the runner is only taken with gradients
-off).
+What is exported (:func:`exported_part`): BandNet's :meth:`~wavesr.models.band.BandNet.core`
+(everything between the STFT and its inverse: the features, the embedding, the ConvNeXt blocks,
+the heads and the output spectrum; the STFT and the synthesis stay in torch), and FastNet whole
+(its skip interpolation included). It is exported to ONNX when a model is loaded for a CPU and run
+by ONNX Runtime, which is faster than torch's eager kernels on both (BENCHMARKS.md). The export is
+checked before it is used: on random inputs of another length its outputs must equal torch's
+within :data:`TOLERANCE` (float rounding; measured about 1e-7 for BandNet's core, 1e-4 for FastNet),
+else, or when onnxruntime is missing or the export fails, the model runs in torch as before. The
+export is kept in the user cache (``~/.cache/wavesr/onnx``, keyed by the weights), so that a
+second run starts without it; a damaged entry is exported again. Training never uses it (the
+runner is only taken with gradients off), nor inputs shorter than the traced example's minimum.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -33,20 +35,73 @@ class _Core(nn.Module):
         return self.model.core(re_in, im_in)
 
 
-class OrtCore:
-    """A BandNet core run by an ONNX Runtime session: takes and returns torch tensors."""
+@dataclass
+class Part:
+    """What of a network ONNX Runtime runs: a module, its inputs' names and dynamic axes, an example
+    to trace and inputs of other shapes to check the export on."""
 
-    def __init__(self, session: Any) -> None:
+    module: nn.Module
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    dynamic: dict[int, str]  # the axes of every input that vary
+    example: tuple[torch.Tensor, ...]
+    check: tuple[torch.Tensor, ...]
+    reference: Any  # the torch computation the export must reproduce
+    min_length: int = 1  # shortest last-but-one (BandNet: frames) or last axis (FastNet: time) it takes
+
+
+def exported_part(model: Any) -> Part | None:
+    """The part of ``model`` :func:`accelerate` exports, or None (another network: torch runs it)."""
+    g = torch.Generator().manual_seed(0)
+    example: tuple[torch.Tensor, ...]
+    check: tuple[torch.Tensor, ...]
+    if hasattr(model, "core"):  # BandNet: the core, on spectra [batch, frames, bins]
+        frames, bins = 64, model.bins
+        example = (torch.randn(1, frames, bins, generator=g), torch.randn(1, frames, bins, generator=g))
+        check = tuple(torch.cat([x, x.flip(1)[:, :17]], dim=1) for x in example)  # another length
+        return Part(
+            _Core(model),
+            ("re_in", "im_in"),
+            ("out_re", "out_im"),
+            {0: "batch", 1: "frames"},
+            example,
+            check,
+            model.core,
+        )
+    if getattr(model, "name", "") == "fast":  # FastNet whole, on low-rate audio [batch, 1, time]
+        from .export import min_length
+
+        n = 80 * model.hop_multiple
+        example = (0.1 * torch.randn(1, 1, n, generator=g),)
+        check = (0.1 * torch.randn(2, 1, n + n // 2 + 7, generator=g),)
+        return Part(
+            model,
+            ("lr",),
+            ("hr",),
+            {0: "batch", 2: "time"},
+            example,
+            check,
+            lambda lr: (model(lr),),
+            min_length(model),
+        )
+    return None
+
+
+class OrtRunner:
+    """An exported part run by an ONNX Runtime session: takes and returns torch tensors (a tuple)."""
+
+    def __init__(self, session: Any, min_length: int = 1) -> None:
         self.session = session
         self.names = [i.name for i in session.get_inputs()]
+        self.min_length = min_length
 
     def __call__(self, *features: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feeds = {name: x.detach().contiguous().numpy() for name, x in zip(self.names, features)}
         return tuple(torch.from_numpy(y) for y in self.session.run(None, feeds))
 
 
-def _onnx_bytes(model: Any, example: tuple[torch.Tensor, ...], fresh: bool = False) -> bytes:
-    """The ONNX export of ``model``'s core, from the user cache when it was made before (keyed by the
+def _onnx_bytes(model: Any, part: Part, fresh: bool = False) -> bytes:
+    """The ONNX export of ``model``'s part, from the user cache when it was made before (keyed by the
     weights, the config and the torch version: the export takes most of a second), else made and
     cached (atomically; a cache that cannot be written is skipped)."""
     import hashlib
@@ -54,8 +109,9 @@ def _onnx_bytes(model: Any, example: tuple[torch.Tensor, ...], fresh: bool = Fal
     from . import __version__
     from .data.corpus import cache_dir
     from .files import atomic_path
+    from .models.base import architecture
 
-    digest = hashlib.sha256(f"{__version__} {torch.__version__} {model.config}".encode())
+    digest = hashlib.sha256(f"{__version__} {torch.__version__} {architecture(model.config)}".encode())
     for key, value in sorted(model.state_dict().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
@@ -63,16 +119,15 @@ def _onnx_bytes(model: Any, example: tuple[torch.Tensor, ...], fresh: bool = Fal
     if cached.is_file() and not fresh:
         return cached.read_bytes()
     buffer = io.BytesIO()
-    names = ["re_in", "im_in"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Core(model).eval(),
-            example,
+            part.module.eval(),
+            part.example,
             buffer,  # type: ignore[arg-type]  # a file object is accepted
-            input_names=names,
-            output_names=["out_re", "out_im"],
-            dynamic_axes={name: {0: "batch", 1: "frames"} for name in names},
+            input_names=list(part.inputs),
+            output_names=list(part.outputs),
+            dynamic_axes={name: part.dynamic for name in part.inputs},
             opset_version=17,
             dynamo=False,
         )
@@ -88,27 +143,27 @@ def _onnx_bytes(model: Any, example: tuple[torch.Tensor, ...], fresh: bool = Fal
 def accelerate(model: Any, threads: int | None = None) -> str:
     """Give ``model`` (in eval mode, on the CPU) the fastest runner that reproduces it; returns
     ``"onnxruntime"`` or ``"torch"`` (what it runs with)."""
-    if not hasattr(model, "core") or next(model.parameters()).device.type != "cpu":
+    if getattr(model, "runner", None) is not None:  # accelerated already
+        return "onnxruntime"
+    part = exported_part(model)
+    if part is None or next(model.parameters()).device.type != "cpu":
         return "torch"
     try:
         import onnxruntime as ort
     except ImportError:
         return "torch"
-    frames = 64
-    example = (torch.randn(1, frames, model.bins), torch.randn(1, frames, model.bins))
     try:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
         cpu = ["CPUExecutionProvider"]
         try:
-            session = ort.InferenceSession(_onnx_bytes(model, example), options, providers=cpu)
+            session = ort.InferenceSession(_onnx_bytes(model, part), options, providers=cpu)
         except Exception:  # noqa: BLE001 - a damaged cache entry: export again (and replace it)
-            session = ort.InferenceSession(_onnx_bytes(model, example, fresh=True), options, providers=cpu)
-        runner = OrtCore(session)
-        check = tuple(torch.cat([x, x.flip(1)[:, :17]], dim=1) for x in example)  # another length
+            session = ort.InferenceSession(_onnx_bytes(model, part, fresh=True), options, providers=cpu)
+        runner = OrtRunner(session, part.min_length)
         with torch.inference_mode():
-            want, got = model.core(*check), runner(*check)
+            want, got = part.reference(*part.check), runner(*part.check)
         if max(float((a - b).abs().max()) for a, b in zip(want, got)) > TOLERANCE:
             return "torch"
     except Exception:  # noqa: BLE001 - any exporter or runtime failure: torch runs it, as before

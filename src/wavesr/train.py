@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 from . import audio, checks, metrics
 from .channels import TRAINING_FAMILIES
-from .configs import TrainConfig  # noqa: F401 (public here too)
+from .configs import TrainConfig, stored_train_settings  # noqa: F401 (TrainConfig: public here too)
 from .data.augment import BrightnessAugment, ChannelDraw, DegradeMix
 from .data.corpus import evenly_spaced
 from .data.patches import PatchDataset
@@ -60,7 +60,16 @@ from .devices import resolve_device
 from .errors import WavesrError
 from .files import made_by_wavesr, read_json, write_json
 from .losses import loss_fn
-from .models.base import Upsampler, build_model, channels, model_class, read_checkpoint, save_model
+from .models.base import (
+    RUNNING,
+    Upsampler,
+    architecture,
+    build_model,
+    channel_mix,
+    model_class,
+    read_checkpoint,
+    save_model,
+)
 
 # ------------------------------------------------------------------------------ small parts
 
@@ -133,7 +142,7 @@ class Validator:
         if not val_dir:
             return
         ds = PatchDataset(val_dir)
-        self.sr, self.ratio, method = ds.sr, ds.ratio, ds.settings["config"]["method"]
+        self.sr, self.ratio, channel = ds.sr, ds.ratio, ds.channel
         take = evenly_spaced(range(len(ds)), max_patches)
         if take:
             pairs = [ds[i] for i in take]
@@ -144,7 +153,7 @@ class Validator:
         sources = sorted(s["path"] for s in ds.settings.get("sources", []) if s.get("patches", 1) > 0)
         for path in evenly_spaced(sources, n_files):  # spread over voices, not the first few
             hr, _ = audio.load(path, sr=self.sr, mono=True)
-            self.files.append((path, hr, audio.degrade(hr, self.ratio, method)))
+            self.files.append((path, hr, audio.degrade(hr, self.ratio, channel)))
         self.baseline = self._score(lambda lr, n: audio.interpolate(lr, self.ratio, "cubic", length=n))
 
     def _score(self, upsample) -> dict[str, float]:
@@ -290,7 +299,7 @@ def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
     where = f"{run / 'config.json'}"
     if not isinstance(stored, dict) or not isinstance(stored.get("train"), dict):
         raise WavesrError(f"{where}: not a wavesr run's config (no 'train' settings)")
-    cfg = checks.from_dict(TrainConfig, stored["train"], f"{where}: train")
+    cfg = checks.from_dict(TrainConfig, stored_train_settings(stored["train"]), f"{where}: train")
     checkpoint = read_checkpoint(run / "last.pt")
     training = checkpoint.get("training")
     keys: dict[str, Any] = {
@@ -462,11 +471,17 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
     data = PatchDataset(cfg.data)
     torch.manual_seed(cfg.seed)  # the same initial weights in every run and on every rank
     full_band = bool(getattr(model_class(cfg.model), "full_band", False))
-    if full_band and cfg.mix_degrade:
-        raise WavesrError(f"{cfg.model} learns from random channels (--channels), not --mix-degrade")
+    if full_band and cfg.mix_channel:
+        raise WavesrError(f"{cfg.model} learns from random channels (--channels), not --mix-channel")
+    if set(cfg.model_config) & set(RUNNING):
+        raise WavesrError(
+            f"--set {', '.join(sorted(set(cfg.model_config) & set(RUNNING)))}: set by training itself"
+        )
+    families = cfg.channel_families() or (TRAINING_FAMILIES if full_band else ())
+    # the channel inference matches: the data's own (and the mix), or many (real input then goes in as is)
+    channel = f"channels:{','.join(families)}" if families else channel_mix(data.channel, cfg.mix_channel)
     rates = {"sr": data.sr} if full_band else {"ratio": data.ratio, "sr": data.sr}
-    model = build_model(cfg.model, **rates, **cfg.model_config).to(device)
-    model.degrade = channels(data.settings.get("method", "decimate"), cfg.mix_degrade)  # inference matches it
+    model = build_model(cfg.model, **rates, **cfg.model_config, channel=channel).to(device)
     loss_name = getattr(model, "default_loss", "l2") if cfg.loss == "auto" else cfg.loss
     if loss_name == "lps" and not hasattr(model, "lps_loss"):
         raise WavesrError(f"--loss lps is the DNN baseline's objective; {cfg.model} has none")
@@ -475,12 +490,10 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
             "--loss lps does not run under DistributedDataParallel; train the DNN on one process"
         )
     augmented: Any = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
-    if cfg.mix_degrade:
-        augmented = DegradeMix(augmented, data.ratio, cfg.mix_degrade, cfg.mix_fraction, cfg.seed)
-    families = cfg.channel_families() or (TRAINING_FAMILIES if full_band else ())
+    if cfg.mix_channel:
+        augmented = DegradeMix(augmented, data.ratio, cfg.mix_channel, cfg.mix_fraction, cfg.seed)
     if families:  # a full-band network reads only the patches' full-band side, through the channels
         augmented = ChannelDraw(augmented, families, cfg.seed, ratio=1 if full_band else data.ratio)
-        model.degrade = f"channels:{','.join(families)}"  # trained on many: not conditioned
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
     )
@@ -542,7 +555,9 @@ def _initial_weights(source: str, s: Session) -> None:
 
     path = checkpoint_path(source)
     checkpoint = read_checkpoint(path)
-    if checkpoint["model"] != s.cfg.model or checkpoint["config"] != dataclasses.asdict(s.model.config):
+    if checkpoint["model"] != s.cfg.model or architecture(checkpoint["config"]) != architecture(
+        s.model.config
+    ):
         raise WavesrError(
             f"--init {path}: holds a {checkpoint['model']} network with other settings than this run's "
             f"{s.cfg.model} ({', '.join(f'{k}={v}' for k, v in sorted(checkpoint['config'].items()))[:160]})"

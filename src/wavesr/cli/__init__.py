@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from .. import __version__
-from ..constants import CONTENTS, DEGRADE_METHODS, PASSES  # noqa: F401 (the flags' choices, public here)
+from ..constants import CONTENTS, DEGRADE_CHANNELS, PASSES  # noqa: F401 (the flags' choices, public here)
 from ..errors import WavesrError
 from . import data, evaluate, info, recipe, report, train, upsample
 from .options import Number, document_ranges, os_error  # noqa: F401 (Number is public here)

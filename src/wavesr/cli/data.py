@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..constants import DEGRADE_METHODS
+from ..constants import DEGRADE_CHANNELS
 from ..errors import WavesrError
 from .options import (
     COUNT,
@@ -131,7 +131,11 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     # defaults None: PrepareConfig's own defaults apply (kept in one place)
     p.add_argument("--sr", type=RATE, metavar="HZ", help="high-resolution rate in Hz (default 16000)")
     p.add_argument("--ratio", type=RATIO, metavar="R", help="downsampling ratio (default 4)")
-    p.add_argument("--method", choices=DEGRADE_METHODS, help="low-resolution simulation (default decimate)")
+    p.add_argument(
+        "--channel",
+        choices=DEGRADE_CHANNELS,
+        help="the channel low-resolution patches come through (default decimate)",
+    )
     p.add_argument(
         "--patch-len",
         type=Number(1, 1 << 20, integer=True),
@@ -166,7 +170,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     from ..data.patches import PrepareConfig, check_output, load_settings, prepare_corpus
     from ..data.readers import open_corpus
 
-    fields = ("sr", "ratio", "method", "patch_len", "stride", "silence_db", "max_files", "seed", "workers")
+    fields = ("sr", "ratio", "channel", "patch_len", "stride", "silence_db", "max_files", "seed", "workers")
     cfg = PrepareConfig(**{f: getattr(args, f) for f in fields if getattr(args, f) is not None})
     with warnings.catch_warnings(
         record=True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..constants import DEGRADE_METHODS, PASSES
+from ..constants import DEGRADE_CHANNELS, PASSES
 from ..errors import WavesrError
 from .options import (
     COUNT,
@@ -54,10 +54,10 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         help="upsampling ratios (default: the networks' ratios, else 4)",
     )
     p.add_argument(
-        "--degrade",
-        choices=DEGRADE_METHODS,
-        default=d.degrade,
-        help=f"low-resolution simulation (default {d.degrade})",
+        "--channel",
+        choices=DEGRADE_CHANNELS,
+        default=d.channel,
+        help=f"the channel low-resolution input comes through (default {d.channel}; full band: --channels)",
     )
     p.add_argument(
         "--sr", type=RATE, metavar="HZ", help="evaluation rate (default: the networks' rate, else 16000)"
@@ -190,7 +190,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     cfg = EvalConfig(
         sr=args.sr,
-        degrade=args.degrade,
+        channel=args.channel,
         max_files=args.max_files,
         max_seconds=args.max_seconds,
         pesq=args.pesq,
@@ -232,7 +232,9 @@ def add_plot(sub: argparse._SubParsersAction) -> None:
         "--model", metavar="NAME|PATH", help="a shipped model, checkpoint or run folder (else 3 panels)"
     )
     p.add_argument("-o", "--out", required=True, help="figure file: .png, .svg or .pdf")
-    p.add_argument("--degrade", choices=DEGRADE_METHODS, default="decimate")
+    p.add_argument(
+        "--channel", choices=DEGRADE_CHANNELS, default="decimate", help="the channel the input comes through"
+    )
     p.add_argument(
         "--sr",
         type=RATE,
@@ -257,7 +259,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         args.out,
         model=args.model,
         sr=args.sr,
-        degrade=args.degrade,
+        channel=args.channel,
         start=args.start,
         seconds=args.seconds,
         device=args.device,

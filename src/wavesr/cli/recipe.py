@@ -78,7 +78,7 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
                 f"{ships} chosen.pt (stage 1 or 2, and a strength, chosen on validation)"
             )
         for r in RECIPES.values():
-            degrade = f", {r.degrade} degradation" if r.degrade != "decimate" else ""
+            degrade = f", {r.channel} degradation" if r.channel != "decimate" else ""
             ships = "ships" if r.name in shipped else "not shipped; would ship"
             passes = f", upsamples with {r.passes} passes" if r.passes > 1 else ""
             print(
@@ -97,10 +97,10 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
         print(
             f"trained: {record['run']}; it would ship {record['weights']}. Score it on the validation split: "
             f"wavesr evaluate cubic {record['weights']} --corpus {recipe.corpus} --split val --ratios "
-            f"{recipe.ratio}" + (f" --degrade {recipe.degrade}" if recipe.degrade != "decimate" else "")
+            f"{recipe.ratio}" + (f" --channel {recipe.channel}" if recipe.channel != "decimate" else "")
         )
         return
-    for key, what in (("scores", f"{recipe.degrade} input"), ("scores_real", "real low-rate input")):
+    for key, what in (("scores", f"{recipe.channel} input"), ("scores_real", "real low-rate input")):
         for method, row in record.get(key, {}).items():
             print(
                 f"{method:12s} SNR {row['snr']:6.2f}  LSD {row['lsd']:5.2f}  LSD-std "

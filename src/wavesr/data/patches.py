@@ -16,16 +16,15 @@ For each source file, in the items' order:
    ``patch_len`` rounded down to a multiple of the ratio (8192 at r = 6 gives 8190), so that a
    patch has exactly ``L / r`` low-resolution samples.
 3. Optionally, patches whose RMS is below ``silence_db`` dBFS are dropped.
-4. Each patch is degraded *on its own*: ``lr = audio.degrade(hr, ratio, method)``.
+4. Each patch is degraded *on its own*: ``lr = audio.degrade(hr, ratio, channel)``.
 
 Degrading per patch (rather than degrading the whole file and slicing, as the original code did)
 is a deliberate choice: every stored pair satisfies ``lr == degrade(hr)`` exactly, the same call
 that evaluation and inference make, so a dataset can be verified pair by pair and the stride need
 not be a multiple of the ratio. The price is the anti-alias filter's start-up at both ends of a
 patch (``decimate`` filters forwards and backwards with odd-extension padding), which the
-network then sees in training exactly as it is produced at test time. Measured on real speech
-(klettres-data, 16 kHz, r = 4, 200 patches of 8192): per-patch low-res patches differ from
-whole-file-then-sliced ones at 48 dB SNR, all of the difference within 64 samples of the ends.
+network then sees in training exactly as it is produced at test time (how much that differs
+from slicing a whole degraded file: docs/design.md).
 
 Layout on disk
 --------------
@@ -58,7 +57,7 @@ from collections import Counter, deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,7 +81,7 @@ class PrepareConfig:
 
     sr: int = audio.SAMPLE_RATE  # high-resolution rate (Hz); files are resampled to it
     ratio: int = 4  # low-resolution rate = sr / ratio
-    method: str = "decimate"  # audio.degrade method: decimate | subsample | sinc
+    channel: str = "decimate"  # the audio.degrade channel: decimate | subsample | sinc | telephone
     patch_len: int = 8192  # high-res samples per patch (rounded down to a multiple of ratio)
     stride: int | None = None  # hop between patch starts; None = patch_len // 2
     silence_db: float | None = None  # drop patches with RMS below this (dBFS), e.g. -60
@@ -95,9 +94,10 @@ class PrepareConfig:
             raise WavesrError(f"sample rate must be positive, got {self.sr}")
         if int(self.ratio) != self.ratio or self.ratio < 2:
             raise WavesrError(f"ratio must be an integer >= 2, got {self.ratio}")
-        if self.method not in audio.DEGRADE_METHODS:
-            raise WavesrError(f"unknown degradation method {self.method!r} "
-                              f"(choose from {', '.join(audio.DEGRADE_METHODS)})")
+        if self.channel not in audio.DEGRADE_CHANNELS:
+            raise WavesrError(
+                f"unknown channel {self.channel!r} (choose from {', '.join(audio.DEGRADE_CHANNELS)})"
+            )
         if self.patch_len < self.ratio:
             raise WavesrError(f"patch length {self.patch_len} is shorter than the ratio {self.ratio}")
         if self.stride is not None and self.stride < 1:
@@ -119,6 +119,7 @@ class PrepareConfig:
 
 
 # ------------------------------------------------------------------------------ pure helpers
+
 
 def cut_patches(x: np.ndarray, length: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
     """Cut ``x`` (``[time]``) into full patches ``[n, length]`` starting at ``0, stride, 2 stride, ...``.
@@ -161,7 +162,7 @@ def _process_file(job: tuple[str, PrepareConfig]) -> dict[str, Any]:
         hr, offsets = hr[keep], offsets[keep]
     lr = np.zeros((len(hr), cfg.length // cfg.ratio), dtype=np.float32)
     for i, patch in enumerate(hr):  # one patch at a time: lr == degrade(hr) exactly
-        lr[i] = audio.degrade(patch, cfg.ratio, cfg.method)
+        lr[i] = audio.degrade(patch, cfg.ratio, cfg.channel)
     return {"hr": hr, "lr": lr, "offsets": offsets, "duration": duration, "silent": silent}
 
 
@@ -173,7 +174,9 @@ def _results(paths: list[str], cfg: PrepareConfig) -> Generator[dict[str, Any], 
         yield from map(_process_file, jobs)
         return
     with multiprocessing.get_context().Pool(workers) as pool:
-        pending = deque(pool.apply_async(_process_file, (job,)) for job in itertools.islice(jobs, 2 * workers))
+        pending = deque(
+            pool.apply_async(_process_file, (job,)) for job in itertools.islice(jobs, 2 * workers)
+        )
         while pending:
             result = pending.popleft().get()
             job = next(jobs, None)
@@ -183,6 +186,7 @@ def _results(paths: list[str], cfg: PrepareConfig) -> Generator[dict[str, Any], 
 
 
 # ---------------------------------------------------------------------------------- writing
+
 
 def check_output(out_dir: str | os.PathLike, force: bool = False) -> Path:
     """Refuse an existing output (unless ``force``) and anything ``force`` must not delete."""
@@ -204,8 +208,14 @@ def _select(items: list[Item], cfg: PrepareConfig) -> list[Item]:
     return [items[i] for i in sorted(keep)]
 
 
-def prepare(items: list[Item], out_dir: str | os.PathLike, cfg: PrepareConfig,
-            corpus_info: dict[str, Any] | None = None, force: bool = False, progress: bool = True) -> Path:
+def prepare(
+    items: list[Item],
+    out_dir: str | os.PathLike,
+    cfg: PrepareConfig,
+    corpus_info: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Cut ``items`` into (low-res, high-res) patch pairs and write a prepared dataset at ``out_dir``.
 
     Parameters
@@ -236,8 +246,15 @@ def prepare(items: list[Item], out_dir: str | os.PathLike, cfg: PrepareConfig,
     return out
 
 
-def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cfg: PrepareConfig,
-           corpus_info: dict[str, Any], progress: bool) -> None:
+def _build(
+    items: list[Item],
+    selected: list[Item],
+    partial: Path,
+    out: Path,
+    cfg: PrepareConfig,
+    corpus_info: dict[str, Any],
+    progress: bool,
+) -> None:
     """:func:`prepare`'s work: write the dataset into the empty folder ``partial``."""
 
     sources: list[dict[str, Any]] = []
@@ -245,8 +262,13 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
     n = silent = 0
     bar = tqdm(total=len(selected), unit="file", desc=f"prepare {out.name}", disable=not progress)
     results = _results([it.path for it in selected], cfg)
-    with open(partial / HR_FILE, "wb") as f_hr, open(partial / LR_FILE, "wb") as f_lr, \
-            open(partial / INDEX_FILE, "w", newline="") as f_index, bar, contextlib.closing(results):  # stops workers
+    with (
+        open(partial / HR_FILE, "wb") as f_hr,
+        open(partial / LR_FILE, "wb") as f_lr,
+        open(partial / INDEX_FILE, "w", newline="") as f_index,
+        bar,
+        contextlib.closing(results),
+    ):  # stops workers
         index = csv.writer(f_index)
         index.writerow(["patch", "file", "offset"])
         for item, res in zip(selected, results):
@@ -255,9 +277,17 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
                 skipped.append({"path": item.path, "reason": res["skip"], "detail": res["detail"]})
                 continue
             file_no = len(sources)
-            sources.append({"path": item.path, "sha256": item.sha256, "group": item.group, "split": item.split,
-                            "duration": round(res["duration"], 4), "patches": len(res["hr"]),
-                            "silent": res["silent"]})
+            sources.append(
+                {
+                    "path": item.path,
+                    "sha256": item.sha256,
+                    "group": item.group,
+                    "split": item.split,
+                    "duration": round(res["duration"], 4),
+                    "patches": len(res["hr"]),
+                    "silent": res["silent"],
+                }
+            )
             f_hr.write(np.ascontiguousarray(res["hr"], dtype=DTYPE).tobytes())
             f_lr.write(np.ascontiguousarray(res["lr"], dtype=DTYPE).tobytes())
             index.writerows([n + i, file_no, int(off)] for i, off in enumerate(res["offsets"]))
@@ -278,22 +308,32 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
         "wavesr_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": dataclasses.asdict(cfg),
-        "sr": cfg.sr, "ratio": cfg.ratio, "method": cfg.method,
-        "patch_len": cfg.length, "lr_len": cfg.length // cfg.ratio, "stride": cfg.hop,
-        "pairing": "per patch: lr == audio.degrade(hr, ratio, method)",
+        "sr": cfg.sr,
+        "ratio": cfg.ratio,
+        "channel": cfg.channel,
+        "patch_len": cfg.length,
+        "lr_len": cfg.length // cfg.ratio,
+        "stride": cfg.hop,
+        "pairing": "per patch: lr == audio.degrade(hr, ratio, channel)",
         "loading": "audio.load(path, sr, mono=True): channels averaged, soxr resampling",
         "dtype": "float32, little-endian",
-        "files": {"hr": {"name": HR_FILE, "shape": [n, cfg.length]},
-                  "lr": {"name": LR_FILE, "shape": [n, cfg.length // cfg.ratio]},
-                  "index": {"name": INDEX_FILE, "columns": ["patch", "file", "offset"]}},
+        "files": {
+            "hr": {"name": HR_FILE, "shape": [n, cfg.length]},
+            "lr": {"name": LR_FILE, "shape": [n, cfg.length // cfg.ratio]},
+            "index": {"name": INDEX_FILE, "columns": ["patch", "file", "offset"]},
+        },
         "corpus": corpus_info,
         "split": corpus_info.get("split", splits[0] if len(splits) == 1 else splits),
         "sources": sources,
         "skipped": dict(Counter(s["reason"] for s in skipped)),
         "skipped_files": skipped,
         "totals": {
-            "files_given": len(items), "files": len(selected), "files_used": len(sources),
-            "files_skipped": len(skipped), "patches": n, "silent_patches": silent,
+            "files_given": len(items),
+            "files": len(selected),
+            "files_used": len(sources),
+            "files_skipped": len(skipped),
+            "patches": n,
+            "silent_patches": silent,
             "patch_seconds": round(n * cfg.length / cfg.sr, 2),
             "source_seconds": round(sum(s["duration"] for s in sources), 2),
             "hours": round(n * cfg.length / cfg.sr / 3600, 4),
@@ -302,20 +342,34 @@ def _build(items: list[Item], selected: list[Item], partial: Path, out: Path, cf
     write_json(partial / SETTINGS, settings)
 
 
-def prepare_corpus(corpus: Corpus, split: str, out_dir: str | os.PathLike, cfg: PrepareConfig,
-                   force: bool = False, spec: str | None = None, progress: bool = True) -> Path:
+def prepare_corpus(
+    corpus: Corpus,
+    split: str,
+    out_dir: str | os.PathLike,
+    cfg: PrepareConfig,
+    force: bool = False,
+    spec: str | None = None,
+    progress: bool = True,
+) -> Path:
     """:func:`prepare` on one split of ``corpus``; ``spec`` is how the corpus was named (CLI argument)."""
     if split not in SPLITS:
         raise WavesrError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
     items = corpus.split(split)
     if not items:
         raise WavesrError(f"{corpus.name}: split {split!r} has no files")
-    info = {"name": corpus.name, "root": corpus.root, "spec": spec, "split": split,
-            "description": corpus.description, "settings": corpus.settings}
+    info = {
+        "name": corpus.name,
+        "root": corpus.root,
+        "spec": spec,
+        "split": split,
+        "description": corpus.description,
+        "settings": corpus.settings,
+    }
     return prepare(items, out_dir, cfg, corpus_info=info, force=force, progress=progress)
 
 
 # ---------------------------------------------------------------------------------- reading
+
 
 def load_settings(folder: str | os.PathLike) -> dict[str, Any]:
     """Read a prepared dataset's ``settings.json`` and check that its raw files are complete."""
@@ -330,7 +384,9 @@ def load_settings(folder: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(s, dict) or s.get("format") != FORMAT:
         raise WavesrError(f"{path}: not the settings of a prepared patch dataset")
     if s.get("format_version") != FORMAT_VERSION:
-        raise WavesrError(f"{path}: format version {s.get('format_version')}, this wavesr reads {FORMAT_VERSION}")
+        raise WavesrError(
+            f"{path}: format version {s.get('format_version')}, this wavesr reads {FORMAT_VERSION}"
+        )
     _check_settings(s, folder, path)
     for key in ("hr", "lr"):
         name, shape = s["files"][key]["name"], s["files"][key]["shape"]
@@ -338,14 +394,17 @@ def load_settings(folder: str | os.PathLike) -> dict[str, Any]:
         expected = int(np.prod(shape)) * DTYPE.itemsize
         actual = raw.stat().st_size if raw.is_file() else None
         if actual != expected:
-            raise WavesrError(f"{raw}: incomplete dataset ({'missing' if actual is None else f'{actual} bytes'}, "
-                              f"settings say {expected} for {shape[0]} x {shape[1]} float32)")
+            raise WavesrError(
+                f"{raw}: incomplete dataset ({'missing' if actual is None else f'{actual} bytes'}, "
+                f"settings say {expected} for {shape[0]} x {shape[1]} float32)"
+            )
     return s
 
 
 def _check_settings(s: dict[str, Any], folder: Path, path: Path) -> None:
     """The entries a dataset is read by: present, of their types, consistent (a hand-edited or damaged
     ``settings.json`` is one line), and file names that stay inside the dataset's folder."""
+
     def damaged(what: str) -> WavesrError:
         return WavesrError(f"{path}: damaged or edited settings ({what})")
 
@@ -363,11 +422,16 @@ def _check_settings(s: dict[str, Any], folder: Path, path: Path) -> None:
             raise damaged(f"no files.{key}")
         inside(folder, entry.get("name"), f"files.{key}.name")
         if width is not None and entry.get("shape") != [n, width]:
-            raise damaged(f"files.{key}.shape {entry.get('shape')!r}, expected [{n}, {width}] from the totals")
+            raise damaged(
+                f"files.{key}.shape {entry.get('shape')!r}, expected [{n}, {width}] from the totals"
+            )
     if not all(isinstance(src, dict) and isinstance(src.get("path"), str) for src in sources):
         raise damaged("every entry of 'sources' needs a 'path'")
-    if not isinstance(s.get("method", "decimate"), str) or not isinstance(s.get("skipped_files", []), list):
-        raise damaged("'method' must be a name and 'skipped_files' a list")
+    s.setdefault("channel", s.pop("method", "decimate"))  # datasets prepared before the name was "channel"
+    if isinstance(s.get("config"), dict) and "method" in s["config"]:
+        s["config"]["channel"] = s["config"].pop("method")
+    if not isinstance(s["channel"], str) or not isinstance(s.get("skipped_files", []), list):
+        raise damaged("'channel' must be a name and 'skipped_files' a list")
 
 
 class PatchDataset(torch.utils.data.Dataset):
@@ -381,6 +445,7 @@ class PatchDataset(torch.utils.data.Dataset):
     ----------
     settings : the dataset's ``settings.json``.
     sr, ratio, patch_len, lr_len : high-res rate, ratio, patch lengths (high-res, low-res).
+    channel : the ``audio.degrade`` channel its low-resolution patches came through.
     """
 
     def __init__(self, folder: str | os.PathLike):
@@ -390,6 +455,7 @@ class PatchDataset(torch.utils.data.Dataset):
         self.ratio = int(self.settings["ratio"])
         self.patch_len = int(self.settings["patch_len"])
         self.lr_len = int(self.settings["lr_len"])
+        self.channel = str(self.settings["channel"])  # the audio.degrade channel its inputs came through
         self._n = int(self.settings["totals"]["patches"])
         self._hr: np.memmap | None = None
         self._lr: np.memmap | None = None
@@ -400,8 +466,12 @@ class PatchDataset(torch.utils.data.Dataset):
 
     def _open(self) -> None:
         files = self.settings["files"]
-        self._hr = np.memmap(self.folder / files["hr"]["name"], dtype=DTYPE, mode="r", shape=(self._n, self.patch_len))
-        self._lr = np.memmap(self.folder / files["lr"]["name"], dtype=DTYPE, mode="r", shape=(self._n, self.lr_len))
+        self._hr = np.memmap(
+            self.folder / files["hr"]["name"], dtype=DTYPE, mode="r", shape=(self._n, self.patch_len)
+        )
+        self._lr = np.memmap(
+            self.folder / files["lr"]["name"], dtype=DTYPE, mode="r", shape=(self._n, self.lr_len)
+        )
 
     def _position(self, i: int) -> int:
         i = operator.index(i)
@@ -425,9 +495,13 @@ class PatchDataset(torch.utils.data.Dataset):
         if self._index is None:
             name = self.settings["files"]["index"]["name"]
             try:
-                self._index = np.loadtxt(self.folder / name, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+                self._index = np.loadtxt(
+                    self.folder / name, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2
+                )
             except (ValueError, OSError) as e:
-                raise WavesrError(f"{self.folder / name}: damaged index ({' '.join(str(e).split())[:120]})") from None
+                raise WavesrError(
+                    f"{self.folder / name}: damaged index ({' '.join(str(e).split())[:120]})"
+                ) from None
         if len(self._index) != self._n or self._index.shape[1] != 3:
             raise WavesrError(f"{self.folder}: damaged index ({len(self._index)} rows for {self._n} patches)")
         _, file_no, offset = self._index[i]
@@ -441,5 +515,7 @@ class PatchDataset(torch.utils.data.Dataset):
         return state
 
     def __repr__(self) -> str:
-        return (f"PatchDataset({str(self.folder)!r}: {self._n} patches of {self.patch_len} at {self.sr} Hz, "
-                f"ratio {self.ratio}, {self.settings['method']})")
+        return (
+            f"PatchDataset({str(self.folder)!r}: {self._n} patches of {self.patch_len} at {self.sr} Hz, "
+            f"ratio {self.ratio}, {self.channel})"
+        )

@@ -64,8 +64,9 @@ def find_soundfont() -> Path:
     pkg = fetch_deb("fluid-soundfont-gm")
     path = pkg.path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
     if not path.is_file():
-        raise WavesrError(f"{path}: fluid-soundfont-gm holds no FluidR3_GM.sf2; run "
-                          "`apt-get install fluid-soundfont-gm`")
+        raise WavesrError(
+            f"{path}: fluid-soundfont-gm holds no FluidR3_GM.sf2; run `apt-get install fluid-soundfont-gm`"
+        )
     return path
 
 
@@ -73,8 +74,9 @@ def _music21():
     try:
         import music21
     except ImportError:
-        raise WavesrError("the piano corpus needs music21: run `pip install 'wavesr[piano]'` "
-                          "(or `pip install music21`)") from None
+        raise WavesrError(
+            "the piano corpus needs music21: run `pip install 'wavesr[piano]'` (or `pip install music21`)"
+        ) from None
     return music21
 
 
@@ -83,8 +85,9 @@ def piano_works(chorales: bool = False) -> list[str]:
     works = list(SOLO_PIANO)
     if chorales:
         corpus = _music21().corpus
-        works += sorted(str(p).split("/corpus/", 1)[1] for p in corpus.getComposer("bach")
-                        if str(p).endswith(".mxl"))
+        works += sorted(
+            str(p).split("/corpus/", 1)[1] for p in corpus.getComposer("bach") if str(p).endswith(".mxl")
+        )
     return works
 
 
@@ -114,14 +117,34 @@ def score_to_midi(work: str, midi_path: str | Path) -> Path:
     return Path(midi_path)
 
 
-def render(midi_path: str | Path, out_path: str | Path, soundfont: str | Path, sr: int = RENDER_SR,
-           gain: float = GAIN) -> Path:
+def render(
+    midi_path: str | Path,
+    out_path: str | Path,
+    soundfont: str | Path,
+    sr: int = RENDER_SR,
+    gain: float = GAIN,
+) -> Path:
     """Render a MIDI file with fluidsynth into ``out_path`` (.wav or .flac, 16-bit, stereo)."""
     fluidsynth = require_tool("fluidsynth", "run `apt-get install fluidsynth fluid-soundfont-gm` (as root)")
     with tempfile.TemporaryDirectory(prefix="wavesr-render-") as tmp:
         wav = Path(tmp) / "out.wav"
-        out = subprocess.run([fluidsynth, "-ni", "-q", "-F", str(wav), "-r", str(sr), "-g", str(gain),
-                              str(soundfont), str(midi_path)], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                fluidsynth,
+                "-ni",
+                "-q",
+                "-F",
+                str(wav),
+                "-r",
+                str(sr),
+                "-g",
+                str(gain),
+                str(soundfont),
+                str(midi_path),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0 or not wav.is_file():
             raise WavesrError(f"{midi_path}: fluidsynth failed ({(out.stderr or out.stdout).strip()[-200:]})")
         x, file_sr = audio.load(wav)
@@ -142,8 +165,9 @@ def _render_work(args: tuple[str, str, str]) -> dict[str, Any]:
     return measure(out_path)
 
 
-def build_piano(folder: Path, target_sr: int, limit: int | None, chorales: bool,
-                progress: bool = True) -> tuple[Corpus, list[dict[str, Any]]]:
+def build_piano(
+    folder: Path, target_sr: int, limit: int | None, chorales: bool, progress: bool = True
+) -> tuple[Corpus, list[dict[str, Any]]]:
     """Render the piano works into ``folder/audio/`` and return the corpus and the dropped works."""
     _music21()
     require_tool("fluidsynth", "run `apt-get install fluidsynth fluid-soundfont-gm` (as root)")
@@ -154,8 +178,15 @@ def build_piano(folder: Path, target_sr: int, limit: int | None, chorales: bool,
         out.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(w, str(o), str(soundfont)) for w, o in zip(works, outs)]
     with worker_pool(len(jobs)) as imap:
-        results = list(tqdm(imap(_render_work, jobs), total=len(jobs), desc="piano: rendering",
-                            unit="piece", disable=not progress))
+        results = list(
+            tqdm(
+                imap(_render_work, jobs),
+                total=len(jobs),
+                desc="piano: rendering",
+                unit="piece",
+                disable=not progress,
+            )
+        )
     kept, dropped = [], []
     for work, out, m in zip(works, outs, results):
         reason = drop_reason(m, target_sr)
@@ -163,21 +194,52 @@ def build_piano(folder: Path, target_sr: int, limit: int | None, chorales: bool,
             kept.append((work, out, m))
         else:
             out.unlink(missing_ok=True)
-            dropped.append({"path": work, "source": "music21", "group": work.rsplit(".", 1)[0], "reason": reason,
-                            **{k: m[k] for k in ("error", "bandwidth", "level_db") if k in m}})
+            dropped.append(
+                {
+                    "path": work,
+                    "source": "music21",
+                    "group": work.rsplit(".", 1)[0],
+                    "reason": reason,
+                    **{k: m[k] for k in ("error", "bandwidth", "level_db") if k in m},
+                }
+            )
     seconds: dict[str, float] = defaultdict(float)
     for work, _, m in kept:
         seconds[work.rsplit(".", 1)[0]] += m["duration"]
     splits = group_split(seconds)
     licence = LICENCE.format(soundfont=soundfont.name)
-    items = [Item(path=str(out), split=splits[work.rsplit(".", 1)[0]], group=work.rsplit(".", 1)[0],
-                  duration=round(m["duration"], 4), sr=m["sr"], channels=m["channels"], sha256=sha256_file(out),
-                  source="music21", licence=licence,
-                  meta={"work": work, "soundfont": soundfont.name, "bandwidth": m["bandwidth"],
-                        "level_db": round(m["level_db"], 1)})
-             for work, out, m in kept]
-    version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    settings = {"render": {"soundfont": str(soundfont), "sr": RENDER_SR, "gain": GAIN, "fluidsynth": version.strip(),
-                           "music21": _music21().__version__, "program": "acoustic grand piano (GM 1)"},
-                "split": {"by": "piece", **HELD_OUT, "key": SPLIT_KEY}}
+    items = [
+        Item(
+            path=str(out),
+            split=splits[work.rsplit(".", 1)[0]],
+            group=work.rsplit(".", 1)[0],
+            duration=round(m["duration"], 4),
+            sr=m["sr"],
+            channels=m["channels"],
+            sha256=sha256_file(out),
+            source="music21",
+            licence=licence,
+            meta={
+                "work": work,
+                "soundfont": soundfont.name,
+                "bandwidth": m["bandwidth"],
+                "level_db": round(m["level_db"], 1),
+            },
+        )
+        for work, out, m in kept
+    ]
+    version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[
+        0
+    ]
+    settings = {
+        "render": {
+            "soundfont": str(soundfont),
+            "sr": RENDER_SR,
+            "gain": GAIN,
+            "fluidsynth": version.strip(),
+            "music21": _music21().__version__,
+            "program": "acoustic grand piano (GM 1)",
+        },
+        "split": {"by": "piece", **HELD_OUT, "key": SPLIT_KEY},
+    }
     return Corpus("piano", str(folder), items, settings=settings), dropped

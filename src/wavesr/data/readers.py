@@ -41,8 +41,9 @@ import os
 import re
 import warnings
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,7 @@ CORPUS_SPECS = {
 
 # ------------------------------------------------------------------------------------ helpers
 
+
 def natural_key(text: str) -> list:
     """Sort key that orders digit runs by value: ``p2`` < ``p10``."""
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
@@ -89,11 +91,14 @@ def _locate(root: str | os.PathLike, looks_right: Callable[[Path], bool], expect
             return cand.resolve()
     names = sorted(p.name + "/" * p.is_dir() for p in root.iterdir())
     found = ", ".join(names[:12]) + (f", ... ({len(names)} entries)" if len(names) > 12 else "")
-    raise WavesrError(f"{root}: expected {expected} in this folder or one below it; found {found or 'nothing'}")
+    raise WavesrError(
+        f"{root}: expected {expected} in this folder or one below it; found {found or 'nothing'}"
+    )
 
 
-def _items(entries: Sequence[tuple[Path, str, str, dict]], probe: bool, source: str, licence: str,
-           skipped: list[str]) -> list[Item]:
+def _items(
+    entries: Sequence[tuple[Path, str, str, dict]], probe: bool, source: str, licence: str, skipped: list[str]
+) -> list[Item]:
     """Items from ``(path, split, group, meta)``; with ``probe``, header fields and skips."""
     items = []
     for path, split, group, meta in entries:
@@ -113,18 +118,33 @@ def _items(entries: Sequence[tuple[Path, str, str, dict]], probe: bool, source: 
     return items
 
 
-def _corpus(name: str, root: Path, items: list[Item], description: str, settings: dict[str, Any],
-            skipped: list[str], probe: bool) -> Corpus:
+def _corpus(
+    name: str,
+    root: Path,
+    items: list[Item],
+    description: str,
+    settings: dict[str, Any],
+    skipped: list[str],
+    probe: bool,
+) -> Corpus:
     if not items:
         raise WavesrError(f"{root}: no readable audio for {name} ({len(skipped)} files skipped)")
     if skipped:
-        warnings.warn(f"{root}: skipped {len(skipped)} files (listed in settings['skipped']), e.g. {skipped[0]}",
-                      stacklevel=3)
-    return Corpus(name=name, root=str(root), items=items, description=description,
-                  settings={**settings, "probe": probe, "skipped": skipped})
+        warnings.warn(
+            f"{root}: skipped {len(skipped)} files (listed in settings['skipped']), e.g. {skipped[0]}",
+            stacklevel=3,
+        )
+    return Corpus(
+        name=name,
+        root=str(root),
+        items=items,
+        description=description,
+        settings={**settings, "probe": probe, "skipped": skipped},
+    )
 
 
 # --------------------------------------------------------------------------------------- VCTK
+
 
 def _vctk_layout(folder: Path) -> str | None:
     """``"0.92"``, ``"0.80"`` or None, from the audio folder present."""
@@ -154,9 +174,17 @@ def _speaker_number(speaker: str) -> tuple[int, str]:
     return int(re.sub(r"\D", "", speaker) or 0), speaker
 
 
-def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", speaker: str = "p225",
-              val: float = 0.05, test: float = 0.10, test_speakers: Sequence[str] = VCTK_TEST_SPEAKERS,
-              n_val_speakers: int = 2, probe: bool = True) -> Corpus:
+def read_vctk(
+    root: str | os.PathLike,
+    task: str = "multi",
+    mic: str = "mic1",
+    speaker: str = "p225",
+    val: float = 0.05,
+    test: float = 0.10,
+    test_speakers: Sequence[str] = VCTK_TEST_SPEAKERS,
+    n_val_speakers: int = 2,
+    probe: bool = True,
+) -> Corpus:
     """VCTK 0.80 or 0.92 (see the module docstring for the splits).
 
     Parameters
@@ -175,15 +203,21 @@ def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", s
         test_speakers, excluded = VCTK_FULLBAND_TEST_SPEAKERS, VCTK_FULLBAND_EXCLUDED
     if mic not in VCTK_MICS:
         raise WavesrError(f"unknown VCTK microphone {mic!r} (choose {' or '.join(VCTK_MICS)})")
-    base = _locate(root, lambda p: _vctk_layout(p) is not None,
-                   "VCTK: wav48/p225/p225_001.wav (0.80) or wav48_silence_trimmed/p225/p225_001_mic1.flac (0.92)")
+    base = _locate(
+        root,
+        lambda p: _vctk_layout(p) is not None,
+        "VCTK: wav48/p225/p225_001.wav (0.80) or wav48_silence_trimmed/p225/p225_001_mic1.flac (0.92)",
+    )
     version = _vctk_layout(base)
     if version == "0.92":
         wav_dir, pattern = base / "wav48_silence_trimmed", f"*_{mic}.flac"
     else:
         wav_dir, pattern = base / "wav48", "*.wav"
-    speakers = {d.name: sorted(d.glob(pattern), key=lambda p: natural_key(p.name))
-                for d in wav_dir.iterdir() if d.is_dir()}
+    speakers = {
+        d.name: sorted(d.glob(pattern), key=lambda p: natural_key(p.name))
+        for d in wav_dir.iterdir()
+        if d.is_dir()
+    }
     speakers = {s: files for s, files in speakers.items() if files and s not in excluded}
     if not speakers:
         raise WavesrError(f"{wav_dir}: no speaker folders with {pattern} files")
@@ -202,9 +236,12 @@ def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", s
         val_set = rest[-n_val_speakers:] if n_val_speakers else []
         split_of = {s: "test" if s in test_set else "val" if s in val_set else "train" for s in speakers}
         plan = [(f, split_of[s]) for s in sorted(speakers, key=_speaker_number) for f in speakers[s]]
-        held = {"test_speakers": test_set, "val_speakers": val_set,
-                "missing_test_speakers": [s for s in test_speakers if s not in speakers],
-                **({"excluded_speakers": list(excluded)} if excluded else {})}
+        held = {
+            "test_speakers": test_set,
+            "val_speakers": val_set,
+            "missing_test_speakers": [s for s in test_speakers if s not in speakers],
+            **({"excluded_speakers": list(excluded)} if excluded else {}),
+        }
     who = _speaker_info(base / "speaker-info.txt")
     entries = []
     for f, split in plan:
@@ -229,12 +266,14 @@ def read_vctk(root: str | os.PathLike, task: str = "multi", mic: str = "mic1", s
 
 # ---------------------------------------------------------------------------------- Beethoven
 
+
 def _flat_audio(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.suffix.lower() in audio.AUDIO_EXTENSIONS and p.is_file()]
 
 
-def read_beethoven(root: str | os.PathLike, val: float = 0.06, test: float = 0.06, gap: int | None = None,
-                   probe: bool = True) -> Corpus:
+def read_beethoven(
+    root: str | os.PathLike, val: float = 0.06, test: float = 0.06, gap: int | None = None, probe: bool = True
+) -> Corpus:
     """SampleRNN's Beethoven piano chunks (one folder, e.g. ``music/parts/p0.flac``), split in order.
 
     ``gap`` files after each split boundary are dropped (default 7 when every name is ``p<N>``,
@@ -263,15 +302,22 @@ def read_beethoven(root: str | os.PathLike, val: float = 0.06, test: float = 0.0
             entries.append((f, s, g, {}))
     skipped: list[str] = []
     items = _items(entries, probe, "SampleRNN Beethoven piano sonatas", "", skipped)
-    settings = {"reader": "beethoven", "val": val, "test": test, "gap": gap,
-                "gap_dropped": len(files) - len(entries), "group": "piece" if by_piece else "file"}
+    settings = {
+        "reader": "beethoven",
+        "val": val,
+        "test": test,
+        "gap": gap,
+        "gap_dropped": len(files) - len(entries),
+        "group": "piece" if by_piece else "file",
+    }
     description = "Beethoven piano sonatas (SampleRNN chunks)"
     return _corpus("beethoven", base, items, description, settings, skipped, probe)
 
 
 # ------------------------------------------------------------------------------ MagnaTagATune
 
-def _mtt_track(stem: str) -> str:
+
+def magnatagatune_track(stem: str) -> str:
     """``artist-album-01-title-30-59`` -> ``artist-album-01-title`` (the clip's seconds removed)."""
     return re.sub(r"-\d+-\d+$", "", stem)
 
@@ -294,8 +340,14 @@ def random_group_split(groups: Sequence[str], n_test: int, n_val: int, seed: int
     return split_of
 
 
-def read_magnatagatune(root: str | os.PathLike, n_test: int = 1000, n_val: int = 250, seed: int = 0,
-                       group_by: str = "track", probe: bool = True) -> Corpus:
+def read_magnatagatune(
+    root: str | os.PathLike,
+    n_test: int = 1000,
+    n_val: int = 250,
+    seed: int = 0,
+    group_by: str = "track",
+    probe: bool = True,
+) -> Corpus:
     """MagnaTagATune mp3 clips in sub-folders ``0``-``9``, ``a``-``f`` (see the module docstring).
 
     ``group_by`` is ``track`` (clips of one song stay in one split) or ``clip`` (the paper).
@@ -303,8 +355,11 @@ def read_magnatagatune(root: str | os.PathLike, n_test: int = 1000, n_val: int =
     """
     if group_by not in ("track", "clip"):
         raise WavesrError(f"unknown group_by {group_by!r} for MagnaTagATune (choose track or clip)")
-    base = _locate(root, lambda p: any(any((p / d).glob("*.mp3")) for d in MTT_FOLDERS if (p / d).is_dir()),
-                   "MagnaTagATune: sub-folders 0-9, a-f holding .mp3 clips")
+    base = _locate(
+        root,
+        lambda p: any(any((p / d).glob("*.mp3")) for d in MTT_FOLDERS if (p / d).is_dir()),
+        "MagnaTagATune: sub-folders 0-9, a-f holding .mp3 clips",
+    )
     skipped: list[str] = []
     files = []
     for f in sorted(f for d in MTT_FOLDERS if (base / d).is_dir() for f in (base / d).glob("*.mp3")):
@@ -314,15 +369,24 @@ def read_magnatagatune(root: str | os.PathLike, n_test: int = 1000, n_val: int =
             skipped.append(f"{f}: empty file")
     if n_test + n_val >= len(files):
         raise WavesrError(f"{base}: {len(files)} clips, too few for {n_test} test and {n_val} val clips")
-    groups = [_mtt_track(f.stem) if group_by == "track" else f"{f.parent.name}/{f.stem}" for f in files]
+    groups = [
+        magnatagatune_track(f.stem) if group_by == "track" else f"{f.parent.name}/{f.stem}" for f in files
+    ]
     split_of = random_group_split(groups, n_test, n_val, seed)
-    entries = [(f, split_of[g], g, {"track": _mtt_track(f.stem)}) for f, g in zip(files, groups)]
+    entries = [(f, split_of[g], g, {"track": magnatagatune_track(f.stem)}) for f, g in zip(files, groups)]
     items = _items(entries, probe, "MagnaTagATune", "CC-BY-NC-SA-1.0", skipped)
-    settings = {"reader": "magnatagatune", "n_test": n_test, "n_val": n_val, "seed": seed, "group_by": group_by}
+    settings = {
+        "reader": "magnatagatune",
+        "n_test": n_test,
+        "n_val": n_val,
+        "seed": seed,
+        "group_by": group_by,
+    }
     return _corpus("magnatagatune", base, items, "MagnaTagATune clips", settings, skipped, probe)
 
 
 # ------------------------------------------------------------------------------- any folder
+
 
 def _split_folders(root: Path) -> dict[str, Path]:
     subs = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
@@ -330,8 +394,9 @@ def _split_folders(root: Path) -> dict[str, Path]:
     return {s: p for s, p in found.items() if p is not None} if found["train"] and found["test"] else {}
 
 
-def read_folder(root: str | os.PathLike, group_by: str = "file", val: float = 0.05, test: float = 0.05,
-                probe: bool = True) -> Corpus:
+def read_folder(
+    root: str | os.PathLike, group_by: str = "file", val: float = 0.05, test: float = 0.05, probe: bool = True
+) -> Corpus:
     """Any folder of audio (recursive), split by ``train/`` ``val/`` ``test/`` sub-folders if it has
     ``train/`` and ``test/``, else by a stable hash (:func:`~wavesr.data.corpus.hash_split`) of the
     group: the file's relative path (``group_by="file"``) or its parent folder (``"folder"``)."""
@@ -356,15 +421,22 @@ def read_folder(root: str | os.PathLike, group_by: str = "file", val: float = 0.
             skipped.append(f"{f}: outside the train/val/test folders")
             continue
         # a folder is named from its split folder (train/p225 and test/p225 are one speaker)
-        group = f.relative_to(top).parent.as_posix() if group_by == "folder" else f.relative_to(base).as_posix()
+        group = (
+            f.relative_to(top).parent.as_posix() if group_by == "folder" else f.relative_to(base).as_posix()
+        )
         entries.append((f, split or hash_split(group, val, test), group, {}))
     items = _items(entries, probe, base.name, "", skipped)
-    settings = {"reader": "folder", "group_by": group_by,
-                "split_by": "folders" if folders else "hash", **({} if folders else {"val": val, "test": test})}
+    settings = {
+        "reader": "folder",
+        "group_by": group_by,
+        "split_by": "folders" if folders else "hash",
+        **({} if folders else {"val": val, "test": test}),
+    }
     return _corpus(f"folder:{base.name}", base, items, f"audio files under {base}", settings, skipped, probe)
 
 
 # ------------------------------------------------------------------------------------ by name
+
 
 def open_corpus(spec: str, root: str | os.PathLike | None = None, **options: Any) -> Corpus:
     """Open a corpus by spec: a reader in :data:`CORPUS_SPECS` (needs ``root``; ``options`` go to
@@ -374,19 +446,25 @@ def open_corpus(spec: str, root: str | os.PathLike | None = None, **options: Any
         "vctk-single": functools.partial(read_vctk, task="single"),
         "vctk-multi": functools.partial(read_vctk, task="multi"),
         "vctk-fullband": functools.partial(read_vctk, task="fullband"),
-        "beethoven": read_beethoven, "magnatagatune": read_magnatagatune, "folder": read_folder}
+        "beethoven": read_beethoven,
+        "magnatagatune": read_magnatagatune,
+        "folder": read_folder,
+    }
     if spec in readers:
         if root is None:
             raise WavesrError(f"corpus {spec!r} needs the folder that holds it (root)")
         accepted = [n for n in inspect.signature(readers[spec]).parameters if n not in ("root", "task")]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
-            raise WavesrError(f"corpus {spec!r} has no option {', '.join(unknown)} (it takes {', '.join(accepted)})")
+            raise WavesrError(
+                f"corpus {spec!r} has no option {', '.join(unknown)} (it takes {', '.join(accepted)})"
+            )
         return readers[spec](root, **options)
     if root is not None or options:
         raise WavesrError(f"corpus {spec!r} takes no folder or options (only {', '.join(readers)} do)")
     if spec in DEFAULT_CORPORA:
         from .defaults import load_default
+
         return load_default(spec)
     path = Path(spec).expanduser()
     if path.is_file():

@@ -42,6 +42,7 @@ from ..errors import WavesrError
 from .base import Upsampler, UpsamplerConfig, register
 
 EPS = 1e-5  # floor of the magnitudes the log features see (the input is RMS-normalised)
+CORE_FRAMES = 2048  # frames of the spectrum the core takes at once without gradients (memory; 11 s at 48 kHz)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class BandConfig(UpsamplerConfig):
         if self.hop > self.n_fft or self.kernel % 2 == 0:
             raise WavesrError("BandNet needs hop <= n_fft and an odd kernel")
         self.sr = int(self.sr)
+        self.check_running()
 
 
 class ConvNeXtBlock(nn.Module):
@@ -119,7 +121,9 @@ class BandNet(Upsampler):
         self.magnitude = nn.Conv1d(config.width, bins, 1, bias=True)
         self.phase = nn.Conv1d(config.width, 2 * bins, 1)
         self.keep = nn.Conv1d(config.width, bins, 1, bias=True)
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        # made on the CPU even when the network is built on the meta device to check a checkpoint's
+        # shapes: there, torch computes it through its decompositions, which import torch._dynamo (2 s)
+        self.register_buffer("window", torch.hann_window(config.n_fft, device="cpu"), persistent=False)
         with torch.no_grad():  # untrained: the input through, nothing generated
             self.magnitude.weight.mul_(0.1)
             nn.init.constant_(self.magnitude.bias, math.log(EPS))  # type: ignore[arg-type]
@@ -168,11 +172,29 @@ class BandNet(Upsampler):
         return keep * re_in + gain * re, keep * im_in + gain * im
 
     def run_core(self, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
-        """:meth:`core`, or the faster runner :mod:`wavesr.runtime` put in its place (``self.runner``)."""
-        runner = getattr(self, "runner", None)
-        if runner is not None and not torch.is_grad_enabled():
-            return runner(re_in, im_in)
-        return self.core(re_in, im_in)
+        """:meth:`core`, or the faster runner :mod:`wavesr.runtime` put in its place (``self.runner``).
+
+        Without gradients, a long input goes through in pieces of :data:`CORE_FRAMES` frames, each
+        with :attr:`frame_context` frames of its neighbours either side (the reach of the blocks'
+        convolutions): the same numbers as in one piece, in a fraction of the memory."""
+        if torch.is_grad_enabled():
+            return self.core(re_in, im_in)
+        run = getattr(self, "runner", None) or self.core
+        frames, margin = re_in.shape[1], self.frame_context
+        if frames <= CORE_FRAMES + 2 * margin:
+            return run(re_in, im_in)
+        pieces = []
+        for start in range(0, frames, CORE_FRAMES):
+            a, b = max(0, start - margin), min(frames, start + CORE_FRAMES + margin)
+            out_re, out_im = run(re_in[:, a:b], im_in[:, a:b])
+            keep = slice(start - a, start - a + min(CORE_FRAMES, frames - start))
+            pieces.append((out_re[:, keep], out_im[:, keep]))
+        return torch.cat([p[0] for p in pieces], dim=1), torch.cat([p[1] for p in pieces], dim=1)
+
+    @property
+    def frame_context(self) -> int:
+        """Frames either side an output frame of :meth:`core` depends on (its depthwise convolutions)."""
+        return self.config.blocks * (self.config.kernel // 2)
 
     def synthesis(self, re: Tensor, im: Tensor, length: int) -> Tensor:
         """The inverse STFT of ``[b, frames, bins]`` (Hann, ``hop``, centred): ``[b, length]``, as

@@ -43,12 +43,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import __version__
+from .. import __version__, checks
+from ..constants import PASSES_TEXT, valid_passes
 from ..errors import WavesrError
 from ..files import atomic_path
 
 FORMAT = "wavesr-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the run settings (channel, passes, strength) are in the config
 _RESERVED = (
     "format",
     "format_version",
@@ -58,18 +59,28 @@ _RESERVED = (
     "state_dict",
     "degrade",
     "strength",
-)
+)  # "degrade" and "strength": where format 1 kept two of the run settings
 
 
 @dataclass
 class UpsamplerConfig:
     """Settings every network has. Subclasses add their own fields (all with defaults).
 
+    The first two fix the network's rates; the last three say how the trained network is run, and
+    travel with it in every checkpoint (training sets ``channel``; a shipped model's registry entry
+    sets ``passes`` and ``strength`` when :func:`wavesr.load_model` builds it).
+
     ``PRESETS`` maps a preset name to field values, for :func:`build_model`'s ``preset=``.
     """
 
     ratio: int = 4  # upsampling ratio r = sr / sr_lowres
     sr: int = 16000  # high (output) sample rate, Hz
+    # the channel its training inputs came through (an audio.degrade name such as "decimate", "a+b" for
+    # a mix of two, "channels:FAMILIES" for random full-band channels; None: untrained or unknown);
+    # upsampling puts real audio through a single paper channel first (wavesr.inference, "Input conditioning")
+    channel: str | None = None
+    passes: int = 1  # self-ensemble passes upsampling uses unless told (wavesr.inference.ensemble_offsets)
+    strength: float = 1.0  # a full-band network's generated band is scaled by this (wavesr.audio.put_back)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
 
@@ -79,6 +90,16 @@ class UpsamplerConfig:
         if isinstance(self.sr, bool) or int(self.sr) != self.sr or self.sr <= 0:
             raise WavesrError(f"sr must be a positive integer (Hz), got {self.sr!r}")
         self.ratio, self.sr = int(self.ratio), int(self.sr)
+        self.check_running()
+
+    def check_running(self) -> None:
+        """The three run settings are well formed (every subclass's ``__post_init__`` calls this)."""
+        if self.channel is not None and (not isinstance(self.channel, str) or not self.channel):
+            raise WavesrError(f"channel must be a channel name or None, got {self.channel!r}")
+        if not valid_passes(self.passes):
+            raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {self.passes!r}")
+        checks.number(self.strength, "strength", 0, 1)
+        self.strength = float(self.strength)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Self:
@@ -89,6 +110,15 @@ class UpsamplerConfig:
         return config_from_dict(cls, {**cls.PRESETS[name], **overrides})
 
 
+RUNNING = ("channel", "passes", "strength")  # the config fields that say how a network is run, not what it is
+
+
+def architecture(config: UpsamplerConfig | dict[str, Any]) -> dict[str, Any]:
+    """A config's fields without :data:`RUNNING`: what fixes the network's weights and their shapes."""
+    values = plain_values(config) if not isinstance(config, dict) else config
+    return {k: v for k, v in values.items() if k not in RUNNING}
+
+
 C = TypeVar("C", bound=UpsamplerConfig)
 
 
@@ -97,15 +127,6 @@ class Upsampler(nn.Module):
 
     name: ClassVar[str] = ""  # set by @register
     config_class: ClassVar[type[UpsamplerConfig]] = UpsamplerConfig
-    # passes of the self-ensemble (wavesr.inference.ensemble_offsets) upsampling uses unless told; a
-    # shipped model gets its registry entry's value from wavesr.load_model
-    passes: int = 1
-    # the audio.degrade method its training inputs were made with (None: untrained or unknown); upsampling
-    # puts real audio through the same channel first (wavesr.inference, "Input conditioning")
-    degrade: str | None = None
-    # a full-band network's generated band is scaled by this when upsampling (wavesr.audio.put_back); a
-    # shipped model gets its registry entry's value from wavesr.load_model
-    strength: float = 1.0
 
     def __init__(self, config: UpsamplerConfig) -> None:
         super().__init__()
@@ -118,6 +139,28 @@ class Upsampler(nn.Module):
     @property
     def ratio(self) -> int:
         return self.config.ratio
+
+    @property
+    def channel(self) -> str | None:
+        """The channel its training inputs came through (:class:`UpsamplerConfig`)."""
+        return self.config.channel
+
+    @property
+    def passes(self) -> int:
+        return self.config.passes
+
+    @property
+    def strength(self) -> float:
+        return self.config.strength
+
+    def run_as(self, **running: Any) -> Self:
+        """Change run settings (:data:`RUNNING`: ``channel``, ``passes``, ``strength``), checked as a new
+        config is; returns the network. The weights and their shapes stay."""
+        unknown = sorted(set(running) - set(RUNNING))
+        if unknown:
+            raise TypeError(f"run_as() takes {', '.join(RUNNING)}, not {', '.join(unknown)}")
+        self.config = dataclasses.replace(self.config, **running)
+        return self
 
     @property
     def sr(self) -> int:
@@ -272,8 +315,6 @@ def save_model(
         "model": model.name,
         "config": plain_values(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        **({"degrade": model.degrade} if model.degrade else {}),
-        **({"strength": float(model.strength)} if model.strength != 1.0 else {}),
         **plain_values(extra),
     }
     path = Path(path)
@@ -341,7 +382,7 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint"
     name, weights = checkpoint["model"], checkpoint["state_dict"]
     try:
         cls = model_class(name)
-        config = config_from_dict(cls.config_class, checkpoint["config"])
+        config = config_from_dict(cls.config_class, current_config(checkpoint))
         with torch.device("meta"):
             shapes = {k: tuple(v.shape) for k, v in cls(config).state_dict().items()}
     except WavesrError as e:
@@ -371,43 +412,63 @@ def model_from_checkpoint(checkpoint: dict[str, Any], source: str = "checkpoint"
     return model
 
 
-def channels(method: str, mix: str | None = None) -> str:
-    """The channels a network was trained on, as ``Upsampler.degrade`` names them: ``"decimate"``, or
-    ``"decimate+sinc"`` when a share of the inputs was made by another method (``--mix-degrade``)."""
-    return method if not mix or mix == method else f"{method}+{mix}"
+def channel_mix(channel: str, mix: str | None = None) -> str:
+    """The channel a network was trained through, as :class:`UpsamplerConfig` names it: ``"decimate"``,
+    or ``"decimate+sinc"`` when a share of the inputs came through another (``--mix-channel``)."""
+    return channel if not mix or mix == channel else f"{channel}+{mix}"
 
 
-def training_degrade(checkpoint: dict[str, Any]) -> str | None:
-    """The ``audio.degrade`` channel(s) a checkpoint's network was trained on (:func:`channels`),
-    ``None`` if it was not trained.
+def training_channel(checkpoint: dict[str, Any]) -> str | None:
+    """The channel a checkpoint's network was trained through (:func:`channel_mix`), ``None`` if it
+    was not trained.
 
-    Training writes it into every checkpoint (``degrade``); for checkpoints from before that, the
-    training data's ``settings.json`` tells when it is still where the run found it, else the
-    default of ``wavesr prepare``, ``decimate``; a run's ``mix_degrade`` is added to either.
+    Format 2 keeps it in the config (``channel``), format 1 beside it (``degrade``); for checkpoints
+    from before either, the training data's ``settings.json`` tells when it is still where the run
+    found it, else the default of ``wavesr prepare``, ``decimate``; a run's mix is added to either.
     """
-    training = checkpoint.get("training")  # older checkpoints kept the config under training.config
+    config = checkpoint.get("config")
+    if isinstance(config, dict) and "channel" in config:
+        return config["channel"]
+    training = checkpoint.get("training")  # older checkpoints kept the run's config under training.config
     cfg = checkpoint.get("train_config") or (training.get("config") if isinstance(training, dict) else None)
     cfg = cfg if isinstance(cfg, dict) else None
     if isinstance(checkpoint.get("degrade"), str):
-        method = checkpoint["degrade"]
+        channel = checkpoint["degrade"]
     elif cfg is None:
         return None
     else:
         try:
             settings = json.loads((Path(str(cfg.get("data", ""))) / "settings.json").read_text())
-            method = str(settings.get("method", "decimate"))
+            channel = str(settings.get("channel", settings.get("method", "decimate")))
         except (OSError, ValueError, AttributeError):
-            method = "decimate"
-    mix = cfg.get("mix_degrade") if cfg else None
-    return method if mix in method.split("+") else channels(method, mix)
+            channel = "decimate"
+    mix = (cfg.get("mix_channel") or cfg.get("mix_degrade")) if cfg else None
+    return channel if mix in channel.split("+") else channel_mix(channel, mix)
 
 
-def load_model_file(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Upsampler:
-    """Load a network saved by :func:`save_model`, in eval mode, on ``map_location``."""
+def current_config(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with its run settings in it, whatever its format (1 kept two beside it)."""
+    config = dict(checkpoint["config"])
+    if "channel" not in config:
+        config["channel"] = training_channel(checkpoint)
+        strength = checkpoint.get("strength", 1.0)
+        ok = isinstance(strength, (int, float)) and not isinstance(strength, bool) and 0 <= strength <= 1
+        config["strength"] = float(strength) if ok else 1.0
+    return config
+
+
+def load_model_file(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", **running: Any
+) -> Upsampler:
+    """Load a network saved by :func:`save_model`, in eval mode, on ``map_location``.
+
+    ``running``: run settings (:data:`RUNNING`) that replace the checkpoint's, e.g. a registry
+    entry's ``passes``."""
+    unknown = sorted(set(running) - set(RUNNING))
+    if unknown:
+        raise TypeError(
+            f"load_model_file() takes run settings {', '.join(RUNNING)}, not {', '.join(unknown)}"
+        )
     checkpoint = read_checkpoint(path, map_location)
-    model = model_from_checkpoint(checkpoint, source=str(path)).to(map_location).eval()
-    model.degrade = training_degrade(checkpoint)
-    strength = checkpoint.get("strength", 1.0)
-    if isinstance(strength, (int, float)) and not isinstance(strength, bool) and 0 <= strength <= 1:
-        model.strength = float(strength)
-    return model
+    checkpoint = {**checkpoint, "config": {**current_config(checkpoint), **running}}
+    return model_from_checkpoint(checkpoint, source=str(path)).to(map_location).eval()

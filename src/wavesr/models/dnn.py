@@ -113,7 +113,9 @@ class DNN(Upsampler):
         super().__init__(config or DNNConfig())
         cfg = self.config
         n_in = cfg.n_low * (2 * cfg.context + 1)
-        self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
+        # made on the CPU even when the network is built on the meta device to check a checkpoint's
+        # shapes: there, torch computes it through its decompositions, which import torch._dynamo (2 s)
+        self.register_buffer("window", torch.hann_window(cfg.n_fft, device="cpu"), persistent=False)
         self.norm = nn.BatchNorm1d(n_in, affine=False, momentum=None)  # global MVN, from training data
         layers: list[nn.Module] = []
         for i in range(cfg.layers):

@@ -1,4 +1,4 @@
-"""FastNet: wavesr's own network, a low-rate U-Net that upsamples ~100x faster than real time on a CPU core.
+"""FastNet: wavesr's own network, a low-rate U-Net, many times faster than AudioUNet on a CPU (BENCHMARKS.md).
 
 Why it is fast
 --------------
@@ -40,18 +40,16 @@ Design choices
   Training without normalisation is kept stable by the residual gains ``g`` (LayerScale;
   Touvron et al., 2021).
 - **A level at the low rate itself.** A first version began with 1 ms frames (a stride-4 first
-  layer, ``frame=4``, widths 96 / 160 / 256, 226 M MAC/s). Trained the same way for the same
-  1,200 steps, the 32-channel level at the input's own rate gave 0.5 dB more patch SNR and a
-  lower LSD (15.3 vs 14.8 dB; 3.3 vs 3.6) for ~25 % more computation.
+  layer, ``frame=4``); a 32-channel level at the input's own rate scored better on both SNR and
+  LSD for about a quarter more computation (docs/design.md).
 - **Bounded receptive field, frame-aligned.** Every layer is a finite convolution, so an output
   sample depends only on input within :attr:`FastNet.context` low-rate samples either side
   (an upper bound; 2304 = 0.58 s at r = 4). Chunks that start at multiples of
   :attr:`FastNet.hop_multiple` (64) low-rate samples and overlap by ``context`` reproduce the
-  whole-signal output to float precision (tests/test_fast.py); aligned chunks overlapping by
-  512 samples agree with it at ~90 dB SNR once trained. Chunks that start elsewhere see the
-  strided layers at another phase: a trained medium network's output then differs at ~31 dB
-  SNR (the high-frequency part it cannot predict changes with the phase), so a chunker must
-  align chunk starts to ``hop_multiple``.
+  whole-signal output to float precision (tests/test_fast.py). Chunks that start elsewhere see
+  the strided layers at another phase, and a trained network's output then differs (the
+  high-frequency part it cannot predict changes with the phase), so a chunker must align chunk
+  starts to ``hop_multiple``.
 - **Any length, ending at the array's edge.** Training patches fill their arrays, so the network
   learned signals that run up to the edge of every layer. An input of another length is not
   padded with zero *samples* to a multiple of ``hop_multiple`` (a first version did): the first
@@ -59,29 +57,19 @@ Design choices
   Instead each level's features are padded with zeros to a whole stride before it is strided
   down, and the decoder crops every level back to its own length. Inputs whose length is a
   multiple of ``hop_multiple`` (every training patch, every chunk but a stream's last) are
-  computed exactly as before; on 0.4 s excerpts cut from the middle of 200 validation files
-  (not a multiple of 64 low-rate samples) speech-x2 went from 23.04 to 23.79 dB SNR (cubic
-  22.48) and speech-x8 from 7.61 to 7.98 (cubic 7.29), whole files unchanged (BENCHMARKS.md).
+  computed exactly as before, and excerpts of other lengths score higher (docs/design.md).
 - **The head starts at zero**, so an untrained network returns exactly its skip interpolation.
 - **Which interpolation to add to** (``skip``): the cubic spline (AudioUNet's choice, the default,
   and what the first shipped models used) or windowed-sinc band-limited interpolation
-  (:mod:`wavesr.models.sinc`), which is 0.2-0.4 dB SNR closer to the original than the spline
-  on held-out speech; with it the network only has to add what lies above the low-resolution
-  band. The shipped models use ``sinc``.
+  (:mod:`wavesr.models.sinc`), which is closer to the original than the spline on held-out
+  speech; with it the network only has to add what lies above the low-resolution band. The
+  shipped models use ``sinc``.
 - **Its own training objective**: ``default_loss = "rmse"`` (per-example RMSE, the original
-  code's), chosen by ``wavesr train --loss auto``. Trained on the default speech corpus at
-  r = 4 for the same 3,474 steps (batch 16, Adam 3e-4, ~10 min on one CPU thread), scored on
-  300 held-out test files (means over files)::
-
-      objective   SNR (dB)         LSD (kuleshov)
-      (cubic)     12.93            7.45
-      rmse        13.14 (+0.21)    4.62 (0.62x)
-      l2          12.73 (-0.20)    3.89 (0.52x)
-      l2+stft     12.30 (-0.63)    2.99 (0.40x)
-
-  Only ``rmse`` beats the spline on both. The batch-mean squared error is dominated by loud,
-  noisy patches and teaches the network to add high frequencies to clean vowels, where the
-  spline is already 40 dB accurate; per-example RMSE weighs every patch's relative error.
+  code's), chosen by ``wavesr train --loss auto``: the batch-mean squared error is dominated by
+  loud, noisy patches and teaches the network to add high frequencies to clean vowels, where the
+  spline is already accurate; per-example RMSE weighs every patch's relative error. Of rmse, l2
+  and l2+stft trained for the same steps, only rmse beat the spline on both SNR and LSD
+  (docs/design.md).
 """
 
 from __future__ import annotations
@@ -240,8 +228,14 @@ class FastNet(Upsampler):
         return -(-reach // self.hop_multiple) * self.hop_multiple
 
     def forward(self, lr: Tensor) -> Tensor:
-        """``lr [batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``, any ``time_lr >= 1``."""
+        """``lr [batch, 1, time_lr]`` -> ``[batch, 1, time_lr * ratio]``, any ``time_lr >= 1``.
+
+        Without gradients, the faster runner :mod:`wavesr.runtime` may have put in place
+        (``self.runner``) computes it, for inputs as long as it takes."""
         self.check_input(lr)
+        runner = getattr(self, "runner", None)
+        if runner is not None and not torch.is_grad_enabled() and lr.shape[-1] >= runner.min_length:
+            return runner(lr)[0]
         t, s = lr.shape[-1], self.config.stride
         x = F.pad(lr, (0, (-t) % self.config.frame))  # [b, 1, T]: t rounded up to a whole frame
         h = self.embed(x)  # [b, w0, T / frame]

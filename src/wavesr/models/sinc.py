@@ -2,18 +2,15 @@
 
 The cubic spline that AudioUNet starts from is not the best linear interpolator of a decimated
 signal: it bends the pass band and leaves spectral images above the low-resolution Nyquist
-frequency. On the default speech corpus at r = 4, band-limited interpolation (soxr) scores
-+0.2 to +0.3 dB SNR over the spline (BENCHMARKS.md), and a network that starts from it only has
-to learn what lies above the low-resolution band.
+frequency. Band-limited interpolation scores a higher SNR than the spline on speech, and a network
+that starts from it only has to learn what lies above the low-resolution band.
 
 The interpolator is a polyphase FIR filter: the zero-stuffed input convolved with a
 Kaiser-windowed sinc cut at the low-resolution Nyquist frequency, each of its ``r`` phases
 scaled to unit sum (a constant stays constant; the phase at the input's own samples is the
 identity). The kernel spans ``HALF_WIDTH`` low-rate samples either side; the signal is taken as
-zero beyond its ends. On 20 validation files of the speech corpus it scores the same SNR as
-soxr's band-limited resampling (27.18 vs 27.18 dB at r = 4, 17.72 vs 17.72 at r = 8; the spline
-26.76 and 17.51); a cut-off at 0.9 or 0.95 x Nyquist, or Kaiser beta 6 or 10, scored lower
-or the same.
+zero beyond its ends. It scores the same SNR as soxr's band-limited resampling; other cut-offs
+and Kaiser betas scored lower or the same (docs/design.md).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # torch is imported only when a model is loaded
 
 REGISTRY_ENV = "WAVESR_PRETRAINED"
 FORMAT = "wavesr-pretrained"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: an entry's training channel is "channel" (1: "degrade")
 RUN_CHECKPOINTS = ("best.pt", "model.pt", "last.pt")  # what a training run folder offers, best first
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 already checked
 
@@ -65,9 +65,9 @@ class ModelInfo:
     card: str | None = None
     recipe: str | None = None
     passes: int = 1  # self-ensemble passes upsampling uses by default (wavesr.inference.ensemble_offsets)
-    # the audio.degrade method its training inputs were made with: upsampling puts real audio through it
-    # first (wavesr.inference, "Input conditioning"); entries older than the field were trained on decimate
-    degrade: str | None = "decimate"
+    # the channel its training inputs came through (models.base.UpsamplerConfig): upsampling puts real audio
+    # through it first (wavesr.inference, "Input conditioning"); entries older than the field were decimate's
+    channel: str | None = "decimate"
     # a full-band model's generated band is scaled by this (wavesr.audio.put_back), chosen on validation
     strength: float = 1.0
 
@@ -136,6 +136,8 @@ def _entry(folder: Path, name: str, entry: Any) -> ModelInfo:
     where = f"{folder / 'registry.json'}: entry {name!r}"
     if not isinstance(entry, dict):
         raise WavesrError(f"{where} is not a mapping")
+    if "degrade" in entry and "channel" not in entry:  # a format 1 registry
+        entry = {**{k: v for k, v in entry.items() if k != "degrade"}, "channel": entry["degrade"]}
     info = checks.from_dict(ModelInfo, {**entry, "name": name, "folder": folder}, where, partial=True)
     for key, low in (("ratio", 1), ("sr", 1), ("params", 0)):
         checks.number(getattr(info, key), f"{where}: {key}", low, integer=True)
@@ -247,15 +249,16 @@ def load_model(
             f"{name_or_path}: neither a pretrained model name (known: {known}) "
             f"nor a checkpoint file or run folder"
         )
-    model = load_model_file(path, map_location="cpu")
+    # a shipped model runs as its registry entry says (the entry's strength 1 leaves the file's own)
+    running: dict[str, Any] = {} if info is None else {"passes": info.passes, "channel": info.channel}
+    if info is not None and info.strength != 1.0:
+        running["strength"] = info.strength
+    model = load_model_file(path, map_location="cpu", **running)
     if info is not None and (model.ratio, model.sr, model.name) != (info.ratio, info.sr, info.network):
         raise WavesrError(
             f"pretrained model {info.name}: registry says x{info.ratio} {info.network} at "
             f"{info.sr} Hz, the file holds x{model.ratio} {model.name} at {model.sr} Hz"
         )
-    if info is not None:
-        model.passes, model.degrade = info.passes, info.degrade
-        model.strength = info.strength if info.strength != 1.0 else model.strength
     dev = resolve_device(device, model)
     model = model.to(dev).eval()
     if dev.type == "cpu":  # the fastest runner that reproduces it (wavesr.runtime)
@@ -275,7 +278,7 @@ def add_model(
     registry: str | os.PathLike | None = None,
     force: bool = False,
     passes: int = 1,
-    degrade: str | None = None,
+    channel: str | None = None,
     strength: float = 1.0,
 ) -> ModelInfo:
     """Add a checkpoint (or a run folder's best) to a registry under ``name``.
@@ -283,8 +286,8 @@ def add_model(
     Copies it as ``<name>-<sha256[:8]>.pt``, writes ``<name>.md`` (``card`` if given: markdown
     text, else a card generated from the entry) and updates ``registry.json`` atomically.
     Refuses to replace an existing name unless ``force``. ``passes``: the self-ensemble size the
-    model upsamples with by default (1, 2, 4 or 8). ``degrade``: the ``audio.degrade`` method it was
-    trained on (default: what the checkpoint says, :func:`wavesr.models.base.training_degrade`).
+    model upsamples with by default (1, 2, 4 or 8). ``channel``: the channel it was
+    trained on (default: what the checkpoint says, :func:`wavesr.models.base.training_channel`).
     """
     from ..files import sha256_file
     from ..models.base import count_parameters, load_model_file
@@ -320,7 +323,7 @@ def add_model(
         "scores": dict(scores or {}),
         "card": f"{name}.md",
         "recipe": recipe,
-        "degrade": degrade or model.degrade,
+        "channel": channel or model.channel,
         **({"passes": passes} if passes != 1 else {}),
         **({"strength": strength} if strength != 1.0 else {}),
     }
@@ -330,6 +333,10 @@ def add_model(
     info = ModelInfo(name=name, folder=folder, **entry)
     with atomic_path(folder / f"{name}.md", ours=True) as tmp:
         tmp.write_text(card if card is not None else _default_card(info))
+    index["format_version"] = FORMAT_VERSION  # every entry in this format (format 1's "degrade" renamed)
+    for key, value in index["models"].items():
+        if isinstance(value, dict) and "degrade" in value:
+            index["models"][key] = {("channel" if k == "degrade" else k): v for k, v in value.items()}
     write_json(folder / "registry.json", index)
     if old_file and old_file != file and not any(m["file"] == old_file for m in index["models"].values()):
         (folder / old_file).unlink(missing_ok=True)

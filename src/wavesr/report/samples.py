@@ -38,7 +38,7 @@ from .. import audio
 from ..errors import WavesrError
 from ..evaluate import slug
 from ..files import read_json, staged_folder
-from .tables import METRIC_LABELS
+from .tables import METRIC_LABELS, degradation_channel
 
 HERE = Path(__file__).parent
 MIN_BROWSER_RATE = 3000  # Hz: browsers do not play audio below this rate
@@ -124,7 +124,7 @@ def plan_sections(
             split = f" ({corpus['split']} split)" if corpus.get("split") else ""
             text = settings["config"].get("description") or (
                 f"Files held out from training{split}. The low-resolution signal keeps 1 sample in {r} "
-                f"({sr / r:g} Hz, made with {settings['degradation']['method']}); each method rebuilds the "
+                f"({sr / r:g} Hz, made with {degradation_channel(settings)}); each method rebuilds the "
                 f"{sr} Hz signal. Scores are per file; the table gives the means over all {n} evaluated "
                 "files."
             )

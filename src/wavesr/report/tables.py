@@ -31,6 +31,12 @@ METRIC_LABELS = {
 }
 
 
+def degradation_channel(settings: dict[str, Any]) -> str:
+    """The channel an evaluation's low-resolution inputs came through (named ``method`` before 0.2)."""
+    degradation = settings["degradation"]
+    return str(degradation.get("channel", degradation.get("method")))
+
+
 def finite_or_none(value: Any) -> Any:
     """NaN and infinities as ``None`` (JSON and CSV have no NaN)."""
     return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -112,7 +118,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "## Settings",
         "",
         f"- rate: {s['protocol']['sr']} Hz; low resolution: `audio.degrade(hr, r, "
-        f'"{s["degradation"]["method"]}")`'
+        f'"{degradation_channel(s)}")`'
         + (f"; first {s['protocol']['max_seconds']} s of each file" if s["protocol"]["max_seconds"] else ""),
         f"- files: {s['files']['count']} (list sha256 {s['files']['sha256'][:16]}..., `files.txt`)",
     ]
