@@ -32,8 +32,7 @@ def small_fast() -> torch.nn.Module:
     torch.manual_seed(0)
     model = build_model("fast", preset="small", ratio=2, sr=16000)
     torch.nn.init.normal_(model.head.weight, std=0.02)
-    model.degrade, model.passes = "decimate", 2
-    return model.eval()
+    return model.run_as(channel="decimate", passes=2).eval()
 
 
 def small_band() -> torch.nn.Module:
@@ -100,7 +99,7 @@ def test_exact_stream_equals_offline_for_a_paper_model(fast, one_thread, sr):
 
 def test_full_band_stream_against_offline(band, one_thread):
     """A full-band network normalises each window by its RMS and puts the input's band back per window
-    (offline: per 30 s chunk): exact mode differs from offline by float-level amounts on this network,
+    (offline: per 20 s chunk): exact mode differs from offline by float-level amounts on this network,
     the live default (short look-ahead, the live resampler) by what its shorter context changes."""
     x = voice(np.random.default_rng(3), 1.5, 8000)
     offline = upsample_array(band, x, 8000, band=4000)[0][0]

@@ -1,6 +1,6 @@
 """Live super-resolution: blocks of any size in, upsampled blocks out, at a fixed latency.
 
-:class:`wavesr.inference.Stream` is a *file* pipeline: its chunks are 10 s long (30 s for a
+:class:`wavesr.inference.Stream` is a *file* pipeline: its chunks are 10 s long (20 s for a
 full-band network), so its first output comes a chunk late. :class:`LiveStream` is for audio that
 arrives as it is made (a call, a microphone, an ``ffmpeg`` pipe; ``wavesr stream``): every block
 pushed returns the output that is final, and the output lags the input by a constant
@@ -42,7 +42,7 @@ With ``P`` and ``A - F`` at least the network's receptive field and the offline 
 (``quality="VHQ"``), every output sample sees what it sees offline: the stream equals
 ``wavesr upsample`` up to float rounding for the paper models (FastNet is bias-free and has no
 normalisation); a full-band network normalises each window by its RMS and puts the band back per
-window, which the offline path does per 30 s chunk, so there the two differ slightly
+window, which the offline path does per 20 s chunk, so there the two differ slightly
 (tests/test_stream.py and BENCHMARKS.md state the bounds). With the short look-ahead that meets a
 40 ms latency, output differs from the offline one by what the missing context changes
 (BENCHMARKS.md, "Live streaming").
@@ -81,7 +81,6 @@ tests/test_stream.py, benchmarks/stream.py streams an hour).
 from __future__ import annotations
 
 import math
-import os
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -190,59 +189,6 @@ def resampler(sr_in: float, sr_out: float, channels: int, quality: str) -> Resam
     return Resampler(sr_in, sr_out, channels) if quality == "live" else SoxrResampler(sr_in, sr_out, channels)
 
 
-class OnnxNetwork:
-    """A FastNet's forward run by ONNX Runtime (its :func:`wavesr.export.export_model` ONNX export,
-    verified there against torch to 1e-4 of the peak; measured about 1e-6), 2-3x faster than torch's
-    eager kernels on a live window; inputs shorter than the export handles run in torch. Every other
-    attribute is the model's, so :class:`wavesr.inference.Stream` runs it as the model."""
-
-    def __init__(self, model: Upsampler, session: Any) -> None:
-        from .export import min_length
-
-        self.model, self.session, self.shortest = model, session, min_length(model)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.model, name)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] < self.shortest or x.device.type != "cpu":
-            return self.model(x)
-        return torch.from_numpy(self.session.run(None, {"lr": x.detach().numpy()})[0])
-
-
-_SESSIONS: Any = None  # model -> its ONNX Runtime session, exported once per model object
-
-
-def onnx_network(model: Upsampler, device: torch.device) -> Any:
-    """``model`` as an :class:`OnnxNetwork` where that is faster (a FastNet on the CPU, onnxruntime
-    installed, the export verified), else ``model`` itself."""
-    global _SESSIONS
-    if model.name != "fast" or device.type != "cpu":
-        return model
-    import tempfile
-    import weakref
-
-    from .export import export_model
-
-    _SESSIONS = weakref.WeakKeyDictionary() if _SESSIONS is None else _SESSIONS
-    if model not in _SESSIONS:
-        try:
-            import onnxruntime as ort
-
-            with tempfile.TemporaryDirectory() as folder:
-                path = export_model(model, os.path.join(folder, "network.onnx"), format="onnx")
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = torch.get_num_threads()
-                options.inter_op_num_threads = 1
-                _SESSIONS[model] = ort.InferenceSession(
-                    str(path), options, providers=["CPUExecutionProvider"]
-                )
-        except Exception:  # noqa: BLE001 - no onnxruntime, or an export that fails: torch runs it
-            _SESSIONS[model] = None
-    session = _SESSIONS[model]
-    return model if session is None else OnnxNetwork(model, session)
-
-
 def _fade_in(n: int) -> np.ndarray:
     """Weight of the later window over a fade of ``n`` samples: a raised cosine 0 -> 1 (the earlier
     window's is one minus it)."""
@@ -267,8 +213,6 @@ class LiveStream:
     band : a full-band network's input band in Hz (default ``sr_in / 2``; see the module docstring).
     quality : ``"live"`` (constant low delay, the default) or ``"VHQ"`` (soxr, as the offline path).
     passes, strength, limiter, device : as :func:`wavesr.inference.upsample_array`.
-    onnx : run a FastNet by ONNX Runtime on the CPU (:class:`OnnxNetwork`; exported once per model
-        object, about a second); ``False``: torch.
     exact : the offline path's output (up to float rounding; see Windows above): ``quality="VHQ"``, and
         ``context`` and ``lookahead`` cover the network's receptive field (``model.context``, else the
         offline chunks' 0.25 s).
@@ -303,7 +247,6 @@ class LiveStream:
         device: str | torch.device | None = None,
         steady: bool = False,
         exact: bool = False,
-        onnx: bool = True,
     ) -> None:
         checks.number(sr_in, "input sample rate (Hz)", 1, 1e6)
         checks.number(channels, "channels", 1, 1024, integer=True)
@@ -337,7 +280,7 @@ class LiveStream:
         self.guard = inference.eval_mode(model, device)
         self.device = self.guard.__enter__()  # eval mode for the stream's life (the mode before: at flush)
         self.net = inference.Stream(
-            onnx_network(model, self.device) if onnx else model,
+            model,
             self.rate_lr,
             channels,
             None,
@@ -502,20 +445,3 @@ class LiveStream:
         self.n_steady += want
         given, self.queue = self.queue[:, :want], self.queue[:, want:]
         return given
-
-
-def default_model_name(sr_in: float, content: str | None = None, ratio: int | None = None) -> str:
-    """The shipped model a stream at ``sr_in`` uses when none is named, as ``wavesr upsample`` chooses
-    for a file (:func:`wavesr.batch.upsample_batch`) but without measuring the content, which a live
-    stream cannot see in advance: ``ratio``'s paper model for ``content`` (default speech); else the
-    full-band model for ``content`` (default speech); else, with none shipped, the paper model for
-    the input's rate (8 kHz -> x2, 4 kHz -> x4, ...)."""
-    from . import pretrained
-
-    what = content or "speech"
-    if ratio:
-        return pretrained.pick_model(ratio, what).name
-    full_band = [m.name for m in pretrained.available_models() if m.ratio == 1 and m.content == what]
-    if full_band:
-        return full_band[0]
-    return pretrained.pick_model(pretrained.ratio_for_rate(sr_in, what), what).name
