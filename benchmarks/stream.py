@@ -36,7 +36,7 @@ from wavesr import audio, metrics, pretrained
 from wavesr.inference import upsample_array
 from wavesr.live import LiveStream
 
-MODELS = ("speech-48k", "music-48k", "speech-x2", "speech-x4")
+MODELS = ("speech-48k", "music-48k", "speech-x2", "speech-x4", "speech-x4:1")
 
 
 def corpus_audio(corpus: str, seconds: float, sr: int = 48000) -> np.ndarray:
@@ -73,8 +73,12 @@ def push(stream: LiveStream, x: np.ndarray, block: int) -> tuple[np.ndarray, flo
     return np.concatenate(parts), time.perf_counter() - start
 
 
-def one_model(name: str, seconds: float) -> dict:
+def one_model(entry: str, seconds: float) -> dict:
+    """The row of ``entry``: a shipped model's name, or ``NAME:PASSES`` for another number of passes."""
+    name, _, passes = entry.partition(":")
     model = pretrained.load_model(name)
+    if passes:
+        model.run_as(passes=int(passes))
     full_band = bool(getattr(model, "full_band", False))
     sr_in = 8000 if full_band else int(model.sr_lowres)
     reference = corpus_audio("music-fullband" if name.startswith("music") else "speech-fullband", seconds)
@@ -84,7 +88,7 @@ def one_model(name: str, seconds: float) -> dict:
     options = {"band": sr_in / 2} if full_band else {}
     offline, _, _ = upsample_array(model, x, sr_in, **options)
     offline = offline[0]
-    row: dict = {"model": name, "sr_in": sr_in, "seconds": x.size / sr_in, "passes": model.passes}
+    row: dict = {"model": entry, "sr_in": sr_in, "seconds": x.size / sr_in, "passes": model.passes}
 
     def lsd(y: np.ndarray) -> float:
         return float(metrics.lsd(reference, audio.fit_length(y, reference.size)))
@@ -138,7 +142,7 @@ def memory(seconds: float, block_ms: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="names, or NAME:PASSES")
     parser.add_argument("--seconds", type=float, default=20.0, help="audio per model (0: skip)")
     parser.add_argument("--memory-seconds", type=float, default=0.0, help="stream this long (0: skip)")
     parser.add_argument("--memory-block-ms", type=float, default=10.0)
