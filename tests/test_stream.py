@@ -6,8 +6,6 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -237,44 +235,50 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "wavesr.cli", "stream", *args]
 
 
-def spawn(args, **kw) -> subprocess.Popen:
+def spawn(args, stdin=subprocess.PIPE) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(
-        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kw
+    return subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+WRITER = """
+import sys, time
+data = open(sys.argv[1], "rb").read()
+block, pause = int(sys.argv[2]), float(sys.argv[3])
+try:
+    for i in range(0, len(data), block):
+        sys.stdout.buffer.write(data[i : i + block])
+        sys.stdout.buffer.flush()
+        time.sleep(pause)
+except BrokenPipeError:
+    sys.exit(0)
+"""
+
+
+def piped(tmp_path, data: bytes, args, block: int = 160, pause: float = 0.002):
+    """A writer process sending ``data`` in blocks with pauses (as a live source does), piped into
+    ``wavesr stream args``: ``(writer, stream)``."""
+    raw = tmp_path / "in.raw"
+    raw.write_bytes(data)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(raw), str(block), str(pause)], stdout=subprocess.PIPE
     )
+    proc = spawn(args, stdin=writer.stdout)
+    writer.stdout.close()  # the stream holds the pipe's reading end now
+    return writer, proc
 
 
-def feed(proc: subprocess.Popen, data: bytes, block: int, pause: float = 0.002) -> threading.Thread:
-    """Write ``data`` to the process's stdin in blocks with pauses (as a live source does), then close."""
-
-    def write() -> None:
-        try:
-            for i in range(0, len(data), block):
-                proc.stdin.write(data[i : i + block])
-                proc.stdin.flush()
-                time.sleep(pause)
-            proc.stdin.close()
-        except (BrokenPipeError, ValueError, OSError):
-            pass
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    return thread
-
-
-def test_real_pipe_matches_the_python_stream_and_offline(checkpoint, one_thread):
-    """Raw s16le through ``wavesr stream`` in 10 ms writes with pauses: the output is the Python
+def test_real_pipe_matches_the_python_stream_and_offline(checkpoint, one_thread, tmp_path):
+    """Raw s16le from a process writing 10 ms blocks with pauses through a pipe into ``wavesr
+    stream``: the output is the Python
     stream's (to a 16-bit step) and the offline upsampling's within the live bound."""
     from wavesr.models.base import load_model_file
 
     x = voice(np.random.default_rng(10), 1.0, 8000)
     pcm = cli_stream.encode(x[None], "s16le")
     x16 = cli_stream.decode(pcm, "s16le", 1)[0]
-    proc = spawn(command("--rate", "8000", "--model", str(checkpoint)))
-    writer = feed(proc, pcm, 160)
-    out, err = proc.stdout.read(), proc.stderr.read()  # (communicate() would close stdin at once)
-    writer.join()
-    assert proc.wait(timeout=120) == 0, err.decode()
+    writer, proc = piped(tmp_path, pcm, command("--rate", "8000", "--model", str(checkpoint)))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and writer.wait(timeout=60) == 0, err.decode()
     assert b"Traceback" not in err and not err.strip()  # stderr is no terminal: nothing said
     y = cli_stream.decode(out, "s16le", 1)[0]
     model = load_model_file(checkpoint)
@@ -303,16 +307,17 @@ def test_wav_stream_in_and_out(checkpoint):
     assert y.size == 3 * x.size and np.isfinite(y).all()
 
 
-def test_closed_reader_ends_quietly(checkpoint):
+def test_closed_reader_ends_quietly(checkpoint, tmp_path):
     """The reader goes away (``| head -c``): SIGPIPE's status, no traceback."""
     x = voice(np.random.default_rng(12), 3.0, 8000)
-    proc = spawn(command("--rate", "8000", "--model", str(checkpoint)))
-    feed(proc, cli_stream.encode(x[None], "s16le"), 160, pause=0.001)
-    proc.stdout.read(2000)
+    pcm = cli_stream.encode(x[None], "s16le")
+    writer, proc = piped(tmp_path, pcm, command("--rate", "8000", "--model", str(checkpoint)), pause=0.001)
+    assert proc.stdout.read(2000)
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == cli_stream.SIGPIPE_STATUS
     assert b"Traceback" not in err and b"Exception" not in err, err.decode()
+    writer.wait(timeout=60)
 
 
 def test_sigint_ends_with_130_and_no_traceback(checkpoint):
