@@ -59,12 +59,12 @@ def add_stream(sub: argparse._SubParsersAction) -> None:
         metavar="HZ",
         help="a full-band model: where the input's content ends (default: its Nyquist frequency)",
     )
-    for flag, low, text in (
-        ("--block-ms", 1, "the network runs once per block (default 10)"),
-        ("--lookahead-ms", 0, "future input each block waits for (default: what a 40 ms latency leaves)"),
-        ("--context-ms", 0, "past input each block sees (default: the receptive field, at most 60)"),
+    for flag, low, high, text in (
+        ("--block-ms", 1, 1000, "the network runs once per block (default 10)"),
+        ("--lookahead-ms", 0, 10_000, "future input each block waits for (default: what 40 ms leave)"),
+        ("--context-ms", 0, 10_000, "past input each block sees (default: the receptive field, at most 60)"),
     ):
-        p.add_argument(flag, type=Number(low, 10_000), metavar="MS", help=text)
+        p.add_argument(flag, type=Number(low, high), metavar="MS", help=text)
     p.add_argument(
         "--exact",
         action="store_true",
