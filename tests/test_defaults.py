@@ -219,6 +219,28 @@ def test_small_real_speech_build(gcin, corpora, capsys):
     assert all(Path(it.path).is_file() for it in moved.items)
 
 
+def test_a_build_reads_what_an_earlier_one_measured(gcin, corpora, tmp_path, monkeypatch):
+    from wavesr.data import curation
+
+    monkeypatch.setattr(defaults, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(curation, "WORKERS", 1)  # measured in this process, where the patch below holds
+    first = build_default("speech", limit=12, sources=["gcin-voice"], progress=False)
+    stored = json.loads((tmp_path / "cache" / defaults.MEASURED).read_text())
+    assert len(stored) >= 12 and all(k.startswith(f"{defaults.MEASURE_REVISION}:") for k in stored)
+
+    def measure(*args, **kwargs):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(defaults, "measure", measure)
+    again = build_default("speech", limit=12, sources=["gcin-voice"], progress=False, force=True)
+    assert [(it.path, it.meta["bandwidth"]) for it in again.items] == [
+        (it.path, it.meta["bandwidth"]) for it in first.items
+    ]
+    (tmp_path / "cache" / defaults.MEASURED).write_text("damaged")  # a damaged cache: measured again
+    with pytest.raises(AssertionError, match="measured again"):
+        build_default("speech", limit=12, sources=["gcin-voice"], progress=False, force=True)
+
+
 def test_small_real_speech_single_build(gcin, corpora):
     corpus = build_default("speech-single", limit=20, sources=["gcin-voice"], progress=False)
     assert corpus.settings["voice"] == "gcin-voice/3"  # 7.8 min against 5.9 min

@@ -539,6 +539,7 @@ def test_output_under_a_file_or_in_proc(env, capsys):
 _UNPRIVILEGED = """
 import contextlib, io, json, os, sys
 import wavesr.cli, wavesr.inference, wavesr.pretrained, wavesr.models, tqdm  # imported while still root
+import scipy.interpolate, scipy.signal  # (wavesr.audio imports them where used; the stdlib is root's here)
 os.setgid(65534)
 os.setuid(65534)  # nobody: permissions bite from here on
 results = []

@@ -95,6 +95,11 @@ class OrtRunner:
         self.names = [i.name for i in session.get_inputs()]
         self.min_length = min_length
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> None:
+        """A copy of an accelerated network runs in torch (an ONNX Runtime session cannot be copied;
+        :func:`wavesr.export.export_model` traces such a copy)."""
+        return None
+
     def __call__(self, *features: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feeds = {name: x.detach().contiguous().numpy() for name, x in zip(self.names, features)}
         return tuple(torch.from_numpy(y) for y in self.session.run(None, feeds))

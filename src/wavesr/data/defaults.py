@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import re
 import time
 from collections import Counter, defaultdict
@@ -50,7 +51,7 @@ from tqdm import tqdm
 
 from .. import __version__, audio
 from ..errors import WavesrError
-from ..files import staged_folder, write_json
+from ..files import atomic_path, staged_folder, write_json
 from .corpus import MANIFEST, SPLITS, Corpus, Item, cache_dir, fraction_split, sha256_file, stable_fraction
 from .curation import (
     FULLBAND_SHARE,
@@ -467,14 +468,17 @@ def measure_all(
     Returns ``(candidate, measurement)`` pairs kept and the dropped files' records.
     """
     kept, dropped = [], []
-    paths = [str(c.path) for c in candidates]
+    known = _measured()
+    key = functools.partial(_measurement_key, min_sr=target_sr, fullband=fullband)
+    todo = [str(c.path) for c in candidates if key(c) not in known]
     with (
-        worker_pool(len(paths)) as imap,
-        tqdm(total=len(paths), desc=desc, unit="file", disable=not progress) as bar,
+        worker_pool(len(todo)) as imap,
+        tqdm(total=len(candidates), desc=desc, unit="file", disable=not progress) as bar,
     ):
-        for c, m in zip(
-            candidates, imap(functools.partial(measure, min_sr=target_sr, fullband=fullband), paths)
-        ):
+        fresh = imap(functools.partial(measure, min_sr=target_sr, fullband=fullband), todo)
+        for c in candidates:  # in order: the cached ones as they come, the rest as the workers finish
+            m = known[key(c)] if key(c) in known else next(fresh)
+            known[key(c)] = m
             bar.update()
             reason = drop_reason(m, target_sr)
             if reason is None:
@@ -483,7 +487,34 @@ def measure_all(
                     break
             else:
                 dropped.append(_dropped(c, reason, **m))
+    _remember(known)
     return kept, dropped
+
+
+MEASURED = "measured.json"  # in cache_dir(): every file's measurement, by content, for the next build
+MEASURE_REVISION = 1  # of curation.measure and the audio functions it calls: other revisions are ignored
+
+
+def _measurement_key(c: Candidate, min_sr: int, fullband: bool) -> str:
+    return f"{MEASURE_REVISION}:{c.sha256}:{min_sr}:{int(fullband)}"
+
+
+def _measured() -> dict[str, dict[str, Any]]:
+    """The measurements earlier builds made (``speech-single`` reads the files ``speech`` measured)."""
+    try:
+        data = json.loads((cache_dir() / MEASURED).read_text())
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())
+    return {k: v for k, v in data.items() if k.startswith(f"{MEASURE_REVISION}:")} if ok else {}
+
+
+def _remember(known: dict[str, dict[str, Any]]) -> None:
+    try:
+        with atomic_path(cache_dir() / MEASURED, force=True, ours=True) as tmp:
+            tmp.write_text(json.dumps(known))
+    except OSError:  # a cache that cannot be written: the next build measures again
+        pass
 
 
 def _dropped(c: Candidate, reason: str, **info: Any) -> dict[str, Any]:
