@@ -9,6 +9,7 @@ Upsampling audio from Python::
     model = wavesr.load_model("speech-x4")          # a shipped model, a .pt file or a run folder
     hi, sr = model.upsample(audio, 8000)            # numpy [time] / [channels, time] or a torch tensor
     wavesr.upsample_file(model, "in.wav", "out.wav")
+    live = model.stream(8000)                       # live audio: live.process(block) ..., live.flush()
 
 The names below are imported on first use, so ``import wavesr`` does not import torch.
 """
@@ -26,6 +27,7 @@ _LAZY = {
     "upsample_file": "wavesr.audiofiles",
     "UpsampleResult": "wavesr.audiofiles",
     "upsample_batch": "wavesr.batch",
+    "LiveStream": "wavesr.live",
     "WavesrError": "wavesr.errors",
 }
 __all__ = ["__version__", *_LAZY]

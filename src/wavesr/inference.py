@@ -231,6 +231,12 @@ def chunk_sizes(model: Upsampler, chunk_seconds: float | None, overlap_seconds: 
     return chunk, overlap
 
 
+def stride_grid(model: Upsampler) -> int:
+    """Low-rate samples between the chunk starts that keep chunked equal to whole (see chunk_sizes)."""
+    grid = _alignment(model)
+    return grid // math.gcd(grid, model.ratio)
+
+
 def _crossfade(n: int) -> np.ndarray:
     """Weight of the earlier chunk over an overlap of ``n`` high-rate samples (``n % 4 == 0``):
     1 over the first quarter, a raised cosine 1 -> 0 over the middle half, 0 over the last."""
@@ -499,6 +505,12 @@ class Stream:
                 out = soft_limit(out)
         self.n_out += out.shape[1]
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def run_chunk(self, lr: np.ndarray) -> np.ndarray:
+        """The network on one chunk of low-rate samples ``[channels, n]`` -> ``[channels, n * ratio]``:
+        input conditioning, self-ensemble passes and the put-back of the input's band, as for every
+        chunk of this stream (:mod:`wavesr.live` runs its windows through it)."""
+        return self._run(lr)
 
     def expected_chunks(self, n_in: int) -> int:
         """Number of chunks an input of ``n_in`` samples will take (for progress bars)."""

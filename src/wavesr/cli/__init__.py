@@ -17,6 +17,7 @@ from ..constants import CONTENTS, DEGRADE_CHANNELS, PASSES  # noqa: F401 (the fl
 from ..errors import WavesrError
 from . import data, evaluate, info, recipe, report, train, upsample
 from .options import Number, document_ranges, os_error  # noqa: F401 (Number is public here)
+from .stream import add_stream
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_train,
         upsample.add_upsample,
         upsample.add_models,
+        add_stream,
         info.add_info,
         evaluate.add_evaluate,
         evaluate.add_plot,

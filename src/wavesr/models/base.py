@@ -188,6 +188,13 @@ class Upsampler(nn.Module):
 
         return upsample(self, audio, sr, target_sr=target_sr, **options)
 
+    def stream(self, sr: float, channels: int = 1, **options: Any) -> Any:
+        """A live stream of this network for input at ``sr``: :class:`wavesr.live.LiveStream` (``options``
+        are its keyword parameters), whose ``process(block)`` returns upsampled blocks, then ``flush()``."""
+        from ..live import LiveStream
+
+        return LiveStream(self, sr, channels, **options)
+
     @staticmethod
     def check_input(lr: Tensor) -> int:
         """Check ``lr`` is ``[batch, 1, time_lr]`` with ``time_lr >= 1``; return ``time_lr``."""
