@@ -45,7 +45,8 @@ def main() -> None:
     if args.models:
         shipped = [m for m in shipped if m.name in args.models.split(",")]
     print(
-        "| model | threads | eager x real time | TorchScript (vs eager) | ONNX Runtime (vs eager) | max diff TS / ORT |"
+        "| model | threads | eager x real time | TorchScript (vs eager) | ONNX Runtime (vs eager) "
+        "| max diff TS / ORT |"
     )
     print("|---|---|---|---|---|---|")
     for info in shipped:
