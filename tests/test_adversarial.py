@@ -161,3 +161,12 @@ def test_resume_after_sigkill_restores_the_discriminators(patches, tmp_path):
     )
     for name, a in d_full.items():
         torch.testing.assert_close(a, d_resumed[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_resume_refuses_a_last_pt_without_the_discriminators(patches, tmp_path, one_thread):
+    run = train(_cfg(patches, tmp_path / "plain", adv_weight=0.0, epochs=1), progress=False).run
+    stored = json.loads((run / "config.json").read_text())
+    stored["train"]["adv_weight"] = 1.0  # the run's settings now ask for discriminators it never had
+    (run / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(WavesrError, match="discriminators missing"):
+        read_run(run)

@@ -5,8 +5,8 @@ p]`` for periods 2, 3, 5, 7, 11, strided 2-D convolutions along time) beside a m
 spectrogram discriminator (UnivNet, Jang et al., 2021, as AP-BWE uses it for the amplitude: 2-D
 convolutions over the log-magnitude of STFTs at three resolutions). Both are narrowed for CPU
 training: HiFi-GAN's period discriminators widen to 32-128-512-1024-1024 channels, these to
-``width`` x (1, 2, 4, 8, 8) (8 in training by default, ``--adv-width``: 8-16-32-64-64, 1/16 of
-the width, about 1/250 of the multiply-adds); the spectrogram ones keep ``width`` channels
+``width`` x (1, 2, 4, 8, 8) (8 in training by default, ``--adv-width``: 8-16-32-64-64, 1/4 to
+1/16 of the widths, about 1/200 of the multiply-adds); the spectrogram ones keep ``width`` channels
 throughout and stride along frequency from their first layer. AP-BWE's phase discriminators are
 left out.
 
