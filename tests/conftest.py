@@ -76,3 +76,35 @@ def prepare_voices(root, counts=(("train", 4), ("val", 2)), seconds: float = 2.0
     for split, _ in counts:
         prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
     return root
+
+
+def train_and_kill(cfg, min_step: int, timeout: float = 120.0) -> int:
+    """Train TrainConfig ``cfg`` in a subprocess and SIGKILL it once its ``last.pt`` holds step
+    ``min_step`` or later; returns the step of the ``last.pt`` it left."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import torch
+
+    script = (
+        "import sys, json; from wavesr.train import TrainConfig, train; "
+        "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(cfg.__dict__)])
+    ckpt = Path(cfg.out) / "last.pt"
+    deadline = time.time() + timeout
+    while time.time() < deadline:  # kill once a mid-run checkpoint exists
+        if ckpt.exists():
+            try:
+                if torch.load(ckpt, weights_only=True)["training"]["step"] >= min_step:
+                    break
+            except Exception:
+                pass  # being replaced right now
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return torch.load(ckpt, weights_only=True)["training"]["step"]

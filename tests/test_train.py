@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-from conftest import prepare_voices
+from conftest import prepare_voices, train_and_kill
 
 from wavesr.cli import main as cli
 from wavesr.data.patches import PatchDataset
@@ -89,25 +88,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(dataset, tmp_path, ema):
     """With ``ema`` the moving average is restored too: the compared weights are the average's."""
     kw = dict(epochs=3, checkpoint_steps=2, log_every=1, ema=ema)
     full = train(_cfg(dataset, tmp_path / "full", **kw), progress=False).model
-    cfg = _cfg(dataset, tmp_path / "killed", **kw)
-    script = (
-        "import sys, json; from wavesr.train import TrainConfig, train; "
-        "train(TrainConfig(**json.loads(sys.argv[1])), progress=False)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(cfg.__dict__)])
-    ckpt = tmp_path / "killed" / "last.pt"
-    deadline = time.time() + 120
-    while time.time() < deadline:  # kill once a mid-run checkpoint exists (step >= 4 of 12)
-        if ckpt.exists():
-            try:
-                if torch.load(ckpt, weights_only=True)["training"]["step"] >= 4:
-                    break
-            except Exception:
-                pass  # being replaced right now
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    step = torch.load(ckpt, weights_only=True)["training"]["step"]
+    step = train_and_kill(_cfg(dataset, tmp_path / "killed", **kw), 4)  # of 12
     assert 4 <= step < 12, f"killed too late to test anything (step {step})"
     resumed = train(TrainConfig(data="", out=str(tmp_path / "killed")), resume=True, progress=False).model
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):

@@ -83,6 +83,34 @@ class TrainConfig:
         low=0,
         high=1e6,
     )
+    adv_weight: float = setting(
+        0.0,
+        "weight of the adversarial term (LSGAN against multi-period and multi-resolution discriminators, "
+        "wavesr.models.discriminators; full-band networks with the band loss only; 0: off)",
+        low=0,
+        high=1e6,
+    )
+    feature_weight: float = setting(
+        1.0, "weight of the discriminators' feature-matching term (with --adv-weight)", low=0, high=1e6
+    )
+    adv_start: int = setting(
+        0,
+        "with --adv-weight: the discriminators train from the first step, the network's adversarial and "
+        "feature terms start at this step",
+        low=0,
+        integer=True,
+    )
+    adv_width: int = setting(
+        8, "channels of the discriminators' first layers", low=1, high=1024, integer=True
+    )
+    adv_segment: int = setting(
+        4096,
+        "the discriminators judge a random window of this many samples of each patch (the whole patch "
+        "when shorter)",
+        low=2048,
+        high=10_000_000,
+        integer=True,
+    )
     init: str | None = setting(
         None,
         "start from the weights of this checkpoint or run folder (fine-tuning; same network and settings)",

@@ -20,7 +20,8 @@ run (``last.pt``, ``best.pt``, ``model.pt``) keeps its TrainConfig under ``"trai
 total, RNG state, and with ``ema`` > 0 the moving average of the weights. That average
 (``ema_k = d ema_k-1 + (1 - d) w_k``, ``d`` ramped up as ``min(ema, (1 + k) / (10 + k))``) is
 what is validated and what ``best.pt`` and ``model.pt`` hold; ``last.pt`` holds the raw weights
-the optimizer works on. Resuming restores all of it, re-creates the epoch's sample order from the
+the optimizer works on, and with ``adv_weight`` > 0 the discriminators and their optimizer
+(:mod:`wavesr.adversarial`). Resuming restores all of it, re-creates the epoch's sample order from the
 seed and skips the batches already seen, so a killed run resumed ends with the same weights as an
 uninterrupted one.
 Checkpoints are written atomically: a run killed during a write keeps its previous ``last.pt``
@@ -51,6 +52,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import audio, checks, metrics
+from .adversarial import Adversary
 from .channels import TRAINING_FAMILIES
 from .configs import TrainConfig, stored_train_settings  # noqa: F401 (TrainConfig: public here too)
 from .data.augment import BrightnessAugment, ChannelDraw, DegradeMix
@@ -257,6 +259,8 @@ def _save(path: Path, model: Upsampler, s: Session, with_ema: bool) -> None:
     training = {**dataclasses.asdict(s.progress), "optimizer": s.optimizer.state_dict(), "rng": rng}
     if with_ema and s.ema is not None:
         training["ema"] = s.ema.model.state_dict()
+    if with_ema and s.adversary is not None:  # last.pt: the discriminators too
+        training["discriminators"] = s.adversary.state()
     save_model(
         model, path, extra={"training": training, TRAIN_CONFIG_KEY: dataclasses.asdict(s.cfg)}, force=True
     )
@@ -319,6 +323,8 @@ def read_run(run: Path) -> tuple[TrainConfig, dict[str, Any]]:
             bad = ["rng"]
         if not bad and cfg.ema > 0 and not isinstance(training.get("ema"), dict):
             bad = ["ema"]
+        if not bad and cfg.adv_weight > 0 and not isinstance(training.get("discriminators"), dict):
+            bad = ["discriminators"]
     if bad:
         raise WavesrError(
             f"{run / 'last.pt'}: not a training checkpoint of this run ({', '.join(bad)} missing or "
@@ -339,6 +345,8 @@ def _restore(path: Path, checkpoint: dict[str, Any], s: Session) -> None:
         s.optimizer.load_state_dict(training["optimizer"])
         if s.ema is not None:
             s.ema.model.load_state_dict(training["ema"])
+        if s.adversary is not None:
+            s.adversary.load(training["discriminators"])
         torch.set_rng_state(training["rng"]["torch"])
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         detail = " ".join(str(e).split())[:160]
@@ -431,6 +439,7 @@ class Session:
     progress: Progress
     validator: Validator | BandValidator | None = None
     writer: Any = None
+    adversary: Adversary | None = None  # the discriminators with --adv-weight
 
     @property
     def averaged(self) -> Upsampler:
@@ -489,6 +498,11 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
         raise WavesrError(
             "--loss lps does not run under DistributedDataParallel; train the DNN on one process"
         )
+    if cfg.adv_weight > 0 and not (full_band and loss_name == "band" and d.world == 1):
+        raise WavesrError(
+            f"--adv-weight trains discriminators for a full-band network with the band loss on one process, "
+            f"not {cfg.model} with loss {loss_name}" + (f" on {d.world} processes" if d.world > 1 else "")
+        )
     augmented: Any = BrightnessAugment(data, cfg.brightness_db, cfg.seed) if cfg.brightness_db > 0 else data
     if cfg.mix_channel:
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_channel, cfg.mix_fraction, cfg.seed)
@@ -526,6 +540,7 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
         steps_per_epoch=steps_per_epoch,
         cap=cap,
         progress=Progress(0, cap, planned=cfg.max_minutes is None),
+        adversary=Adversary(cfg, device, amp_dtype == torch.float16) if cfg.adv_weight > 0 else None,
     )
     if checkpoint is not None:
         _restore(run / "last.pt", checkpoint, s)
@@ -621,6 +636,7 @@ def _loop(s: Session, progress: bool) -> None:
                     "lr": lr_now,
                     "audio_s_per_s": rate,
                     "time": time.monotonic() - t_start,
+                    **(s.adversary.log_row() if s.adversary is not None else {}),
                 }
                 _log(s.run, row, s.writer)
                 bar.set_postfix(loss=f"{row['loss']:.2e}", audio=f"{rate:.1f}s/s")
@@ -670,7 +686,13 @@ def _step(s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> tuple[f
         if s.loss_name == "lps":  # Li et al.'s log-power-spectrum objective (DNN baseline)
             loss = s.model.lps_loss(lr_batch, hr_batch)  # type: ignore[operator]
         else:
-            loss = loss_fn(s.loss_name, s.net(lr_batch).float(), hr_batch, cfg.stft_weight, cfg.wave_weight)
+            pred = s.net(lr_batch).float()
+            loss = loss_fn(s.loss_name, pred, hr_batch, cfg.stft_weight, cfg.wave_weight)
+            if s.adversary is not None:  # the discriminators' step, then their terms (wavesr.adversarial)
+                real, fake = s.adversary.judged(hr_batch.float(), pred)
+                s.adversary.train_step(real, fake, rate)
+                if p.step >= cfg.adv_start:
+                    loss = loss + s.adversary.generator_terms(real, fake)
     if not torch.isfinite(loss):
         raise WavesrError(
             f"training diverged at step {p.step} (loss {loss.item()}); lower --lr or set --grad-clip"
