@@ -235,9 +235,22 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "wavesr.cli", "stream", *args]
 
 
+def default_signals() -> None:
+    """In the child: Ctrl-C at its default, whatever the test runner inherited (a shell's background
+    job ignores SIGINT, and a program started so keeps ignoring it, as it should)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(args, stdin=subprocess.PIPE) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(
+        args,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=default_signals,
+    )
 
 
 WRITER = """
