@@ -34,7 +34,7 @@ def patches(tmp_path_factory):
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, voice(rng, seconds=0.5, sr=48000), 48000)
             items.append(Item(path=str(path), split=split, group=f"{split}{i}"))
-    cfg = PrepareConfig(sr=48000, ratio=2, method="sinc", patch_len=4096, stride=2048, workers=0)
+    cfg = PrepareConfig(sr=48000, ratio=2, channel="sinc", patch_len=4096, stride=2048, workers=0)
     for split in ("train", "val"):
         prepare([it for it in items if it.split == split], root / split, cfg, progress=False)
     return root

@@ -268,7 +268,15 @@ def _slow_upsample(env, out):
         stderr=subprocess.PIPE,
         text=True,
         cwd=env,
+        preexec_fn=_default_signals,
     )
+
+
+def _default_signals() -> None:
+    """In the child: SIGTERM and SIGHUP at their defaults, whatever this runner inherited (under nohup
+    SIGHUP is ignored, and wavesr then rightly leaves it so)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
