@@ -234,3 +234,29 @@ def test_onnx_runtime_runs_fastnet_as_torch_does_only_without_gradients(tmp_path
     model(x).pow(2).mean().backward()  # gradients on: torch's own forward
     assert calls == [x.shape[-1]] and model.head.weight.grad is not None
     assert len(list((tmp_path / "cache" / "onnx").glob("fast-*.onnx"))) == 1
+
+
+def test_a_short_input_runs_on_one_thread_and_onnx_runtime_follows(tmp_path, monkeypatch):
+    from wavesr.inference import SHORT_SECONDS, threads_for
+    from wavesr.runtime import accelerate
+
+    monkeypatch.setenv("WAVESR_CACHE", str(tmp_path / "cache"))
+    model = randomise_head(tiny(4, skip="sinc")).eval()
+    x = 0.1 * torch.randn(1, 1, 4000)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            eager = model(x)
+        assert (
+            accelerate(model) == "onnxruntime" and model.runner.threads == 2 and model.runner.single is None
+        )
+        with threads_for(SHORT_SECONDS + 1):  # a long input keeps the caller's threads
+            assert torch.get_num_threads() == 2
+        with threads_for(1.0), torch.inference_mode():
+            assert torch.get_num_threads() == 1
+            torch.testing.assert_close(model(x), eager, rtol=0, atol=1e-4)
+        assert model.runner.single is not None  # the one-thread session ran it
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)

@@ -132,7 +132,7 @@ def upsample_file(
         if copy:
             extension = replace(extension, copy=True, note="copied through without the network (sinc)")
         target_sr = extension.sr_out
-    with eval_mode(model, device) as dev:
+    with eval_mode(model, device) as dev, inference.threads_for(info.frames / info.samplerate):
         stream = inference.Stream(
             model,
             info.samplerate,

@@ -84,8 +84,10 @@ nothing is clipped silently.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -700,6 +702,25 @@ def upsample(
 def block_frames(channels: int) -> int:
     """Frames per read block: :data:`BLOCK_FRAMES`, fewer for many channels (:data:`BLOCK_SAMPLES`)."""
     return max(256, min(BLOCK_FRAMES, BLOCK_SAMPLES // max(channels, 1)))
+
+
+SHORT_SECONDS = 10.0  # inputs shorter than this run on one thread (:func:`threads_for`)
+
+
+@contextlib.contextmanager
+def threads_for(seconds: float) -> Iterator[None]:
+    """One thread (torch's, and so ONNX Runtime's, :class:`wavesr.runtime.OrtRunner`) for an input
+    shorter than :data:`SHORT_SECONDS`: on such small arrays a second thread costs more in
+    synchronisation than it saves (BENCHMARKS.md, many small files); longer inputs keep the
+    caller's threads."""
+    before = torch.get_num_threads()
+    if seconds < SHORT_SECONDS and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 class eval_mode:

@@ -88,12 +88,18 @@ def exported_part(model: Any) -> Part | None:
 
 
 class OrtRunner:
-    """An exported part run by an ONNX Runtime session: takes and returns torch tensors (a tuple)."""
+    """An exported part run by an ONNX Runtime session: takes and returns torch tensors (a tuple).
 
-    def __init__(self, session: Any, min_length: int = 1) -> None:
+    It follows torch's thread count: where the caller set one thread (wavesr does for short inputs,
+    :func:`wavesr.inference.threads_for`), a one-thread session made from the same export runs it."""
+
+    def __init__(self, session: Any, min_length: int = 1, onnx: bytes | None = None) -> None:
         self.session = session
         self.names = [i.name for i in session.get_inputs()]
         self.min_length = min_length
+        self.onnx = onnx  # the export, for the one-thread session
+        self.single: Any = None
+        self.threads = session.get_session_options().intra_op_num_threads
 
     def __deepcopy__(self, memo: dict[int, Any]) -> None:
         """A copy of an accelerated network runs in torch (an ONNX Runtime session cannot be copied;
@@ -102,7 +108,22 @@ class OrtRunner:
 
     def __call__(self, *features: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feeds = {name: x.detach().contiguous().numpy() for name, x in zip(self.names, features)}
-        return tuple(torch.from_numpy(y) for y in self.session.run(None, feeds))
+        session = self.session
+        if torch.get_num_threads() == 1 and self.threads != 1 and self.onnx is not None:
+            if self.single is None:
+                self.single = _session(self.onnx, 1)
+            session = self.single
+        return tuple(torch.from_numpy(y) for y in session.run(None, feeds))
+
+
+def _session(onnx: bytes, threads: int) -> Any:
+    """An ONNX Runtime session on the CPU with ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
 
 
 def _onnx_bytes(model: Any, part: Part, fresh: bool = False) -> bytes:
@@ -153,20 +174,19 @@ def accelerate(model: Any, threads: int | None = None) -> str:
     part = exported_part(model)
     if part is None or next(model.parameters()).device.type != "cpu":
         return "torch"
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:
         return "torch"
     try:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        cpu = ["CPUExecutionProvider"]
+        threads = threads or torch.get_num_threads()
+        onnx = _onnx_bytes(model, part)
         try:
-            session = ort.InferenceSession(_onnx_bytes(model, part), options, providers=cpu)
+            session = _session(onnx, threads)
         except Exception:  # noqa: BLE001 - a damaged cache entry: export again (and replace it)
-            session = ort.InferenceSession(_onnx_bytes(model, part, fresh=True), options, providers=cpu)
-        runner = OrtRunner(session, part.min_length)
+            onnx = _onnx_bytes(model, part, fresh=True)
+            session = _session(onnx, threads)
+        runner = OrtRunner(session, part.min_length, onnx)
         with torch.inference_mode():
             want, got = part.reference(*part.check), runner(*part.check)
         if max(float((a - b).abs().max()) for a, b in zip(want, got)) > TOLERANCE:
