@@ -1,5 +1,7 @@
 """Shared test helpers: synthetic signals made in the test."""
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -108,3 +110,11 @@ def train_and_kill(cfg, min_step: int, timeout: float = 120.0) -> int:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return torch.load(ckpt, weights_only=True)["training"]["step"]
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a wavesr child whose signal handling a test checks: SIGINT, SIGTERM and SIGHUP
+    at their defaults, whatever the runner inherited (a shell's background job ignores SIGINT, nohup
+    SIGHUP, and wavesr rightly leaves an ignored signal ignored)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY_TRAIN, prepare_voices
+from conftest import TINY_TRAIN, default_signals, prepare_voices
 
 from wavesr import audio, batch, files, inference, pretrained
 from wavesr.cli import main
@@ -268,15 +268,8 @@ def _slow_upsample(env, out):
         stderr=subprocess.PIPE,
         text=True,
         cwd=env,
-        preexec_fn=_default_signals,
+        preexec_fn=default_signals,
     )
-
-
-def _default_signals() -> None:
-    """In the child: SIGTERM and SIGHUP at their defaults, whatever this runner inherited (under nohup
-    SIGHUP is ignored, and wavesr then rightly leaves it so)."""
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import voice
+from conftest import default_signals, voice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -233,12 +233,6 @@ def checkpoint(tmp_path_factory):
 
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "wavesr.cli", "stream", *args]
-
-
-def default_signals() -> None:
-    """In the child: Ctrl-C at its default, whatever the test runner inherited (a shell's background
-    job ignores SIGINT, and a program started so keeps ignoring it, as it should)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def spawn(args, stdin=subprocess.PIPE) -> subprocess.Popen:
