@@ -138,6 +138,76 @@ def test_group_split_never_leaves_train_empty():
     assert sorted(three.values()) == ["test", "train", "val"]
 
 
+def test_sources_split_alone_leave_the_other_sources_groups_where_they_were(rng):
+    def kept(source: str, groups: int, files: int) -> list[tuple[Candidate, dict]]:
+        out = []
+        for g in range(groups):
+            for i in range(files):
+                c = cand(f"{source}/{g}/{i}.wav", f"{source}/v{g}")
+                c.source = source
+                out.append((c, {"duration": float(rng.uniform(1, 3))}))
+        return out
+
+    first = kept("tuxpaint-stamps-default", 12, 6)
+    (alone,) = sorted(defaults.SPLIT_ALONE)[:1]
+    added = kept(alone, 20, 4)
+    before = defaults.split_by_group(first)
+    after = defaults.split_by_group(first + added)
+    assert after[: len(first)] == before  # the first source's voices did not move
+    theirs = dict(zip((c.group for c, _ in added), after[len(first) :]))
+    assert {"train", "val", "test"} == set(theirs.values())  # the added source is held out in its share
+    assert theirs == group_split({g: sum(m["duration"] for c, m in added if c.group == g) for g in theirs})
+
+
+def test_megaglest_reads_the_voice_lines_of_speaking_units(tmp_path):
+    from wavesr.data.fetch import Package
+
+    root = tmp_path / "root"
+    base = root / "usr/share/games/megaglest/techs/megapack"
+    for rel in (
+        "factions/norsemen/units/swordman/sounds/swordman_ack1.wav",
+        "factions/norsemen/units/swordman/sounds/swordman_select12.wav",
+        "factions/norsemen/units/swordman/sounds/swordman_attack1.wav",  # a shout, not a line
+        "factions/indian/units/bull/sounds/bull_ack1.wav",  # an animal
+        "factions/indian/units/thunderbird/sounds/eagle_select1.wav",  # a bird, by its unit's folder
+        "commondata/sounds/swordman_ack3.wav",  # the common sounds join the unit of that name
+        "commondata/sounds/technician_select1.wav",
+        "commondata/sounds/arrow_hit1.wav",
+    ):
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / rel).write_bytes(b"")
+    pkg = Package("megaglest-data", "1", root, "test")
+    got = {
+        (c.rel.split("/", 1)[1], c.group, c.meta["line"])
+        for c in defaults.FULLBAND_SOURCES["speech-fullband"]["megaglest-data"](pkg)
+    }
+    assert got == {
+        ("factions/norsemen/units/swordman/sounds/swordman_ack1.wav", "megaglest-data/swordman", "ack"),
+        (
+            "factions/norsemen/units/swordman/sounds/swordman_select12.wav",
+            "megaglest-data/swordman",
+            "select",
+        ),
+        ("commondata/sounds/swordman_ack3.wav", "megaglest-data/swordman", "ack"),
+        ("commondata/sounds/technician_select1.wav", "megaglest-data/technician", "select"),
+    }
+
+
+def test_hydrogen_groups_by_kit_with_the_kits_licence(tmp_path):
+    from wavesr.data.fetch import Package
+
+    root = tmp_path / "root"
+    kits = root / "usr/share/hydrogen/data/drumkits"
+    for rel in ("Audiophob/kick.wav", "The Black Pearl 1.0/snare.flac", "VariBreaks/drumkit.xml"):
+        (kits / rel).parent.mkdir(parents=True, exist_ok=True)
+        (kits / rel).write_bytes(b"")
+    pkg = Package("hydrogen-drumkits", "1", root, "test")
+    got = {
+        (c.group, c.licence) for c in defaults.FULLBAND_SOURCES["music-fullband"]["hydrogen-drumkits"](pkg)
+    }
+    assert got == {("hydrogen-drumkits/Audiophob", "CC0"), ("hydrogen-drumkits/The Black Pearl 1.0", "GPL-2")}
+
+
 # ------------------------------------------------------------------------- staging, loading
 
 
@@ -330,18 +400,21 @@ def test_built_speech_corpus_holds_out_voices_across_languages():
 
 
 def test_small_real_fullband_builds(corpora, capsys):
-    """speech-fullband (tuxpaint's voices) and music-fullband (Sonic Pi's lossless samples), sliced."""
+    """speech-fullband (tuxpaint's and MegaGlest's voices) and music-fullband (Sonic Pi's samples,
+    Hydrogen's drum kits), a slice of each source."""
     from wavesr.data.curation import FULLBAND_SHARE
 
     for name, source in (
         ("speech-fullband", "tuxpaint-stamps-default"),
+        ("speech-fullband", "megaglest-data"),
         ("music-fullband", "sonic-pi-samples"),
+        ("music-fullband", "hydrogen-drumkits"),
     ):
         try:
             defaults.fetch_deb(source)
         except WavesrError as e:
             pytest.skip(f"cannot fetch {source}: {e}")
-        assert cli.main(["corpus", "build", name, "--limit", "30", "--sources", source, "-q"]) == 0
+        assert cli.main(["corpus", "build", name, "--limit", "30", "--sources", source, "-q", "--force"]) == 0
         corpus = load_default(name)
         assert len(corpus.items) == 30 and corpus.settings["target_sr"] == 44100
         assert corpus.settings["keep"] == f"audio.cutoff >= {FULLBAND_SHARE} x 22050 Hz"

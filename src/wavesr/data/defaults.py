@@ -17,6 +17,15 @@ these corpora stand in for them and build on any Debian-like machine (see the RE
 ``music``
     Recorded game music (wesnoth-1.16-music, warzone2100-music), split by track: the
     MagnaTagATune analogue.
+``speech-fullband``
+    The voices whose recordings reach 85 % of the target's Nyquist frequency (18.7 kHz at
+    44.1 kHz, :func:`wavesr.audio.cutoff`): tuxpaint's full-band languages (one voice each) and
+    MegaGlest's unit voices (their acknowledge and select lines, one group per unit name;
+    animals, beasts and machines left out by name). Held-out voices; validation also takes 5 %
+    of the training voices' utterances.
+``music-fullband``
+    The same rule over the game music, Sonic Pi's lossless samples and Hydrogen's lossless drum
+    kits; split by track, sample and kit.
 
 How a corpus is built
 ---------------------
@@ -27,7 +36,8 @@ How a corpus is built
    has a measured bandwidth (:func:`wavesr.audio.bandwidth`) below the target's Nyquist
    frequency: a model trained on such a file as "high resolution" would learn to leave the
    top band empty.
-4. Whole groups (voices, pieces, tracks) are assigned to splits by :func:`group_split`.
+4. Whole groups (voices, pieces, tracks) are assigned to splits by :func:`group_split`; the
+   sources in :data:`SPLIT_ALONE` (added to the full-band corpora later) are split on their own.
 5. The kept files are hard-linked (or copied) into ``cache_dir()/corpora/NAME/audio/`` with
    ``manifest.json`` (a :class:`~wavesr.data.corpus.Corpus` whose ``settings`` record every
    build setting) and ``dropped.json`` (each dropped file and why). The corpus is built in a
@@ -72,9 +82,13 @@ DEFAULT_CORPORA = {
     "piano": "music21's solo piano scores rendered by fluidsynth with a sampled piano; split by piece",
     "music": "recorded game music (Wesnoth, Warzone 2100); split by track",
     "speech-fullband": (
-        "tuxpaint's voices whose recordings reach 85 % of 22.05 kHz (44.1 kHz); held-out voices"
+        "tuxpaint's and MegaGlest's voices whose recordings reach 85 % of 22.05 kHz (44.1 kHz);"
+        " held-out voices"
     ),
-    "music-fullband": "game music and lossless samples reaching 85 % of 22.05 kHz (44.1 kHz); split by track",
+    "music-fullband": (
+        "game music, lossless samples and drum kits reaching 85 % of 22.05 kHz (44.1 kHz);"
+        " split by track / kit"
+    ),
 }
 FULLBAND_SR = 44100  # the full-band corpora's default target: their sources are 44.1 and 48 kHz
 FULLBAND_VAL = 0.05  # speech-fullband: the share of the training voices' utterances validation takes
@@ -164,6 +178,52 @@ def _sonic_pi(pkg: Package) -> list[Candidate]:
     return [_candidate(pkg, p, p.stem, "MIT or CC0") for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]))]
 
 
+# megaglest's units that are animals, beasts or machines: their lines are calls and roars, not speech
+MEGAGLEST_NOT_VOICES = frozenset(
+    "behemoth bull chicken cow daemon dragon elephant evil_dragon flying_carpet golem pig sheep "
+    "thunderbird wild_sow".split()
+)
+
+
+def _megaglest(pkg: Package) -> list[Candidate]:
+    """MegaGlest's unit voices: the acknowledge and select lines ``<unit>_{ack,select}N.wav``.
+
+    The other sounds of a unit (attack, die, work) are shouts and effects. A unit's lines are one
+    group, merged over factions and the common sounds (``swordman`` is one group): a voice shared
+    by units of one name never crosses splits. A line is left out when its name or its unit's
+    folder names an animal, beast or machine (the thunderbird's lines are ``eagle_*``).
+    """
+    out = []
+    for p in _files(pkg.path(_AUDIO_ROOTS[pkg.name]), "**/sounds/*"):
+        line = re.fullmatch(r"(.+)_(ack|select)\d*", p.stem)
+        unit = p.parts[-3] if p.parts[-4] == "units" else ""
+        if line and not {line.group(1), unit} & MEGAGLEST_NOT_VOICES:
+            out.append(_candidate(pkg, p, line.group(1), "CC-BY-SA-3.0", language="en", line=line.group(2)))
+    return out
+
+
+# hydrogen-drumkits' licences by kit (its Debian copyright file)
+HYDROGEN_LICENCES = {
+    "Audiophob": "CC0",
+    "BJA_Pacific": "CC-BY-SA-3.0-us",
+    "circAfrique v4": "CC-BY-SA-3.0",
+    "ColomboAcousticDrumkit": "GPL-2+ with composition exception",
+    "rumpf_kit_z01_h2": "CC-BY-3.0",
+    "ElectricEmpireKit": "GPL-2+",
+    "HardElectro1": "GPL-2+",
+    "VariBreaks": "GPL-2+",
+}
+
+
+def _hydrogen(pkg: Package) -> list[Candidate]:
+    """Hydrogen's drum kits (lossless WAV, FLAC, AIFF at 44.1 / 48 kHz); each kit is a group."""
+    root = pkg.path(_AUDIO_ROOTS[pkg.name])
+    return [
+        _candidate(pkg, p, p.parts[-2], HYDROGEN_LICENCES.get(p.parts[-2], "GPL-2"), kit=p.parts[-2])
+        for p in _files(root, "*/*")
+    ]
+
+
 def _warzone(pkg: Package) -> list[Candidate]:
     """Soundtracks of Warzone 2100 (Opus, 48 kHz); ``track3_enhanced`` shares ``track3``'s group."""
     return [
@@ -180,6 +240,8 @@ _AUDIO_ROOTS = {
     "wesnoth-1.16-music": "/usr/share/games/wesnoth/1.16/data/core/music",
     "warzone2100-music": "/usr/share/games/warzone2100/music",
     "sonic-pi-samples": "/usr/share/sonic-pi/samples",
+    "megaglest-data": "/usr/share/games/megaglest/techs/megapack",
+    "hydrogen-drumkits": "/usr/share/hydrogen/data/drumkits",
 }
 SPEECH_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
     "tuxpaint-stamps-default": _tuxpaint,
@@ -192,9 +254,12 @@ MUSIC_SOURCES: dict[str, Callable[[Package], list[Candidate]]] = {
     "warzone2100-music": _warzone,
 }
 FULLBAND_SOURCES: dict[str, dict[str, Callable[[Package], list[Candidate]]]] = {
-    "speech-fullband": {"tuxpaint-stamps-default": _tuxpaint},
-    "music-fullband": {**MUSIC_SOURCES, "sonic-pi-samples": _sonic_pi},
+    "speech-fullband": {"tuxpaint-stamps-default": _tuxpaint, "megaglest-data": _megaglest},
+    "music-fullband": {**MUSIC_SOURCES, "sonic-pi-samples": _sonic_pi, "hydrogen-drumkits": _hydrogen},
 }
+# Sources whose groups are split on their own (group_split over that source alone), so that
+# each is held out in its share and adding one never moves another source's groups between splits.
+SPLIT_ALONE = frozenset({"megaglest-data", "hydrogen-drumkits"})
 
 
 def sources_of(name: str) -> dict[str, Callable[[Package], list[Candidate]]]:
@@ -396,15 +461,12 @@ def _build_from_packages(
         settings["split"] = {"by": "utterance", **SINGLE_HELD_OUT}
         dropped = [d for d in dropped if d["group"] == settings["voice"]]
     else:
-        seconds: dict[str, float] = defaultdict(float)
-        for c, m in kept:
-            seconds[c.group] += m["duration"]
-        by_group = group_split(seconds)
-        splits = [by_group[c.group] for c, _ in kept]
+        splits = split_by_group(kept)
         settings["split"] = {
             "by": "voice" if name.startswith("speech") else "track",
             **HELD_OUT,
             "key": SPLIT_KEY,
+            **({"alone": sorted(SPLIT_ALONE & set(sources))} if SPLIT_ALONE & set(sources) else {}),
         }
         if (
             name == "speech-fullband"
@@ -441,6 +503,18 @@ def _build_from_packages(
             )
         )
     return Corpus(name, str(folder), items, settings=settings), dropped
+
+
+def split_by_group(kept: Sequence[tuple[Candidate, dict]]) -> list[str]:
+    """Each kept file's split: its group's, by :func:`group_split` over the seconds of every group.
+
+    The groups of a source in :data:`SPLIT_ALONE` are split among themselves, the others together.
+    """
+    seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for c, m in kept:
+        seconds[c.source if c.source in SPLIT_ALONE else ""][c.group] += m["duration"]
+    by_group = {g: split for family in seconds.values() for g, split in group_split(family).items()}
+    return [by_group[c.group] for c, _ in kept]
 
 
 def _single_voice(kept: list[tuple[Candidate, dict]], limit: int | None):
