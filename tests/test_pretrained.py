@@ -86,6 +86,23 @@ def test_pick_model(registry):
         wavesr.pick_model(4, "podcast")
 
 
+def test_default_model_of_the_shipped_registry():
+    """What ``wavesr upsample`` and ``wavesr stream`` take when no model is named."""
+    pick = pretrained.default_model
+    assert pick("speech", 8000) == "speech-48k" and pick("music", 44100, measured=True) == "music-48k"
+    assert pick("speech", 8000, ratio=4) == "speech-x4" and pick("piano", 4000, ratio=4) == "piano-x4"
+    assert pick("piano", 4000) == "piano-x4"  # asked for: the paper's piano model (no full-band one)
+    assert pick("piano", 4000, measured=True) == "speech-48k"  # measured: the full-band model
+
+
+def test_default_model_without_full_band_models(registry):
+    assert pretrained.default_model("speech", 4000) == "speech-x4"
+    assert pretrained.default_model("piano", 8000) == "piano-x2"
+    assert pretrained.default_model("music", 8000, measured=True) == "speech-x4"  # none for music: speech's
+    with pytest.raises(WavesrError, match="no pretrained music model is shipped"):
+        pretrained.default_model("music", 8000)
+
+
 def test_damaged_model_file_is_one_clear_error(registry):
     info = pretrained.get_model_info("speech-x4")
     data = bytearray(info.path.read_bytes())

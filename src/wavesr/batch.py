@@ -150,24 +150,14 @@ def upsample_batch(
     jobs = plan_outputs(list(inputs), out, f".{fmt}" if fmt else None)
     models: dict[str, Any] = {}
 
-    picked: dict[tuple[str, int], str] = {}  # (content, rate) -> shipped model (the registry is read once)
-    shipped = pretrained.available_models()
-    full_band = {m.content: m.name for m in reversed(shipped) if m.ratio == 1}
-    paper = {m.content for m in shipped if m.ratio > 1}
+    picked: dict[tuple[str, float], str] = {}  # (content, rate) -> shipped model, chosen once per pair
 
     def default_model(src: Path) -> str:
-        """--ratio's paper model; else the full-band model for the file's content (measured unless
-        given); else, with none shipped for it, the paper model for the file's rate."""
+        """:func:`wavesr.pretrained.default_model` for the file's content (measured unless given)."""
         what = content or ("speech" if ratio else extend.file_content(src))
-        if not ratio and (what in full_band or (full_band and not content)):  # measured: any full-band
-            return full_band.get(what) or full_band.get("speech") or next(iter(full_band.values()))
-        if not content and not ratio and what not in paper:  # a measured content with no model: speech's
-            what = "speech"
         rate = 0 if ratio else audiofiles.file_rate(src)
         if (what, rate) not in picked:
-            picked[what, rate] = pretrained.pick_model(
-                ratio or pretrained.ratio_for_rate(rate, what), what
-            ).name
+            picked[what, rate] = pretrained.default_model(what, rate, ratio, measured=content is None)
         return picked[what, rate]
 
     def model_for(src: Path) -> Any:

@@ -99,7 +99,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     from .. import live, pretrained
 
     torch.set_num_threads(int(args.threads))  # before the model is loaded: its ONNX session takes the count
-    name = args.model or default_model_name(rate, args.content, args.ratio)
+    name = args.model or pretrained.default_model(args.content or "speech", rate, args.ratio)
     model = pretrained.load_model(name, device=args.device)
     options: dict[str, Any] = {
         "block": (args.block_ms or live.BLOCK_SECONDS * 1000) / 1000,
@@ -145,23 +145,6 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
         return SIGPIPE_STATUS
     return 0
-
-
-def default_model_name(sr_in: float, content: str | None = None, ratio: int | None = None) -> str:
-    """The shipped model a stream at ``sr_in`` uses when none is named, as ``wavesr upsample`` chooses
-    for a file (:func:`wavesr.batch.upsample_batch`) but without measuring the content, which a live
-    stream cannot see in advance: ``ratio``'s paper model for ``content`` (default speech); else the
-    full-band model for ``content`` (default speech); else, with none shipped, the paper model for
-    the input's rate (8 kHz -> x2, 4 kHz -> x4, ...)."""
-    from .. import pretrained
-
-    what = content or "speech"
-    if ratio:
-        return pretrained.pick_model(ratio, what).name
-    full_band = [m.name for m in pretrained.available_models() if m.ratio == 1 and m.content == what]
-    if full_band:
-        return full_band[0]
-    return pretrained.pick_model(pretrained.ratio_for_rate(sr_in, what), what).name
 
 
 def _write(out: Any, data: bytes) -> None:

@@ -179,6 +179,33 @@ def pick_model(
     )
 
 
+def default_model(
+    content: str,
+    sr_in: float,
+    ratio: int | None = None,
+    measured: bool = False,
+    registry: str | os.PathLike | None = None,
+) -> str:
+    """The shipped model ``wavesr upsample`` and ``wavesr stream`` use when none is named.
+
+    ``ratio``'s paper model for ``content``; else the full-band model for ``content``; else, with
+    none shipped for it, the paper model for an input at ``sr_in`` (8 kHz -> x2, 4 kHz -> x4, ...).
+    A ``measured`` content (:func:`wavesr.extend.content_of`, not the user's word) that has no
+    model of its own takes speech's: the full-band speech model where one is shipped.
+    """
+    if ratio:
+        return pick_model(ratio, content, registry=registry).name
+    shipped = available_models(registry)
+    full_band = {m.content: m.name for m in reversed(shipped) if m.ratio == 1}
+    if content in full_band:
+        return full_band[content]
+    if measured and full_band:
+        return full_band.get("speech") or next(iter(full_band.values()))
+    if measured and content not in {m.content for m in shipped if m.ratio > 1}:
+        content = "speech"
+    return pick_model(ratio_for_rate(sr_in, content, registry), content, registry=registry).name
+
+
 def ratio_for_rate(sr_in: float, content: str = "speech", registry: str | os.PathLike | None = None) -> int:
     """The shipped ratio for an input at ``sr_in``: the smallest whose low rate is not above it.
 
