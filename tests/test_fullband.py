@@ -80,6 +80,9 @@ def test_full_band_table_for_sinc_and_cubic(files, tmp_path, capsys):
     )
     assert main(args) == 1 and "already holds files" in capsys.readouterr().err  # no silent replacement
     assert main(args + ["--force"]) == 0
+    saving = args + ["--force", "--input-rates", "16000", "--save-audio", "1"]
+    assert main(saving) == 0 and main(saving) == 0  # --force replaces the audio the earlier one saved
+    assert len(list((tmp_path / "out" / "audio").glob("*/*/hr.wav"))) == 1
 
 
 def test_44_1_khz_family_and_bad_settings(files, tmp_path, capsys):
@@ -110,3 +113,22 @@ def test_pesq_and_stoi_are_scored_where_installed(files, tmp_path):
     assert all(np.isfinite(r["pesq"]) and 0 < r["stoi"] <= 1 for r in summary["table"])
     text = (tmp_path / "ev" / "summary.md").read_text()
     assert "PESQ (wideband, 16 kHz) and STOI" in text and "sinc PESQ" in text
+
+
+def test_source_selects_the_files_of_one_source(files, tmp_path, capsys):
+    from wavesr.data.corpus import Corpus, Item
+
+    items = [
+        Item(path=str(p), split="test", group=p.stem, duration=2.0, sr=48000, channels=1, source=src)
+        for p, src in zip(sorted(files.glob("f*.wav")), ("pkg-a", "pkg-b", "pkg-b"))
+    ]
+    manifest = Corpus("two", str(files), items).save(tmp_path / "two.json")
+    base = ["evaluate", "sinc", "--fullband", "--corpus", str(manifest), "--input-rates", "16000"]
+    assert main(base + ["--source", "pkg-b", "-o", str(tmp_path / "b")]) == 0
+    assert "Full-band evaluation to 48000 Hz (2 files)" in capsys.readouterr().out
+    settings = json.loads((tmp_path / "b" / "settings.json").read_text())
+    assert settings["corpus"]["sources"] == ["pkg-b"]
+    assert main(base + ["--source", "pkg-c", "-o", str(tmp_path / "c")]) == 1
+    assert "no source pkg-c (its sources: pkg-a, pkg-b)" in capsys.readouterr().err
+    assert main(["evaluate", "sinc", "--fullband", "--files", str(files), "--source", "x", "-o", "y"]) == 1
+    assert "--source selects files of a --corpus" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -148,6 +149,7 @@ def evaluate_fullband(
                 f"{out}: already holds files (use --force to replace a full-band evaluation, "
                 "or another folder)"
             )
+        shutil.rmtree(out / "audio", ignore_errors=True)  # the earlier evaluation's saved audio (ours)
     files = evenly_spaced(eval_files(items, (corpus_info or {}).get("root")), cfg.max_files)
     if not files:
         raise WavesrError("no files to evaluate")

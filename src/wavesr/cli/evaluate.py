@@ -45,6 +45,11 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split", choices=("train", "val", "test"), default="test", help="corpus split (default test)"
     )
+    p.add_argument(
+        "--source",
+        metavar="NAME[,NAME...]",
+        help="only the split's files from these sources (a default corpus's packages, e.g. megaglest-data)",
+    )
     p.add_argument("-o", "--out", required=True, help="evaluation folder (resumed when it exists)")
     p.add_argument(
         "--ratio",
@@ -147,12 +152,25 @@ def _items(args: argparse.Namespace) -> tuple[list, dict]:
     from ..data.readers import open_corpus
 
     if not args.corpus:
+        if args.source:
+            raise WavesrError("--source selects files of a --corpus")
         return args.files, {"files": args.files}
     corpus = open_corpus(args.corpus, root=args.root)
     items = corpus.split(args.split)
+    info = {"name": corpus.name, "root": corpus.root, "spec": args.corpus, "split": args.split}
+    if args.source:
+        wanted = [s.strip() for s in args.source.split(",") if s.strip()]
+        known = sorted({it.source for it in corpus.items if it.source})
+        if unknown := [s for s in wanted if s not in known]:
+            names = ", ".join(known) or "none named"
+            raise WavesrError(f"{corpus.name}: no source {', '.join(unknown)} (its sources: {names})")
+        items, info["sources"] = [it for it in items if it.source in wanted], wanted
     if not items:
-        raise WavesrError(f"{corpus.name}: split {args.split!r} has no files")
-    return items, {"name": corpus.name, "root": corpus.root, "spec": args.corpus, "split": args.split}
+        raise WavesrError(
+            f"{corpus.name}: split {args.split!r} has no files"
+            + (f" from {args.source}" if args.source else "")
+        )
+    return items, info
 
 
 def _cmd_fullband(args: argparse.Namespace) -> int:
