@@ -188,9 +188,12 @@ def test_no_clicks_at_block_edges(one_thread):
 
 def test_copy_through_and_bad_arguments(band):
     stream = live.LiveStream(band, 48000)  # content fills 48 kHz: full band already, copied
-    assert stream.copy
+    assert stream.copy and stream.latency == 0 and "no block" in stream.describe()
     x = voice(np.random.default_rng(7), 0.3, 48000)
-    assert np.allclose(run(stream, x, [100] * 5), x, atol=1e-6)
+    assert np.array_equal(stream.process(x[:100]), x[:100])  # at once: nothing held back
+    assert np.allclose(run(stream, x[100:], [100] * 5), x[100:], atol=1e-6)
+    resampled = live.LiveStream(band, 44100, target_sr=48000)  # copied through the live resampler
+    assert resampled.copy and 0 < resampled.latency < 0.005
     with pytest.raises(WavesrError, match="band"):
         live.LiveStream(band, 8000, band=5000)
     with pytest.raises(WavesrError, match="block"):

@@ -69,7 +69,8 @@ stream's future is unknown, so ``band`` (Hz, ``wavesr stream --cutoff``) says wh
 content ends, and by default it is the input's Nyquist frequency (``sr_in / 2``), as for a file
 whose content fills its rate: an 8 kHz call gets the band from 4 to 24 kHz generated; an input at
 44.1 kHz or more is full band already and is copied through (resampled if the rates differ),
-as :func:`wavesr.extend.plan` decides for files.
+as :func:`wavesr.extend.plan` decides for files. A copied stream has no hop: each block goes out
+as it comes, and its latency is the resampler's delay alone (none at the same rate).
 
 Memory
 ------
@@ -294,7 +295,7 @@ class LiveStream:
         self.to_out = resampler(self.rate_hr, self.sr_out, channels, quality)
         self.margin = 2 if self.to_lr else 0  # the final length may differ from the resampler's by a sample
         self.grid = 1 if self.copy else inference.stride_grid(model)  # window starts: multiples of this
-        self.hop = max(1, round(block * self.rate_lr))
+        self.hop = max(1, round(block * self.rate_lr))  # copy: no hop, what arrives goes out (_windows)
         delays = (self.to_lr.delay if self.to_lr else 0.0) + (self.to_out.delay if self.to_out else 0.0)
         delays += self.margin / self.rate_lr
         if lookahead is None:
@@ -305,7 +306,7 @@ class LiveStream:
         default_context = min(int(receptive or reach), reach)
         self.context = round(context * self.rate_lr) if context is not None else default_context
         self.context *= not self.copy
-        self.latency = (self.hop + self.lookahead) / self.rate_lr + delays
+        self.latency = (0 if self.copy else self.hop + self.lookahead) / self.rate_lr + delays
         self.fade_in = _fade_in(self.fade * self.r)
         self.buffer = np.zeros((channels, 0), np.float32)  # network-rate input from index self.start
         self.start = 0
@@ -327,10 +328,15 @@ class LiveStream:
 
         what = "copied (full band already)" if self.copy else f"{name}"
         band = f", input band {self.plan.cutoff:g} Hz" if self.plan and not self.copy else ""
+        parts = (
+            "no block: samples go out as they come"
+            if self.copy
+            else f"block {ms(self.hop)} ms, look-ahead {ms(self.lookahead)} ms, "
+            f"past context {ms(self.context)} ms"
+        )
         return (
             f"{what}: {self.sr_in:g} Hz x{self.channels} -> {self.sr_out} Hz{band}; latency "
-            f"{'at least ' if self.quality != 'live' else ''}{1000 * self.latency:.1f} ms (block "
-            f"{ms(self.hop)} ms, look-ahead {ms(self.lookahead)} ms, past context {ms(self.context)} ms, "
+            f"{'at least ' if self.quality != 'live' else ''}{1000 * self.latency:.1f} ms ({parts}, "
             + ("resampling live)" if self.quality == "live" else "soxr resampling, whose delay varies)")
         )
 
@@ -386,18 +392,19 @@ class LiveStream:
             self.total_out = round(self.n_in * self.sr_out / self.sr_in)
             self.n_lr = -(-self.total_hr // self.r)
             self.buffer = audio.fit_length(self.buffer, self.n_lr - self.start)
+        if self.copy:  # full band already: everything but the resampler's margin goes out now
+            stop = self.n_lr if last else max(self.start, self.n_lr - self.margin)
+            given = self.buffer[:, : stop - self.start]
+            self.buffer, self.start = self.buffer[:, stop - self.start :], stop
+            return given
         out = []
         while True:
             begin, end = self.k * self.hop, (self.k + 1) * self.hop + self.lookahead
             if begin >= self.n_lr and last or not last and self.n_lr < end + self.margin:
                 break
-            if self.copy:
-                stop = min((self.k + 1) * self.hop, self.n_lr)
-                out.append(self.buffer[:, begin - self.start : stop - self.start])
-            else:
-                out.append(self._window(begin, min(end, self.n_lr)))
+            out.append(self._window(begin, min(end, self.n_lr)))
             self.k += 1
-            keep = self._window_start(self.k * self.hop) if not self.copy else self.k * self.hop
+            keep = self._window_start(self.k * self.hop)
             if keep > self.start:
                 self.buffer, self.start = self.buffer[:, keep - self.start :], keep
         if last and self.tail.shape[1]:
