@@ -115,6 +115,21 @@ def test_bandnet_refuses_other_ratios_and_bad_settings():
         build_model("band", kernel=4)
 
 
+def test_the_time_domain_candidate_is_fastnet_at_the_output_rate(one_thread):
+    model = build_model("fastband", widths=[4, 8], depth=[1, 1]).eval()
+    assert (model.ratio, model.sr, model.full_band, model.hop_multiple) == (1, 48000, True, 32)
+    x = torch.from_numpy(full_band(48000, 0.3, 1))[None, None]
+    with torch.no_grad():
+        torch.nn.init.normal_(model.head.weight, std=0.1)  # trained: homogeneous, as FastNet
+        y, louder = model(x), model(8 * x)
+    assert y.shape == x.shape and not torch.equal(y, x)
+    np.testing.assert_allclose(louder.numpy(), 8 * y.numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(WavesrError, match="ratio 1"):
+        build_model("fastband", ratio=2)
+    with pytest.raises(WavesrError, match="skip must be one of none"):
+        build_model("fastband", skip="sinc")
+
+
 # ------------------------------------------------------------------------------------ put_back
 
 
@@ -221,6 +236,18 @@ def test_a_full_band_run_trains_through_channels_and_validates_against_its_input
     assert {"patch_snr", "patch_lsd", "patch_lsd_hf", "input_patch_lsd"} <= set(val)
     model = load_model_file(band_run / "model.pt")
     assert isinstance(model, BandNet) and model.sr == 48000 and model.channel == "channels:lowpass,resample"
+
+
+def test_the_time_domain_candidate_trains_through_channels_and_upsamples(band_run, tmp_path, one_thread):
+    root = band_run.parent
+    tiny = ["--model", "fastband", "--set", "widths=[4, 8]", "--set", "depth=[1, 1]"]
+    args = ["train", str(root / "train"), "--val", str(root / "val"), "-o", str(tmp_path / "run"), *tiny]
+    assert main(args + ["--batch-size", "4", "--val-patches", "4", "--epochs", "1"]) == 0
+    model = load_model_file(tmp_path / "run" / "model.pt")
+    assert model.name == "fastband" and model.channel.startswith("channels:")
+    low = soxr.resample(full_band(48000, 1, 31), 48000, 8000)
+    y, sr, notes = upsample_array(model, low, 8000)
+    assert sr == 48000 and y.shape == (1, low.size * 6) and "band extended" in notes[1]
 
 
 def test_the_array_api_measures_the_band_and_returns_48k(band_run, one_thread):

@@ -20,7 +20,7 @@ from .base import (
     save_model,
 )
 from .dnn import DNN, DNNConfig
-from .fast import FastConfig, FastNet
+from .fast import FastBandConfig, FastBandNet, FastConfig, FastNet
 from .spline import CubicSpline, SplineConfig, cubic_upsample
 
 __all__ = [
@@ -44,6 +44,8 @@ __all__ = [
     "DNNConfig",
     "FastNet",
     "FastConfig",
+    "FastBandNet",
+    "FastBandConfig",
     "BandNet",
     "BandConfig",
 ]

@@ -70,6 +70,15 @@ Design choices
   spline is already accurate; per-example RMSE weighs every patch's relative error. Of rmse, l2
   and l2+stft trained for the same steps, only rmse beat the spline on both SNR and LSD
   (docs/design.md).
+
+Full band (``fastband``)
+------------------------
+:class:`FastBandNet` is the same U-Net for a full-band input at the output rate (48 kHz), the
+time-domain alternative to :class:`~wavesr.models.band.BandNet`'s STFT frames: ``ratio`` 1, a
+strided front end (``frame`` 8: level 0 at 6 kHz steps, then 1.5 kHz, 375 Hz, 94 Hz), and its
+output added to the input itself, so that it learns only what the input lacks. Being
+homogeneous it needs no level normalisation. Measured against BandNet at equal steps in
+BENCHMARKS.md ("candidate networks").
 """
 
 from __future__ import annotations
@@ -115,8 +124,14 @@ class FastConfig(UpsamplerConfig):
         "medium": {},
     }
 
+    SKIPS: ClassVar[tuple[str, ...]] = SKIPS
+
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check_levels()
+
+    def check_levels(self) -> None:
+        """The levels, strides, kernel, gains and skip are well formed."""
         self.widths, self.depth = [int(w) for w in self.widths], [int(d) for d in self.depth]
         if not self.widths or len(self.widths) != len(self.depth):
             raise WavesrError(
@@ -132,8 +147,31 @@ class FastConfig(UpsamplerConfig):
             raise WavesrError(f"fast: kernel must be odd and positive, got {self.kernel}")
         if self.layer_scale <= 0:
             raise WavesrError(f"fast: layer_scale must be positive, got {self.layer_scale}")
-        if self.skip not in SKIPS:
-            raise WavesrError(f"fast: skip must be one of {', '.join(SKIPS)}, got {self.skip!r}")
+        if self.skip not in self.SKIPS:
+            raise WavesrError(f"fast: skip must be one of {', '.join(self.SKIPS)}, got {self.skip!r}")
+
+
+@dataclass
+class FastBandConfig(FastConfig):
+    """FastNet at one rate for full-band input (:class:`FastBandNet`): ``ratio`` 1, ``frame``
+    output-rate samples per level-0 step (the strided front end), the output added to the input
+    itself (``skip`` ``"none"``). ``small`` is FastNet's small widths."""
+
+    ratio: int = 1
+    sr: int = 48000
+    frame: int = 8
+    skip: str = "none"
+
+    SKIPS: ClassVar[tuple[str, ...]] = ("none",)
+
+    def __post_init__(self) -> None:
+        if self.ratio != 1:
+            raise WavesrError(f"fastband works at one rate (ratio 1), got ratio {self.ratio!r}")
+        if isinstance(self.sr, bool) or int(self.sr) != self.sr or self.sr <= 0:
+            raise WavesrError(f"sr must be a positive integer (Hz), got {self.sr!r}")
+        self.sr = int(self.sr)
+        self.check_running()
+        self.check_levels()
 
 
 def _strided(c_in: int, c_out: int, stride: int) -> nn.Conv1d:
@@ -181,7 +219,13 @@ class FastNet(Upsampler):
         super().__init__(config or FastConfig())
         cfg = self.config
         w, s, levels = cfg.widths, cfg.stride, len(cfg.widths)
-        self.skip = CubicSplineUpsampler(cfg.ratio) if cfg.skip == "cubic" else SincUpsampler(cfg.ratio)
+        self.skip: nn.Module = (
+            nn.Identity()
+            if cfg.skip == "none"
+            else CubicSplineUpsampler(cfg.ratio)
+            if cfg.skip == "cubic"
+            else SincUpsampler(cfg.ratio)
+        )
         self.embed = _strided(1, w[0], cfg.frame)
         self.encoder = nn.ModuleList()
         for i in range(levels):
@@ -256,3 +300,15 @@ class FastNet(Upsampler):
         y = self.head(F.leaky_relu(h, LEAKY_SLOPE))  # [b, frame * r, T / frame]
         y = subpixel1d(y, self.config.frame * self.ratio)  # [b, 1, T * r]
         return self.skip(lr) + y[..., : t * self.ratio]
+
+
+@register("fastband")
+class FastBandNet(FastNet):
+    """The time-domain full-band candidate: FastNet at the output rate (module docstring, "Full band").
+
+    ``[batch, 1, time]`` at ``sr`` -> the same, the missing band added as a residual."""
+
+    config_class = FastBandConfig
+    config: FastBandConfig
+    default_loss = "band"  # the full-band objective (wavesr.losses.band_loss), as BandNet's
+    full_band = True  # takes and returns audio at ``sr`` (wavesr.extend runs it)
