@@ -115,6 +115,54 @@ def test_bandnet_refuses_other_ratios_and_bad_settings():
         build_model("band", kernel=4)
 
 
+def causal_band(seed: int = 0):
+    """A small causal BandNet with weights moved off their start (so that it generates)."""
+    torch.manual_seed(seed)
+    model = build_model("band", causal=True, n_fft=256, hop=64, width=16, blocks=2, level_frames=8).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return model
+
+
+def test_a_causal_bandnet_streams_frame_by_frame_as_it_runs_whole(one_thread):
+    model = causal_band()
+    rng = np.random.default_rng(3)
+    for n in (48000, 300, 40):  # longer and shorter than a frame
+        x = torch.from_numpy(np.stack([full_band(48000, n / 48000, 4), full_band(48000, n / 48000, 5)]))
+        with torch.no_grad():
+            whole = model(x[:, None], band=6000.0, strength=0.5)[:, 0]
+        stream, parts, i = model.streamer(2, band=6000.0, strength=0.5), [], 0
+        while i < n:
+            k = int(rng.integers(0, 700))
+            parts.append(stream.push(x[:, i : i + k].numpy()))
+            i = min(n, i + k)
+            given = sum(p.shape[1] for p in parts)
+            assert i - stream.lookahead <= given <= i  # each sample out within n_fft of its input
+            assert stream.buffered() < 2000
+        y = np.concatenate([*parts, stream.flush()], axis=1)
+        assert y.shape == whole.shape
+        np.testing.assert_allclose(y, whole.numpy(), atol=1e-6)
+    x = torch.from_numpy(full_band(48000, 0.5, 6))[None, None]
+    later = x.clone()
+    later[..., 12000:] = 0
+    with torch.no_grad():
+        changed = (model(x) - model(later)).abs()[0, 0] > 1e-7
+    assert not changed[: 12000 - 256].any() and changed[12000:].any()  # nothing depends on the future
+    with pytest.raises(WavesrError, match="causal"):
+        tiny_band().streamer()
+
+
+def test_a_causal_bandnet_keeps_the_input_band_on_its_frames(one_thread):
+    model = causal_band(1)
+    low = soxr.resample(full_band(48000, 1, 7), 48000, 8000)
+    y, sr, notes = upsample_array(model, low, 8000)
+    assert sr == 48000 and "band extended" in notes[1]
+    sinc = audio.fit_length(soxr.resample(low, 8000, 48000), y.shape[1])
+    b = scipy.signal.firwin(1023, 3000, fs=48000)
+    assert metrics.snr(np.convolve(sinc, b, "same"), np.convolve(y[0], b, "same")) > 30
+
+
 def test_the_time_domain_candidate_is_fastnet_at_the_output_rate(one_thread):
     model = build_model("fastband", widths=[4, 8], depth=[1, 1]).eval()
     assert (model.ratio, model.sr, model.full_band, model.hop_multiple) == (1, 48000, True, 32)

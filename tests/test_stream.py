@@ -43,6 +43,21 @@ def small_band() -> torch.nn.Module:
     return model.eval()
 
 
+def small_causal() -> torch.nn.Module:
+    """A small causal BandNet (a live model's network) that generates something."""
+    torch.manual_seed(1)
+    model = build_model("band", causal=True, n_fft=256, hop=64, blocks=2, kernel=3, width=32, level_frames=8)
+    with torch.no_grad():
+        model.keep.bias.fill_(0.0)
+        model.magnitude.bias.fill_(-2.0)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def causal():
+    return small_causal()
+
+
 @pytest.fixture(scope="module")
 def fast():
     return small_fast()
@@ -75,9 +90,9 @@ def snr(reference, estimate) -> float:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(sizes=st.lists(st.integers(0, 900), max_size=12), which=st.sampled_from(["fast", "band"]))
-def test_any_block_sizes_give_the_output_of_one_block(fast, band, one_thread, sizes, which):
-    model, sr = (fast, 8000) if which == "fast" else (band, 8000)
+@given(sizes=st.lists(st.integers(0, 900), max_size=12), which=st.sampled_from(["fast", "band", "causal"]))
+def test_any_block_sizes_give_the_output_of_one_block(fast, band, causal, one_thread, sizes, which):
+    model, sr = {"fast": (fast, 8000), "band": (band, 8000), "causal": (causal, 8000)}[which]
     x = voice(np.random.default_rng(1), 0.6, sr)
     whole = run(live.LiveStream(model, sr), x, [])
     assert np.abs(run(live.LiveStream(model, sr), x, sizes) - whole).max() <= 1e-6
@@ -109,6 +124,22 @@ def test_full_band_stream_against_offline(band, one_thread):
     assert y.shape == offline.shape and snr(offline, y) > 25
 
 
+@pytest.mark.parametrize("sr", [8000, 16000, 22050])
+def test_a_causal_network_streams_frame_by_frame_as_offline(causal, one_thread, sr):
+    """Each frame computed once, as its samples arrive: in exact mode (soxr) the stream is the offline
+    path on the whole input up to float rounding, put-back and strength included; live, within the
+    latency budget and the live resampler's difference."""
+    x = voice(np.random.default_rng(8), 1.2, sr)
+    offline = upsample_array(causal, x, sr, band=sr / 2, chunk_seconds=None, strength=0.5)[0][0]
+    exact = live.LiveStream(causal, sr, exact=True, strength=0.5)
+    assert exact.frames is not None and "frame by frame" in exact.describe()
+    y = run(exact, x, [97, 0, 401] * 12)  # its frame step in ONNX Runtime: float rounding apart
+    assert y.shape == offline.shape and np.abs(y - offline).max() < 1e-4
+    default = live.LiveStream(causal, sr, strength=0.5)
+    assert default.latency <= live.LATENCY_BUDGET / 2  # the look-ahead is one frame, no hop
+    assert snr(offline, run(default, x, [80] * 100)) > 25
+
+
 def test_shipped_full_band_model_live_and_exact(one_thread):
     """speech-48k on a voice at 8 kHz: the bounds BENCHMARKS.md states (measured 42 / 38 dB on speech)."""
     import wavesr
@@ -123,7 +154,7 @@ def test_shipped_full_band_model_live_and_exact(one_thread):
 def test_latency_is_constant_and_the_output_is_not_shifted(band, fast, one_thread):
     """After n input samples, the output given covers the input up to n minus the stated latency (never
     less, and no more than a hop more); an impulse comes out where the offline output has it."""
-    for model, sr in ((band, 8000), (fast, 8000), (band, 48000), (band, 22050)):  # 22.05: 48 kHz and back
+    for model, sr in ((band, 8000), (fast, 8000), (band, 48000), (band, 22050), (small_causal(), 8000)):
         stream = live.LiveStream(model, sr)
         x = np.zeros(2 * sr, np.float32)  # longer than the blocks below
         x[sr // 2] = 0.5

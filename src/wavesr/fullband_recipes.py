@@ -43,6 +43,19 @@ BAND_MEDIUM: dict[str, Any] = {
     "expand": 3,
     "phase_hz": 12000.0,
 }
+# the live model's: a causal BandNet (each frame from the past only) on shorter frames, 10.7 ms of
+# look-ahead at 48 kHz, so that `wavesr stream` runs it frame by frame within its latency budget
+BAND_LIVE: dict[str, Any] = {
+    "n_fft": 512,
+    "hop": 128,
+    "width": 96,
+    "blocks": 6,
+    "kernel": 7,
+    "expand": 3,
+    "phase_hz": 12000.0,
+    "causal": True,
+    "level_frames": 32,
+}
 HELD_OUT_CHANNELS = ("brickwall", "lowpass:ellip:o8:r0.1:s80:zero", "codec:mp3:q0.6")
 
 
@@ -87,6 +100,14 @@ FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
     for r in (
         FullbandRecipe("speech-48k", "speech-fullband", "speech"),
         FullbandRecipe("music-48k", "music-fullband", "music"),
+        FullbandRecipe(
+            "speech-48k-live",
+            "speech-fullband",
+            "speech",
+            model_config=dict(BAND_LIVE),
+            minutes=35.0,
+            tune_minutes=10.0,
+        ),
     )
 }
 

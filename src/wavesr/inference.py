@@ -447,6 +447,9 @@ class Stream:
         if self.condition:  # the model's own channel first (see Input conditioning)
             given = audio.interpolate(lr, self.r, "bandlimited")
             lr = audio.degrade(given, self.r, str(self.model.channel))
+        # a causal full-band network puts the band back on its own frames (BandNet.frames_put_back)
+        inside = self.band is not None and getattr(self.model, "frames_put_back", False)
+        extra = {"band": self.band, "strength": self.strength} if inside else {}
         y = np.zeros((self.channels, n * self.r), np.float32)
         passes = np.zeros(n * self.r, np.float32)  # how many passes cover each output sample
         for drop, sign in self.offsets:  # one pass at a time: memory as for a single pass
@@ -456,7 +459,7 @@ class Stream:
                 group = lr[c : c + CHANNEL_GROUP, drop:]
                 x = torch.from_numpy(np.ascontiguousarray(sign * group)).unsqueeze(1).to(self.device)
                 with torch.inference_mode():
-                    out = self.model(x)  # [group, 1, (n - drop) * ratio]
+                    out = self.model(x, **extra)  # [group, 1, (n - drop) * ratio]
                 out = out[:, 0].float().cpu().numpy()
                 if out.shape != (group.shape[0], (n - drop) * self.r):
                     raise RuntimeError(
@@ -467,7 +470,7 @@ class Stream:
         y /= passes
         if self.condition:
             y = audio.keep_band(given, y, self.r)
-        if self.band is not None:
+        if self.band is not None and not inside:
             y = audio.put_back(lr, y, self.model.sr, self.band, self.strength)
         if not np.all(np.isfinite(y)):
             raise WavesrError(f"{self.name}: the network produced non-finite output (damaged weights?)")

@@ -47,6 +47,18 @@ window, which the offline path does per 20 s chunk, so there the two differ slig
 40 ms latency, output differs from the offline one by what the missing context changes
 (BENCHMARKS.md, "Live streaming").
 
+Frame by frame (a causal network)
+---------------------------------
+A causal BandNet (``causal=true``: every frame from this and earlier frames only; the shipped
+``speech-48k-live``) needs no windows: :meth:`~wavesr.models.band.BandNet.streamer` computes each
+STFT frame once, when its ``n_fft`` samples have arrived, keeping each block's last frames as its
+state, and overlap-adds the output; the input's band is put back on the frames
+(:func:`~wavesr.models.band.put_back_frames`), as the offline path does for such a network. An
+output sample waits at most ``n_fft`` samples (10.7 ms at 48 kHz for the live model) plus the
+resamplers' delays, whatever the blocks pushed, and the output is the offline one up to float
+rounding (with ``exact``: ONNX Runtime's, which runs the frame step). Every frame is computed once,
+so a block costs about what its frames cost, not a window's (BENCHMARKS.md, "Live streaming").
+
 Resampling
 ----------
 soxr's streaming resampler (``soxr.ResampleStream``, the offline path's) holds its output back in
@@ -152,11 +164,22 @@ class Resampler:
             )
         else:  # output j needs input up to floor(j * down / up) + half
             total = max(0, -(-(self.n_in - self.half) * self.up // self.down))
-        j = np.arange(self.n_out, max(total, self.n_out))
-        base = j * self.down // self.up
-        index = base[:, None] - self.half + np.arange(2 * self.half + 1)[None, :] - self.start
-        out = np.einsum("jo,cjo->cj", self.table[j * self.down % self.up], self.buffer[:, index])
-        self.n_out += j.size
+        total = max(total, self.n_out)
+        if total == self.n_out:
+            out = np.zeros((self.channels, 0), np.float32)
+        elif self.down == 1:  # whole-number upsampling: each input step's window times every phase
+            i0, i1 = self.n_out // self.up, -(-total // self.up)
+            width = 2 * self.half + 1
+            windows = np.lib.stride_tricks.sliding_window_view(self.buffer, width, axis=1)
+            steps = windows[:, i0 - self.half - self.start : i1 - self.half - self.start]
+            out = (steps @ self.table.T).reshape(self.channels, -1)
+            out = out[:, self.n_out - i0 * self.up : total - i0 * self.up]
+        else:
+            j = np.arange(self.n_out, total)
+            base = j * self.down // self.up
+            index = base[:, None] - self.half + np.arange(2 * self.half + 1)[None, :] - self.start
+            out = np.einsum("jo,cjo->cj", self.table[j * self.down % self.up], self.buffer[:, index])
+        self.n_out = total
         keep = self.n_out * self.down // self.up - self.half - self.start  # what the next output needs
         if keep > 0:
             self.buffer, self.start = self.buffer[:, keep:], self.start + keep
@@ -291,6 +314,14 @@ class LiveStream:
             band=self.plan.cutoff if self.plan and not self.copy else None,
             strength=strength,
         )
+        # a causal network runs frame by frame, each frame once (BandNet.streamer), instead of windows
+        causal = bool(getattr(model.config, "causal", False)) and not self.copy
+        self.frames: Any = (
+            model.streamer(channels, self.net.band, self.net.strength)  # type: ignore[operator]
+            if causal
+            else None
+        )
+        self.held = np.zeros((channels, 0), np.float32)  # the frames' last input, until the length is known
         self.to_lr = resampler(sr_in, self.rate_lr, channels, quality)
         self.to_out = resampler(self.rate_hr, self.sr_out, channels, quality)
         self.margin = 2 if self.to_lr else 0  # the final length may differ from the resampler's by a sample
@@ -298,6 +329,8 @@ class LiveStream:
         self.hop = max(1, round(block * self.rate_lr))  # copy: no hop, what arrives goes out (_windows)
         delays = (self.to_lr.delay if self.to_lr else 0.0) + (self.to_out.delay if self.to_out else 0.0)
         delays += self.margin / self.rate_lr
+        if self.frames is not None:  # a frame is computed when its samples are in: the model's hop
+            self.hop, lookahead = self.frames.c.hop, self.frames.lookahead / self.rate_lr
         if lookahead is None:
             lookahead = max(MIN_LOOKAHEAD_SECONDS, LATENCY_BUDGET - self.hop / self.rate_lr - delays)
         self.lookahead = 0 if self.copy else round(lookahead * self.rate_lr)
@@ -306,7 +339,9 @@ class LiveStream:
         default_context = min(int(receptive or reach), reach)
         self.context = round(context * self.rate_lr) if context is not None else default_context
         self.context *= not self.copy
-        self.latency = (0 if self.copy else self.hop + self.lookahead) / self.rate_lr + delays
+        # a window's output waits for its hop and look-ahead; a frame's at most n_fft (the look-ahead)
+        wait = 0 if self.copy else self.lookahead + (self.hop if self.frames is None else 0)
+        self.latency = wait / self.rate_lr + delays
         self.fade_in = _fade_in(self.fade * self.r)
         self.buffer = np.zeros((channels, 0), np.float32)  # network-rate input from index self.start
         self.start = 0
@@ -331,6 +366,8 @@ class LiveStream:
         parts = (
             "no block: samples go out as they come"
             if self.copy
+            else f"frame by frame, look-ahead {ms(self.lookahead)} ms"
+            if self.frames is not None
             else f"block {ms(self.hop)} ms, look-ahead {ms(self.lookahead)} ms, "
             f"past context {ms(self.context)} ms"
         )
@@ -342,7 +379,8 @@ class LiveStream:
 
     def buffered(self) -> int:
         """Samples per channel the stream holds (bounded whatever its length)."""
-        held = self.buffer.shape[1] + self.tail.shape[1] + self.queue.shape[1]
+        held = self.buffer.shape[1] + self.tail.shape[1] + self.queue.shape[1] + self.held.shape[1]
+        held += self.frames.buffered() if self.frames is not None else 0
         for r in (self.to_lr, self.to_out):
             held += r.buffer.shape[1] if isinstance(r, Resampler) else 0
         return held
@@ -383,11 +421,13 @@ class LiveStream:
 
     def _windows(self, lr: np.ndarray, last: bool) -> np.ndarray:
         """Append network-rate samples; run every window whose input is complete; the final output."""
+        if last and self.n_in == 0:
+            raise WavesrError("stream: no samples were given")
+        if self.frames is not None:
+            return self._frame_by_frame(lr, last)
         self.n_lr += lr.shape[1]
         self.buffer = np.concatenate([self.buffer, lr], axis=1) if lr.size else self.buffer
         if last:  # the length the offline path gives (soxr's count differs by a sample or two)
-            if self.n_in == 0:
-                raise WavesrError("stream: no samples were given")
             self.total_hr = round(self.n_in * self.rate_hr / self.sr_in)
             self.total_out = round(self.n_in * self.sr_out / self.sr_in)
             self.n_lr = -(-self.total_hr // self.r)
@@ -411,6 +451,23 @@ class LiveStream:
             out.append(self.tail)
             self.tail = self.tail[:, :0]
         return np.concatenate(out, axis=1) if out else np.zeros((self.channels, 0), np.float32)
+
+    def _frame_by_frame(self, lr: np.ndarray, last: bool) -> np.ndarray:
+        """A causal network's path: the samples to its :class:`~wavesr.models.band.FrameStream`, all
+        but the resampler's ``margin`` (the last count may differ by a sample from the final one)."""
+        assert self.frames is not None
+        seen = np.concatenate([self.held, lr], axis=1) if lr.size else self.held
+        if last:  # the length the offline path gives (soxr's count differs by a sample or two)
+            self.total_hr = round(self.n_in * self.rate_hr / self.sr_in)
+            self.total_out = round(self.n_in * self.sr_out / self.sr_in)
+            seen = audio.fit_length(seen, self.total_hr - self.frames.n_in)
+        keep = 0 if last else min(self.margin, seen.shape[1])
+        self.held = seen[:, seen.shape[1] - keep :]
+        ready = seen[:, : seen.shape[1] - keep]
+        parts = [self.frames.push(ready)] if ready.size else []
+        if last:
+            parts.append(self.frames.flush())
+        return np.concatenate(parts, axis=1) if parts else np.zeros((self.channels, 0), np.float32)
 
     def _window_start(self, begin: int) -> int:
         return max(0, (begin - self.context) // self.grid * self.grid)

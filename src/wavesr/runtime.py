@@ -35,6 +35,18 @@ class _Core(nn.Module):
         return self.model.core(re_in, im_in)
 
 
+class _Step(nn.Module):
+    """A causal BandNet's :meth:`~wavesr.models.band.BandNet.core_step` with its states as flat arguments."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, re_in: torch.Tensor, im_in: torch.Tensor, *states: torch.Tensor) -> Any:
+        out_re, out_im, after = self.model.core_step(re_in, im_in, list(states))
+        return (out_re, out_im, *after)
+
+
 @dataclass
 class Part:
     """What of a network ONNX Runtime runs: a module, its inputs' names and dynamic axes, an example
@@ -43,7 +55,7 @@ class Part:
     module: nn.Module
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    dynamic: dict[int, str]  # the axes of every input that vary
+    dynamic: dict[Any, Any]  # the axes of every input that vary ({axis: name}), or {input: {axis: name}}
     example: tuple[torch.Tensor, ...]
     check: tuple[torch.Tensor, ...]
     reference: Any  # the torch computation the export must reproduce
@@ -87,6 +99,61 @@ def exported_part(model: Any) -> Part | None:
     return None
 
 
+def step_part(model: Any) -> Part:
+    """A causal BandNet's frame step (:meth:`~wavesr.models.band.BandNet.core_step`) as a part to export:
+    spectra ``[channels, frames, bins]`` and each block's state ``[channels, width, kernel - 1]``."""
+    g = torch.Generator().manual_seed(0)
+    c, n = model.config, len(model.blocks)
+
+    def inputs(channels: int, frames: int) -> tuple[torch.Tensor, ...]:
+        spectra = tuple(torch.randn(channels, frames, model.bins, generator=g) for _ in range(2))
+        return spectra + tuple(torch.randn(channels, c.width, c.kernel - 1, generator=g) for _ in range(n))
+
+    states = tuple(f"state{i}" for i in range(n))
+    return Part(
+        _Step(model),
+        ("re_in", "im_in", *states),
+        ("out_re", "out_im", *(f"next{i}" for i in range(n))),
+        {"re_in": {0: "channels", 1: "frames"}, "im_in": {0: "channels", 1: "frames"}}
+        | {name: {0: "channels"} for name in states},
+        inputs(1, 4),
+        inputs(2, 7),
+        lambda re, im, *st: (*model.core_step(re, im, list(st))[:2], *model.core_step(re, im, list(st))[2]),
+    )
+
+
+def accelerate_step(model: Any) -> str:
+    """Give a causal BandNet (eval, CPU) a one-thread ONNX Runtime runner of its frame step, on numpy
+    arrays (``model.step_runner``, which :meth:`~wavesr.models.band.BandNet.frame_step` returns); returns
+    ``"onnxruntime"``, or ``"torch"`` where it cannot (no onnxruntime, an export that fails or differs)."""
+    import importlib.util
+
+    if getattr(model, "step_runner", None) is not None:
+        return "onnxruntime"
+    if next(model.parameters()).device.type != "cpu" or importlib.util.find_spec("onnxruntime") is None:
+        return "torch"
+    part = step_part(model)
+    try:
+        session = _session(_onnx_bytes(model, part, name="step"), 1)
+        names = [i.name for i in session.get_inputs()]
+        n = len(model.blocks)
+
+        def runner(re: Any, im: Any, states: list[Any]) -> tuple[Any, Any, list[Any]]:
+            out = session.run(None, dict(zip(names, (re, im, *states))))
+            return out[0], out[1], list(out[2 : 2 + n])
+
+        with torch.inference_mode():
+            want = part.reference(*part.check)
+        got = runner(part.check[0].numpy(), part.check[1].numpy(), [x.numpy() for x in part.check[2:]])
+        flat = (got[0], got[1], *got[2])
+        if max(float((a - torch.from_numpy(b)).abs().max()) for a, b in zip(want, flat)) > TOLERANCE:
+            return "torch"
+    except Exception:  # noqa: BLE001 - any exporter or runtime failure: torch runs it
+        return "torch"
+    model.step_runner = runner
+    return "onnxruntime"
+
+
 class OrtRunner:
     """An exported part run by an ONNX Runtime session: takes and returns torch tensors (a tuple).
 
@@ -126,7 +193,7 @@ def _session(onnx: bytes, threads: int) -> Any:
     return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
 
 
-def _onnx_bytes(model: Any, part: Part, fresh: bool = False) -> bytes:
+def _onnx_bytes(model: Any, part: Part, fresh: bool = False, name: str = "") -> bytes:
     """The ONNX export of ``model``'s part, from the user cache when it was made before (keyed by the
     weights, the config and the torch version: the export takes most of a second), else made and
     cached (atomically; a cache that cannot be written is skipped)."""
@@ -141,7 +208,7 @@ def _onnx_bytes(model: Any, part: Part, fresh: bool = False) -> bytes:
     for key, value in sorted(model.state_dict().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    cached = cache_dir() / "onnx" / f"{model.name}-{digest.hexdigest()[:24]}.onnx"
+    cached = cache_dir() / "onnx" / f"{model.name}{'-' + name if name else ''}-{digest.hexdigest()[:24]}.onnx"
     if cached.is_file() and not fresh:
         return cached.read_bytes()
     buffer = io.BytesIO()
@@ -153,7 +220,11 @@ def _onnx_bytes(model: Any, part: Part, fresh: bool = False) -> bytes:
             buffer,  # type: ignore[arg-type]  # a file object is accepted
             input_names=list(part.inputs),
             output_names=list(part.outputs),
-            dynamic_axes={name: part.dynamic for name in part.inputs},
+            dynamic_axes=(
+                part.dynamic
+                if all(isinstance(k, str) for k in part.dynamic)
+                else {name: part.dynamic for name in part.inputs}
+            ),
             opset_version=17,
             dynamo=False,
         )

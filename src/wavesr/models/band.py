@@ -27,6 +27,18 @@ ConvNeXt blocks) made small: the cost is per frame, not per sample, so 48 kHz is
 ``keep`` head starts near 1 and the magnitude head near silence, so an untrained network returns
 its input. Every layer is a finite convolution over frames: an output frame depends on
 ``blocks * (kernel - 1) / 2`` frames either side (:attr:`BandNet.context`, in samples).
+
+Causal (``causal=true``, the live model)
+----------------------------------------
+Every depthwise convolution sees its frame and the ``kernel - 1`` before it, and each frame is
+divided by its own running level (the RMS of it and the ``level_frames - 1`` frames before it,
+:meth:`BandNet.frame_level`) instead of the whole input's RMS; the STFT's frames are zero-padded
+at both ends. An output sample then depends on the input up to ``n_fft`` samples after it and
+nothing later, so :class:`FrameStream` runs the network frame by frame, each frame once, with
+the same output as ``forward`` on the whole input. Such a network puts the input's band back on
+its frames (``forward(x, band, strength)``, :func:`put_back_frames`, :attr:`BandNet.frames_put_back`),
+which looks nothing ahead, where the other networks' band is put back after them by
+:func:`wavesr.audio.put_back` over a whole chunk.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -58,6 +71,10 @@ class BandConfig(UpsamplerConfig):
     kernel: int = 7
     expand: int = 3
     phase_hz: float = 12000.0  # the input's phase is a feature below this frequency
+    # causal: every output frame from this and earlier frames only, so that a live stream runs the
+    # network frame by frame (BandNet.streamer), each frame's level from the last level_frames frames
+    causal: bool = False
+    level_frames: int = 32
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "small": {"width": 96, "blocks": 5},
@@ -76,23 +93,46 @@ class BandConfig(UpsamplerConfig):
                 raise WavesrError(f"BandNet {name} must be a positive integer, got {value!r}")
         if self.hop > self.n_fft or self.kernel % 2 == 0:
             raise WavesrError("BandNet needs hop <= n_fft and an odd kernel")
+        if not isinstance(self.causal, bool):
+            raise WavesrError(f"BandNet causal must be true or false, got {self.causal!r}")
+        if (
+            isinstance(self.level_frames, bool)
+            or int(self.level_frames) != self.level_frames
+            or self.level_frames < 1
+        ):
+            raise WavesrError(f"BandNet level_frames must be a positive integer, got {self.level_frames!r}")
+        if self.causal and self.n_fft % self.hop:
+            raise WavesrError("a causal BandNet needs a hop that divides n_fft (its stream adds frames up)")
         self.sr = int(self.sr)
         self.check_running()
 
 
 class ConvNeXtBlock(nn.Module):
-    """Depthwise convolution over frames, LayerNorm over channels, a pointwise MLP, a scaled residual."""
+    """Depthwise convolution over frames, LayerNorm over channels, a pointwise MLP, a scaled residual.
 
-    def __init__(self, width: int, kernel: int, expand: int) -> None:
+    ``causal``: the convolution sees this frame and the ``kernel - 1`` before it (zeros before the
+    first), so :meth:`step` can run it on new frames with the last ones kept as its state."""
+
+    def __init__(self, width: int, kernel: int, expand: int, causal: bool = False) -> None:
         super().__init__()
-        self.dw = nn.Conv1d(width, width, kernel, padding=kernel // 2, groups=width)
+        self.causal, self.kernel = causal, kernel
+        self.dw = nn.Conv1d(width, width, kernel, padding=0 if causal else kernel // 2, groups=width)
         self.norm = nn.LayerNorm(width)
         self.pw1 = nn.Linear(width, width * expand)
         self.pw2 = nn.Linear(width * expand, width)
         self.gain = nn.Parameter(torch.full((width,), 0.1))
 
     def forward(self, h: Tensor) -> Tensor:
-        y = self.norm(self.dw(h).transpose(1, 2))
+        return self._rest(h, self.dw(nn.functional.pad(h, (self.kernel - 1, 0)) if self.causal else h))
+
+    def step(self, h: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """A causal block on new frames ``h [b, width, n]``; ``state`` holds the ``kernel - 1`` frames
+        before them (zeros at the start). Returns the output frames and the next state."""
+        seen = torch.cat([state, h], dim=2)
+        return self._rest(h, self.dw(seen)), seen[:, :, seen.shape[2] - (self.kernel - 1) :]
+
+    def _rest(self, h: Tensor, conv: Tensor) -> Tensor:
+        y = self.norm(conv.transpose(1, 2))
         y = self.pw2(nn.functional.gelu(self.pw1(y))) * self.gain
         return h + y.transpose(1, 2)
 
@@ -115,7 +155,10 @@ class BandNet(Upsampler):
         self.phase_bins = min(bins, max(1, round(config.phase_hz / (config.sr / config.n_fft))))
         self.embed = nn.Conv1d(bins + 2 * self.phase_bins, config.width, 1)
         self.blocks = nn.Sequential(
-            *(ConvNeXtBlock(config.width, config.kernel, config.expand) for _ in range(config.blocks))
+            *(
+                ConvNeXtBlock(config.width, config.kernel, config.expand, config.causal)
+                for _ in range(config.blocks)
+            )
         )
         self.norm = nn.LayerNorm(config.width)
         self.magnitude = nn.Conv1d(config.width, bins, 1, bias=True)
@@ -134,11 +177,23 @@ class BandNet(Upsampler):
     def context(self) -> int:
         """Samples either side an output sample depends on (an upper bound)."""
         c = self.config
+        if c.causal:  # all of it in the past, and its level's frames too
+            return (c.blocks * (c.kernel - 1) + c.level_frames + 1) * c.hop + c.n_fft
         return (c.blocks * (c.kernel - 1) // 2 + 1) * c.hop + c.n_fft
 
-    def forward(self, x: Tensor) -> Tensor:
+    @property
+    def frames_put_back(self) -> bool:
+        """Whether the input's band is put back inside the network (``forward(x, band=...)``, on its
+        frames) rather than after it by :func:`wavesr.audio.put_back`: so for a causal network."""
+        return self.config.causal
+
+    def forward(self, x: Tensor, band: float | None = None, strength: float = 1.0) -> Tensor:
+        """``[b, 1, T]`` at ``sr`` -> the same, the band above the input's extended. A causal network
+        given ``band`` (Hz) keeps the input's own frames below it (:func:`put_back_frames`)."""
         n = self.check_input(x)
         c = self.config
+        if c.causal:
+            return self._causal(x, n, band, strength)
         scale = x.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-4)
         signal = (x / scale)[:, 0]
         pad = max(0, c.n_fft - n)  # shorter than one frame: padded, then cropped
@@ -152,18 +207,104 @@ class BandNet(Upsampler):
         y = self.synthesis(out_re, out_im, n + pad)
         return (y[:, :n] * scale[:, 0])[:, None]
 
+    def _causal(self, x: Tensor, n: int, band: float | None, strength: float) -> Tensor:
+        """A causal network's forward: zero-padded frames, each scaled by its running level."""
+        c = self.config
+        signal = x[:, 0]
+        pad = max(0, c.n_fft - n)
+        if pad:
+            signal = nn.functional.pad(signal, (0, pad))
+        spec = torch.stft(
+            signal, c.n_fft, c.hop, window=self.window, return_complex=True, pad_mode="constant"
+        ).transpose(1, 2)
+        re, im = spec.real.contiguous(), spec.imag.contiguous()
+        level = self.frame_level(re * re + im * im)
+        out_re, out_im = self.run_core(re / level, im / level)
+        out_re, out_im = out_re * level, out_im * level
+        if band is not None:
+            out_re, out_im = put_back_frames(re, im, out_re, out_im, c.sr, c.n_fft, band, strength)
+        return self.synthesis(out_re, out_im, n + pad)[:, :n][:, None]
+
+    def frame_power(self, power: Tensor) -> Tensor:
+        """Each frame's mean power per sample, from its bins' ``|X|^2`` ``[b, frames, bins]``: ``[b, frames]``
+        (white noise of variance v gives about v)."""
+        return power.sum(dim=-1) / (self.bins * float(self.window.pow(2).sum()))
+
+    def frame_level(self, power: Tensor) -> Tensor:
+        """Each frame's level ``[b, frames, 1]``: the RMS over it and the ``level_frames - 1`` before it
+        (fewer at the start), at least 1e-4; a causal network's frames are divided by it."""
+        c = self.config
+        p = self.frame_power(power)
+        total = nn.functional.avg_pool1d(
+            nn.functional.pad(p[:, None], (c.level_frames - 1, 0)), c.level_frames, 1
+        )
+        count = torch.arange(1, p.shape[1] + 1, device=p.device).clamp(max=c.level_frames)
+        return (total[:, 0] * c.level_frames / count).sqrt().clamp_min(1e-4)[..., None]
+
+    def streamer(self, channels: int = 1, band: float | None = None, strength: float = 1.0) -> FrameStream:
+        """A causal network run frame by frame on audio that arrives in blocks (:class:`FrameStream`)."""
+        if not self.config.causal:
+            raise WavesrError("only a causal BandNet streams frame by frame (causal=true)")
+        if not self.training and self.window.device.type == "cpu":
+            from ..runtime import accelerate_step
+
+            accelerate_step(self)  # its frame step in ONNX Runtime, where it reproduces torch
+        return FrameStream(self, channels, band, strength)
+
+    def frame_step(self) -> Any:
+        """:meth:`core_step` on numpy arrays, for :class:`FrameStream`: in ONNX Runtime where
+        :func:`wavesr.runtime.accelerate_step` put a runner in place (``self.step_runner``), else torch."""
+        runner = getattr(self, "step_runner", None)
+        if runner is not None:
+            return runner
+        device = self.window.device
+
+        def step(re: np.ndarray, im: np.ndarray, states: list[np.ndarray]) -> tuple[Any, Any, list[Any]]:
+            with torch.inference_mode():
+                out_re, out_im, after = self.core_step(
+                    torch.from_numpy(re).to(device),
+                    torch.from_numpy(im).to(device),
+                    [torch.from_numpy(s).to(device) for s in states],
+                )
+            return out_re.cpu().numpy(), out_im.cpu().numpy(), [s.cpu().numpy() for s in after]
+
+        return step
+
     def core(self, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
         """Everything between the STFT and its inverse, on the input's spectrum ``[b, frames, bins]``
         (real, imaginary): the features, the network and the output spectrum (real, imaginary). What
         :mod:`wavesr.runtime` may run through ONNX Runtime instead."""
+        h = self._embedded(re_in, im_in)
+        h = self.norm(self.blocks(h.transpose(1, 2)).transpose(1, 2))
+        return self._heads(h, re_in, im_in)
+
+    def core_step(
+        self, re_in: Tensor, im_in: Tensor, states: list[Tensor]
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """:meth:`core` of a causal network on new frames, each block's last frames in ``states``
+        (:meth:`ConvNeXtBlock.step`); returns the output spectrum and the next states."""
+        h = self._embedded(re_in, im_in).transpose(1, 2)
+        after = []
+        for block, state in zip(self.blocks, states):
+            assert isinstance(block, ConvNeXtBlock)
+            h, state = block.step(h, state)
+            after.append(state)
+        out_re, out_im = self._heads(self.norm(h.transpose(1, 2)), re_in, im_in)
+        return out_re, out_im, after
+
+    def _embedded(self, re_in: Tensor, im_in: Tensor) -> Tensor:
+        """The features of each frame, embedded: ``[b, frames, width]``."""
         f, b, p = nn.functional, self.bins, self.phase_bins
         magnitude = torch.sqrt(re_in * re_in + im_in * im_in)
         inverse = 1.0 / magnitude[..., :p].clamp_min(1e-9)
         w = self.embed.weight[..., 0]  # the embedding of [log |X|, cos, sin] as three products, no concat
         h = f.linear(torch.log(magnitude + EPS), w[:, :b].contiguous(), self.embed.bias)
         h = h + f.linear(re_in[..., :p] * inverse, w[:, b : b + p].contiguous())
-        h = h + f.linear(im_in[..., :p] * inverse, w[:, b + p :].contiguous())
-        h = self.norm(self.blocks(h.transpose(1, 2)).transpose(1, 2))
+        return h + f.linear(im_in[..., :p] * inverse, w[:, b + p :].contiguous())
+
+    def _heads(self, h: Tensor, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
+        """The output spectrum from the blocks' features and the input spectrum."""
+        f = nn.functional
         log_magnitude = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
         re, im = f.linear(h, self.phase.weight[..., 0], self.phase.bias).chunk(2, dim=-1)
         keep = torch.sigmoid(f.linear(h, self.keep.weight[..., 0], self.keep.bias))
@@ -225,3 +366,135 @@ class BandNet(Upsampler):
         for j in range(k):
             total[j : j + count] += square[j]
         return total.reshape(-1).clamp_min(1e-11)
+
+
+def put_back_weights(bins: int, sr: float, n_fft: int, cutoff: float, strength: float = 1.0):
+    """Per bin, what :func:`put_back_frames` weighs the input's and the network's spectrum by:
+    ``(keep, gain)`` float32 numpy arrays of ``bins``."""
+    from ..audio import PUT_BACK_BAND, STRENGTH_RAMP
+
+    freqs = np.arange(bins, dtype=np.float64) * (sr / n_fft)
+    lo, hi = PUT_BACK_BAND[0] * cutoff, PUT_BACK_BAND[1] * cutoff
+    w = 0.5 - 0.5 * np.cos(np.pi * np.clip((freqs - lo) / (hi - lo), 0.0, 1.0))  # 1: the network's
+    ramp = np.clip((freqs / cutoff - STRENGTH_RAMP[0]) / (STRENGTH_RAMP[1] - STRENGTH_RAMP[0]), 0.0, 1.0)
+    return (1 - w).astype(np.float32), (w * (1.0 - (1.0 - strength) * ramp)).astype(np.float32)
+
+
+def put_back_frames(
+    re_in: Tensor,
+    im_in: Tensor,
+    re: Tensor,
+    im: Tensor,
+    sr: float,
+    n_fft: int,
+    cutoff: float,
+    strength: float = 1.0,
+) -> tuple[Tensor, Tensor]:
+    """:func:`wavesr.audio.put_back` on STFT frames ``[b, frames, bins]``, frame by frame: the input's
+    bins below ``cutoff``, the network's above, cross-faded over ``audio.PUT_BACK_BAND`` x ``cutoff``,
+    the generated band scaled by ``strength`` (reached by ``audio.STRENGTH_RAMP`` x ``cutoff``). Unlike
+    ``put_back`` no level is matched over the file: nothing here looks ahead (a causal network's)."""
+    if cutoff <= 0 or cutoff >= sr / 2:
+        return re_in, im_in
+    keep, gain = (
+        torch.from_numpy(w).to(re) for w in put_back_weights(re.shape[-1], sr, n_fft, cutoff, strength)
+    )
+    return re_in * keep + re * gain, im_in * keep + im * gain
+
+
+class FrameStream:
+    """A causal :class:`BandNet` on audio that arrives in blocks: :meth:`push` ``[channels, n]`` float32
+    samples at ``sr`` (numpy), get back those of the output now final; :meth:`flush` at the end.
+
+    Each frame is computed once, when its ``n_fft`` samples have arrived (the blocks' last frames kept
+    as their state, :meth:`BandNet.core_step`), and an output sample is final once every frame over it
+    is added: it lags the input by at most ``n_fft`` samples (:attr:`lookahead`). The output, after
+    :meth:`flush`, is the network's on the whole input (``forward(x, band, strength)``) up to float
+    rounding, whatever the block sizes; what the stream holds is bounded (:meth:`buffered`). Around
+    the network everything is numpy (a few frames at a time, torch's per-call cost would dominate);
+    the network's step runs in ONNX Runtime where :func:`wavesr.runtime.accelerate_step` could export it.
+    """
+
+    def __init__(self, model: BandNet, channels: int, band: float | None, strength: float) -> None:
+        c = model.config
+        self.c, self.channels = c, channels
+        self.window = model.window.detach().cpu().numpy().astype(np.float32)
+        self.square = self.window**2
+        self.per_sample = float(model.bins * self.square.sum())  # frame_power's divisor
+        self.half = c.n_fft // 2
+        self.lookahead = c.n_fft  # samples an output sample waits for at most
+        self.pending = np.zeros((channels, self.half), np.float32)  # padded input not yet framed away
+        self.frames = 0  # frames computed
+        self.n_in = 0
+        self.states = [np.zeros((channels, c.width, c.kernel - 1), np.float32) for _ in model.blocks]
+        self.powers = np.zeros((channels, c.level_frames - 1), np.float32)
+        k = c.n_fft // c.hop
+        self.sum = np.zeros((channels, (k - 1) * c.hop), np.float32)  # overlap-add of later frames
+        self.weight = np.zeros((k - 1) * c.hop, np.float32)  # and of their squared windows
+        self.emitted = 0  # padded positions given out (the first ``half`` are the padding's, dropped)
+        self.mix = (
+            put_back_weights(model.bins, c.sr, c.n_fft, band, strength)
+            if band is not None and 0 < band < c.sr / 2
+            else None
+        )
+        self.step = model.frame_step()
+
+    def buffered(self) -> int:
+        """Samples per channel held (input to frame, overlap-add, states): bounded."""
+        return (
+            self.pending.shape[1] + self.sum.shape[1] + self.c.level_frames + self.c.kernel * len(self.states)
+        )
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """Add ``[channels, n]`` input samples; return ``[channels, m]`` output samples now final."""
+        self.n_in += x.shape[1]
+        self.pending = np.concatenate([self.pending, np.asarray(x, np.float32)], axis=1)
+        return self._frames(last=False)
+
+    def flush(self) -> np.ndarray:
+        """The rest of the output: ``n`` samples in all for ``n`` pushed, as ``forward`` gives."""
+        pad = max(0, self.c.n_fft - self.n_in)  # shorter than a frame: padded as forward pads it
+        given = max(0, self.emitted - self.half)  # signal samples given before this call
+        self.pending = np.pad(self.pending, ((0, 0), (0, pad + self.half)))
+        out = np.concatenate([self._frames(last=True), self.sum / np.maximum(self.weight, 1e-11)], axis=1)
+        return out[:, : max(0, self.n_in - given)]
+
+    def _frames(self, last: bool) -> np.ndarray:
+        c = self.c
+        count = (self.pending.shape[1] - c.n_fft) // c.hop + 1 if self.pending.shape[1] >= c.n_fft else 0
+        if last:  # forward's frames, not more: the ones whose start lies in the padded input
+            count = min(count, (self.n_in + max(0, c.n_fft - self.n_in)) // c.hop + 1 - self.frames)
+        if count <= 0:
+            return np.zeros((self.channels, 0), np.float32)
+        starts = np.arange(count) * c.hop
+        frames = self.pending[:, starts[:, None] + np.arange(c.n_fft)] * self.window  # [ch, count, n_fft]
+        spec = np.fft.rfft(frames, axis=-1)
+        re, im = spec.real.astype(np.float32), spec.imag.astype(np.float32)
+        power = (re * re + im * im).sum(axis=-1) / self.per_sample  # BandNet.frame_power
+        seen = np.concatenate([self.powers, power], axis=1)
+        totals = np.lib.stride_tricks.sliding_window_view(seen, c.level_frames, axis=1).sum(axis=-1)
+        index = np.minimum(np.arange(self.frames + 1, self.frames + count + 1), c.level_frames)
+        level = np.maximum(np.sqrt(totals / index), 1e-4).astype(np.float32)[..., None]
+        self.powers = seen[:, seen.shape[1] - (c.level_frames - 1) :]
+        out_re, out_im, self.states = self.step(re / level, im / level, self.states)
+        out_re, out_im = out_re * level, out_im * level
+        if self.mix is not None:
+            keep, gain = self.mix
+            out_re, out_im = re * keep + out_re * gain, im * keep + out_im * gain
+        wave = np.fft.irfft(out_re + 1j * out_im, n=c.n_fft, axis=-1).astype(np.float32) * self.window
+        span = (count - 1) * c.hop + c.n_fft  # overlap-add over the new frames' span
+        acc = np.zeros((self.channels, span), np.float32)
+        acc[:, : self.sum.shape[1]] += self.sum
+        weight = np.zeros(span, np.float32)
+        weight[: self.weight.shape[0]] += self.weight
+        for j in range(count):
+            acc[:, j * c.hop : j * c.hop + c.n_fft] += wave[:, j]
+            weight[j * c.hop : j * c.hop + c.n_fft] += self.square
+        done = count * c.hop  # positions no later frame reaches
+        final = acc[:, :done] / np.maximum(weight[:done], 1e-11)
+        self.sum, self.weight = acc[:, done:], weight[done:]
+        self.pending = self.pending[:, done:]
+        self.frames += count
+        skip = max(0, self.half - self.emitted)  # the padding's positions
+        self.emitted += done
+        return final[:, skip:]
