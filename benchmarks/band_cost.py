@@ -1,6 +1,7 @@
-"""What BandNet variants cost on one CPU thread, measured side by side in one process.
+"""What full-band network variants cost on one CPU thread, measured side by side in one process.
 
-For each variant (NAME=JSON of BandNet settings; ``default`` = the shipped settings): parameters,
+For each variant (NAME=JSON of BandNet settings; ``default`` = the shipped settings; a ``network``
+key names another full-band network, e.g. ``{"network": "fastband"}``): parameters,
 the bare network's real-time factor at 48 kHz (seconds of audio per second of compute; eval,
 inference mode, one 10 s chunk, the best of ``--repeats``), and the seconds of one training step
 (batch 16 x 24576 samples: forward, band loss, backward, Adam), plain and with the adversarial
@@ -10,7 +11,7 @@ machine's load reaches both alike. Times are the process's CPU time (``time.proc
 thread), not wall-clock time: on a machine shared with other work they stay what the computation
 costs (the wall clock would count the time the thread waited for a core).
 
-    python benchmarks/band_cost.py default small='{"width": 96, "blocks": 5}'
+    python benchmarks/band_cost.py default small='{"width": 96, "blocks": 5}' time='{"network": "fastband"}'
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for spec in args.variants:
         name, _, settings = spec.partition("=")
-        model = build_model("band", **json.loads(settings or "{}"))
+        config = json.loads(settings or "{}")
+        model = build_model(config.pop("network", "band"), **config)
         rtf = realtime_factor(model.eval(), args.seconds, args.repeats)
         model.train()
         adversary = Adversary(cfg, torch.device("cpu"), fp16=False)
