@@ -103,6 +103,19 @@ def test_default_model_without_full_band_models(registry):
         pretrained.default_model("music", 8000)
 
 
+def test_a_stream_takes_a_live_model_first(tmp_path):
+    folder = tmp_path / "reg"
+    for name, causal in (("speech-48k", False), ("speech-48k-live", True)):
+        model = build_model("band", width=8, blocks=1, n_fft=256, hop=64, causal=causal)
+        save_model(model, tmp_path / f"{name}.pt")
+        info = pretrained.add_model(tmp_path / f"{name}.pt", name, "speech", registry=folder)
+        assert info.live == causal
+    pick = pretrained.default_model
+    assert pick("speech", 8000, registry=folder) == "speech-48k"  # files: the offline model
+    assert pick("speech", 8000, registry=folder, live=True) == "speech-48k-live"
+    assert pick("music", 8000, measured=True, registry=folder, live=True) == "speech-48k-live"
+
+
 def test_damaged_model_file_is_one_clear_error(registry):
     info = pretrained.get_model_info("speech-x4")
     data = bytearray(info.path.read_bytes())

@@ -50,7 +50,8 @@ def add_stream(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--content",
         choices=CONTENTS,
-        help="which shipped model: the full-band speech (default) or music one, or with --ratio the paper's",
+        help="which shipped model: the full-band speech (default) or music one, one that streams "
+        "frame by frame first; or with --ratio the paper's",
     )
     p.add_argument("--target-sr", type=RATE, metavar="HZ", help="output rate (default 48000, or the model's)")
     p.add_argument(
@@ -99,7 +100,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     from .. import live, pretrained
 
     torch.set_num_threads(int(args.threads))  # before the model is loaded: its ONNX session takes the count
-    name = args.model or pretrained.default_model(args.content or "speech", rate, args.ratio)
+    name = args.model or pretrained.default_model(args.content or "speech", rate, args.ratio, live=True)
     model = pretrained.load_model(name, device=args.device)
     options: dict[str, Any] = {
         "block": (args.block_ms or live.BLOCK_SECONDS * 1000) / 1000,

@@ -70,6 +70,8 @@ class ModelInfo:
     channel: str | None = "decimate"
     # a full-band model's generated band is scaled by this (wavesr.audio.put_back), chosen on validation
     strength: float = 1.0
+    # a causal network, which streams frame by frame (wavesr.live): what `wavesr stream` takes first
+    live: bool = False
 
     @property
     def path(self) -> Path:
@@ -185,18 +187,21 @@ def default_model(
     ratio: int | None = None,
     measured: bool = False,
     registry: str | os.PathLike | None = None,
+    live: bool = False,
 ) -> str:
     """The shipped model ``wavesr upsample`` and ``wavesr stream`` use when none is named.
 
-    ``ratio``'s paper model for ``content``; else the full-band model for ``content``; else, with
-    none shipped for it, the paper model for an input at ``sr_in`` (8 kHz -> x2, 4 kHz -> x4, ...).
+    ``ratio``'s paper model for ``content``; else the full-band model for ``content`` (``live``, a
+    stream's choice: one that streams frame by frame first; files take the others first); else,
+    with none shipped for it, the paper model for an input at ``sr_in`` (8 kHz -> x2, 4 kHz -> x4, ...).
     A ``measured`` content (:func:`wavesr.extend.content_of`, not the user's word) that has no
     model of its own takes speech's: the full-band speech model where one is shipped.
     """
     if ratio:
         return pick_model(ratio, content, registry=registry).name
     shipped = available_models(registry)
-    full_band = {m.content: m.name for m in reversed(shipped) if m.ratio == 1}
+    ranked = sorted((m for m in shipped if m.ratio == 1), key=lambda m: (m.live != live, m.name))
+    full_band = {m.content: m.name for m in reversed(ranked)}
     if content in full_band:
         return full_band[content]
     if measured and full_band:
@@ -353,6 +358,7 @@ def add_model(
         "channel": channel or model.channel,
         **({"passes": passes} if passes != 1 else {}),
         **({"strength": strength} if strength != 1.0 else {}),
+        **({"live": True} if getattr(model.config, "causal", False) else {}),
     }
     old = index["models"].get(name)
     old_file = old["file"] if old is not None else None  # checked above: a name inside the registry
