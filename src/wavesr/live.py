@@ -169,9 +169,8 @@ class Resampler:
             out = np.zeros((self.channels, 0), np.float32)
         elif self.down == 1:  # whole-number upsampling: each input step's window times every phase
             i0, i1 = self.n_out // self.up, -(-total // self.up)
-            width = 2 * self.half + 1
-            windows = np.lib.stride_tricks.sliding_window_view(self.buffer, width, axis=1)
-            steps = windows[:, i0 - self.half - self.start : i1 - self.half - self.start]
+            first = i0 - self.half - self.start  # the buffer index of step i0's window
+            steps = self.buffer[:, first + np.arange(i1 - i0)[:, None] + np.arange(2 * self.half + 1)]
             out = (steps @ self.table.T).reshape(self.channels, -1)
             out = out[:, self.n_out - i0 * self.up : total - i0 * self.up]
         else:

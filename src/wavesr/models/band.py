@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.fft
 import torch
 from torch import Tensor, nn
 
@@ -468,11 +469,14 @@ class FrameStream:
             return np.zeros((self.channels, 0), np.float32)
         starts = np.arange(count) * c.hop
         frames = self.pending[:, starts[:, None] + np.arange(c.n_fft)] * self.window  # [ch, count, n_fft]
-        spec = np.fft.rfft(frames, axis=-1)
-        re, im = spec.real.astype(np.float32), spec.imag.astype(np.float32)
+        # torch's transform, as forward's torch.stft: above a band-limited input's cutoff the bins hold
+        # rounding noise, which another FFT computes otherwise and the log features would amplify
+        spec = torch.view_as_real(torch.fft.rfft(torch.from_numpy(frames), dim=-1)).numpy()
+        re, im = np.ascontiguousarray(spec[..., 0]), np.ascontiguousarray(spec[..., 1])
         power = (re * re + im * im).sum(axis=-1) / self.per_sample  # BandNet.frame_power
         seen = np.concatenate([self.powers, power], axis=1)
-        totals = np.lib.stride_tricks.sliding_window_view(seen, c.level_frames, axis=1).sum(axis=-1)
+        running = np.cumsum(seen, axis=1, dtype=np.float64)  # window sums as differences (few frames)
+        totals = running[:, c.level_frames - 1 :] - np.pad(running, ((0, 0), (1, 0)))[:, :count]
         index = np.minimum(np.arange(self.frames + 1, self.frames + count + 1), c.level_frames)
         level = np.maximum(np.sqrt(totals / index), 1e-4).astype(np.float32)[..., None]
         self.powers = seen[:, seen.shape[1] - (c.level_frames - 1) :]
@@ -481,7 +485,9 @@ class FrameStream:
         if self.mix is not None:
             keep, gain = self.mix
             out_re, out_im = re * keep + out_re * gain, im * keep + out_im * gain
-        wave = np.fft.irfft(out_re + 1j * out_im, n=c.n_fft, axis=-1).astype(np.float32) * self.window
+        spectrum = np.empty(out_re.shape, np.complex64)
+        spectrum.real, spectrum.imag = out_re, out_im
+        wave = scipy.fft.irfft(spectrum, n=c.n_fft, axis=-1) * self.window
         span = (count - 1) * c.hop + c.n_fft  # overlap-add over the new frames' span
         acc = np.zeros((self.channels, span), np.float32)
         acc[:, : self.sum.shape[1]] += self.sum
