@@ -6,7 +6,8 @@ the model's input rate (8 kHz for the full-band models, as a phone call; the low
 model) goes through :class:`wavesr.live.LiveStream` in blocks of 10 and 20 ms (the hop is the
 block; the look-ahead fills the 40 ms budget), on one torch thread:
 
-- latency: the algorithmic latency (block + look-ahead + resampler delays), ms;
+- latency: the algorithmic latency (block + look-ahead + resampler delays), ms (a causal model,
+  which streams frame by frame, has no hop of its own: the block pushed, then its look-ahead);
 - RTF: seconds of audio per second of computation (process() and flush() only);
 - vs offline: SNR (dB) of the stream's output against ``upsample_array`` on the whole input (the
   offline path, ``band`` = the input's Nyquist frequency for the full-band models), and the LSD of
@@ -14,7 +15,7 @@ block; the look-ahead fills the 40 ms budget), on one torch thread:
 - exact: SNR against offline of ``LiveStream(exact=True)`` (soxr resampling, receptive field as
   context);
 - with ``--memory-seconds``: peak RSS after the first minute and at the end of streaming that much
-  audio (a voice, repeated) through speech-48k in blocks of ``--memory-block-ms``, and the samples the
+  audio (a voice, repeated) through ``--memory-model`` in blocks of ``--memory-block-ms``, and the samples the
   stream holds (its least and most over the run).
 
     python benchmarks/stream.py --seconds 20 --out runs/bench_stream.json
@@ -36,7 +37,7 @@ from wavesr import audio, metrics, pretrained
 from wavesr.inference import upsample_array
 from wavesr.live import LiveStream
 
-MODELS = ("speech-48k", "music-48k", "speech-x2", "speech-x4", "speech-x4:1")
+MODELS = ("speech-48k-live", "speech-48k", "music-48k", "speech-x2", "speech-x4", "speech-x4:4")
 
 
 def corpus_audio(corpus: str, seconds: float, sr: int = 48000) -> np.ndarray:
@@ -97,7 +98,7 @@ def one_model(entry: str, seconds: float) -> dict:
     for ms in (10, 20):
         stream = LiveStream(model, sr_in, block=ms / 1000, **options)
         y, took = push(stream, x, round(ms / 1000 * sr_in))
-        row[f"latency_{ms}"] = 1000 * stream.latency
+        row[f"latency_{ms}"] = 1000 * (stream.latency + (ms / 1000 if stream.frames is not None else 0.0))
         row[f"lookahead_{ms}"] = 1000 * stream.lookahead / stream.rate_lr
         row[f"rtf_{ms}"] = x.size / sr_in / took
         row[f"snr_{ms}"] = float(metrics.snr(offline, y))
@@ -114,9 +115,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory(seconds: float, block_ms: float) -> dict:
-    """Stream ``seconds`` of a repeated 10 s voice through speech-48k at 8 kHz in blocks of ``block_ms``."""
-    model = pretrained.load_model("speech-48k")
+def memory(seconds: float, block_ms: float, name: str = "speech-48k") -> dict:
+    """Stream ``seconds`` of a repeated 10 s voice through ``name`` at 8 kHz in blocks of ``block_ms``."""
+    model = pretrained.load_model(name)
     sr, block = 8000, round(block_ms * 8)
     clip = audio.resample(corpus_audio("speech-fullband", 10.0), 48000, sr)
     stream = LiveStream(model, sr, block=block_ms / 1000)
@@ -146,6 +147,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="audio per model (0: skip)")
     parser.add_argument("--memory-seconds", type=float, default=0.0, help="stream this long (0: skip)")
     parser.add_argument("--memory-block-ms", type=float, default=10.0)
+    parser.add_argument("--memory-model", default="speech-48k")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -164,7 +166,7 @@ def main() -> None:
         )
     result: dict = {"models": rows}
     if args.memory_seconds > 0:
-        result["memory"] = memory(args.memory_seconds, args.memory_block_ms)
+        result["memory"] = memory(args.memory_seconds, args.memory_block_ms, args.memory_model)
         print(json.dumps(result["memory"]))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
