@@ -90,12 +90,14 @@ def snr(reference, estimate) -> float:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(sizes=st.lists(st.integers(0, 900), max_size=12), which=st.sampled_from(["fast", "band", "causal"]))
-def test_any_block_sizes_give_the_output_of_one_block(fast, band, causal, one_thread, sizes, which):
-    model, sr = {"fast": (fast, 8000), "band": (band, 8000), "causal": (causal, 8000)}[which]
+@given(sizes=st.lists(st.integers(0, 900), max_size=12), which=st.sampled_from(["fast", "band"]))
+def test_any_block_sizes_give_the_output_of_one_block(fast, band, one_thread, sizes, which):
+    """(A causal network's stream: tests/test_band.py, random block sizes against the whole input.)"""
+    model, sr = (fast, 8000) if which == "fast" else (band, 8000)
     x = voice(np.random.default_rng(1), 0.6, sr)
     whole = run(live.LiveStream(model, sr), x, [])
-    assert np.abs(run(live.LiveStream(model, sr), x, sizes) - whole).max() <= 1e-6
+    # float rounding apart: the live resampler's products are computed a block at a time
+    assert np.abs(run(live.LiveStream(model, sr), x, sizes) - whole).max() <= 1e-5
 
 
 @pytest.mark.parametrize("sr", [8000, 16000, 4000])
