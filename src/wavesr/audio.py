@@ -473,10 +473,7 @@ def put_back(
     # input's to float32 rounding
     g = scipy.fft.rfft(given.astype(np.float32, copy=False), axis=-1)
     e = scipy.fft.rfft(estimate.astype(np.float32, copy=False), axis=-1)
-    lo, hi = PUT_BACK_BAND[0] * cutoff, PUT_BACK_BAND[1] * cutoff
-    w = (0.5 - 0.5 * np.cos(np.pi * np.clip((freqs - lo) / (hi - lo), 0.0, 1.0))).astype(
-        np.float32
-    )  # 1: est.
+    w, scale = put_back_weights(freqs, cutoff, strength)
     level = (freqs >= LEVEL_BAND[0] * cutoff) & (freqs < LEVEL_BAND[1] * cutoff)
     p_given = np.sum(np.abs(g[..., level]) ** 2, axis=-1, keepdims=True)
     p_est = np.sum(np.abs(e[..., level]) ** 2, axis=-1, keepdims=True)
@@ -484,10 +481,21 @@ def put_back(
     gain = np.clip(np.sqrt(p_given / np.maximum(p_est, 1e-30)), 1 / limit, limit)
     gain = np.where(p_est > 0, gain, 1.0).astype(np.float32)
     if strength != 1.0:
-        ramp = np.clip((freqs / cutoff - STRENGTH_RAMP[0]) / (STRENGTH_RAMP[1] - STRENGTH_RAMP[0]), 0.0, 1.0)
-        gain = gain * (1.0 - (1.0 - strength) * ramp).astype(np.float32)
+        gain = gain * scale
     out = scipy.fft.irfft(g * (1 - w) + gain * e * w, n, axis=-1)
     return out.astype(estimate.dtype, copy=False)
+
+
+def put_back_weights(
+    freqs: np.ndarray, cutoff: float, strength: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`put_back` weighs the network's part by at each of ``freqs`` (Hz): ``w``, the raised
+    cosine from 0 (the input's) to 1 (the network's) over :data:`PUT_BACK_BAND` x ``cutoff``, and the
+    ``strength`` it is scaled by, reached over :data:`STRENGTH_RAMP` x ``cutoff``; float32 arrays."""
+    lo, hi = PUT_BACK_BAND[0] * cutoff, PUT_BACK_BAND[1] * cutoff
+    w = 0.5 - 0.5 * np.cos(np.pi * np.clip((freqs - lo) / (hi - lo), 0.0, 1.0))
+    ramp = np.clip((freqs / cutoff - STRENGTH_RAMP[0]) / (STRENGTH_RAMP[1] - STRENGTH_RAMP[0]), 0.0, 1.0)
+    return w.astype(np.float32), (1.0 - (1.0 - strength) * ramp).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ measurement

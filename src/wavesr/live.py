@@ -426,9 +426,8 @@ class LiveStream:
             return self._frame_by_frame(lr, last)
         self.n_lr += lr.shape[1]
         self.buffer = np.concatenate([self.buffer, lr], axis=1) if lr.size else self.buffer
-        if last:  # the length the offline path gives (soxr's count differs by a sample or two)
-            self.total_hr = round(self.n_in * self.rate_hr / self.sr_in)
-            self.total_out = round(self.n_in * self.sr_out / self.sr_in)
+        if last:
+            self._final_lengths()
             self.n_lr = -(-self.total_hr // self.r)
             self.buffer = audio.fit_length(self.buffer, self.n_lr - self.start)
         if self.copy:  # full band already: everything but the resampler's margin goes out now
@@ -451,14 +450,19 @@ class LiveStream:
             self.tail = self.tail[:, :0]
         return np.concatenate(out, axis=1) if out else np.zeros((self.channels, 0), np.float32)
 
+    def _final_lengths(self) -> None:
+        """The lengths the offline path gives at the network's rate and the output's (the resampler's
+        count may differ from them by a sample or two)."""
+        self.total_hr = round(self.n_in * self.rate_hr / self.sr_in)
+        self.total_out = round(self.n_in * self.sr_out / self.sr_in)
+
     def _frame_by_frame(self, lr: np.ndarray, last: bool) -> np.ndarray:
         """A causal network's path: the samples to its :class:`~wavesr.models.band.FrameStream`, all
         but the resampler's ``margin`` (the last count may differ by a sample from the final one)."""
         assert self.frames is not None
         seen = np.concatenate([self.held, lr], axis=1) if lr.size else self.held
-        if last:  # the length the offline path gives (soxr's count differs by a sample or two)
-            self.total_hr = round(self.n_in * self.rate_hr / self.sr_in)
-            self.total_out = round(self.n_in * self.sr_out / self.sr_in)
+        if last:
+            self._final_lengths()
             seen = audio.fit_length(seen, self.total_hr - self.frames.n_in)
         keep = 0 if last else min(self.margin, seen.shape[1])
         self.held = seen[:, seen.shape[1] - keep :]

@@ -118,7 +118,7 @@ def step_part(model: Any) -> Part:
         | {name: {0: "channels"} for name in states},
         inputs(1, 4),
         inputs(2, 7),
-        lambda re, im, *st: (*model.core_step(re, im, list(st))[:2], *model.core_step(re, im, list(st))[2]),
+        _Step(model),
     )
 
 

@@ -371,14 +371,11 @@ class BandNet(Upsampler):
 
 def put_back_weights(bins: int, sr: float, n_fft: int, cutoff: float, strength: float = 1.0):
     """Per bin, what :func:`put_back_frames` weighs the input's and the network's spectrum by:
-    ``(keep, gain)`` float32 numpy arrays of ``bins``."""
-    from ..audio import PUT_BACK_BAND, STRENGTH_RAMP
+    ``(keep, gain)`` float32 numpy arrays of ``bins`` (:func:`wavesr.audio.put_back_weights`)."""
+    from ..audio import put_back_weights as weights
 
-    freqs = np.arange(bins, dtype=np.float64) * (sr / n_fft)
-    lo, hi = PUT_BACK_BAND[0] * cutoff, PUT_BACK_BAND[1] * cutoff
-    w = 0.5 - 0.5 * np.cos(np.pi * np.clip((freqs - lo) / (hi - lo), 0.0, 1.0))  # 1: the network's
-    ramp = np.clip((freqs / cutoff - STRENGTH_RAMP[0]) / (STRENGTH_RAMP[1] - STRENGTH_RAMP[0]), 0.0, 1.0)
-    return (1 - w).astype(np.float32), (w * (1.0 - (1.0 - strength) * ramp)).astype(np.float32)
+    w, scale = weights(np.arange(bins) * (sr / n_fft), cutoff, strength)
+    return 1 - w, w * scale
 
 
 def put_back_frames(
