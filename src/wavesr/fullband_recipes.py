@@ -108,6 +108,14 @@ FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
             minutes=35.0,
             tune_minutes=10.0,
         ),
+        FullbandRecipe(
+            "music-48k-live",
+            "music-fullband",
+            "music",
+            model_config=dict(BAND_LIVE),
+            minutes=35.0,
+            tune_minutes=10.0,
+        ),
     )
 }
 

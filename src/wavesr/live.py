@@ -170,8 +170,12 @@ class Resampler:
         elif self.down == 1:  # whole-number upsampling: each input step's window times every phase
             i0, i1 = self.n_out // self.up, -(-total // self.up)
             first = i0 - self.half - self.start  # the buffer index of step i0's window
-            steps = self.buffer[:, first + np.arange(i1 - i0)[:, None] + np.arange(2 * self.half + 1)]
-            out = (steps @ self.table.T).reshape(self.channels, -1)
+            b = self.buffer[:, first:]  # the windows of the next input steps: a strided view, no indices
+            assert b.shape[1] >= i1 - i0 + 2 * self.half, "the resampler's windows run past its buffer"
+            steps = np.lib.stride_tricks.as_strided(
+                b, (self.channels, i1 - i0, 2 * self.half + 1), (b.strides[0], b.strides[1], b.strides[1])
+            )
+            out = (steps.reshape(-1, steps.shape[2]) @ self.table.T).reshape(self.channels, -1)
             out = out[:, self.n_out - i0 * self.up : total - i0 * self.up]
         else:
             j = np.arange(self.n_out, total)

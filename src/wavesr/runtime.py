@@ -16,8 +16,10 @@ runner is only taken with gradients off), nor inputs shorter than the traced exa
 from __future__ import annotations
 
 import io
+import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -195,8 +197,8 @@ def _session(onnx: bytes, threads: int) -> Any:
 
 def _onnx_bytes(model: Any, part: Part, fresh: bool = False, name: str = "") -> bytes:
     """The ONNX export of ``model``'s part, from the user cache when it was made before (keyed by the
-    weights, the config and the torch version: the export takes most of a second), else made and
-    cached (atomically; a cache that cannot be written is skipped)."""
+    weights, the config, the torch version and the traced code: the export takes most of a second),
+    else made and cached (atomically; a cache that cannot be written is skipped)."""
     import hashlib
 
     from . import __version__
@@ -205,6 +207,8 @@ def _onnx_bytes(model: Any, part: Part, fresh: bool = False, name: str = "") -> 
     from .models.base import architecture
 
     digest = hashlib.sha256(f"{__version__} {torch.__version__} {architecture(model.config)}".encode())
+    for module in (type(model).__module__, __name__):  # the code traced: an edit exports again
+        digest.update(Path(sys.modules[module].__file__ or "").read_bytes())
     for key, value in sorted(model.state_dict().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())

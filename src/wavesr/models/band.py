@@ -130,7 +130,9 @@ class ConvNeXtBlock(nn.Module):
         """A causal block on new frames ``h [b, width, n]``; ``state`` holds the ``kernel - 1`` frames
         before them (zeros at the start). Returns the output frames and the next state."""
         seen = torch.cat([state, h], dim=2)
-        return self._rest(h, self.dw(seen)), seen[:, :, seen.shape[2] - (self.kernel - 1) :]
+        # the last kernel - 1 frames by a constant (negative) index: an export then has no shape arithmetic
+        after = seen[:, :, 1 - self.kernel :] if self.kernel > 1 else seen[:, :, :0]
+        return self._rest(h, self.dw(seen)), after
 
     def _rest(self, h: Tensor, conv: Tensor) -> Tensor:
         y = self.norm(conv.transpose(1, 2))
@@ -305,10 +307,14 @@ class BandNet(Upsampler):
 
     def _heads(self, h: Tensor, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
         """The output spectrum from the blocks' features and the input spectrum."""
-        f = nn.functional
-        log_magnitude = f.linear(h, self.magnitude.weight[..., 0], self.magnitude.bias).clamp(max=12.0)
-        re, im = f.linear(h, self.phase.weight[..., 0], self.phase.bias).chunk(2, dim=-1)
-        keep = torch.sigmoid(f.linear(h, self.keep.weight[..., 0], self.keep.bias))
+        b = self.bins  # the three heads as one product, split by constant indices
+        heads = (self.magnitude, self.phase, self.keep)
+        weight = torch.cat([head.weight[..., 0] for head in heads])
+        bias = torch.cat([head.bias for head in heads if head.bias is not None])
+        out = nn.functional.linear(h, weight, bias)
+        log_magnitude = out[..., :b].clamp(max=12.0)
+        re, im = out[..., b : 2 * b], out[..., 2 * b : 3 * b]
+        keep = torch.sigmoid(out[..., 3 * b :])
         # exp(log |Y|) e^(i atan2(im, re)), written without the angle: (re, im) scaled to that magnitude
         gain = (1 - keep) * torch.exp(log_magnitude) / torch.sqrt(re * re + im * im + 1e-18)
         return keep * re_in + gain * re, keep * im_in + gain * im
@@ -429,6 +435,12 @@ class FrameStream:
         k = c.n_fft // c.hop
         self.sum = np.zeros((channels, (k - 1) * c.hop), np.float32)  # overlap-add of later frames
         self.weight = np.zeros((k - 1) * c.hop, np.float32)  # and of their squared windows
+        # once k - 1 frames are in, the squared windows over a final hop always sum to the same (inverse
+        # ``full``), and those over the later positions to ``tail``: no weights are added per frame
+        segments = self.square.reshape(k, c.hop)
+        self.full = (1.0 / np.maximum(segments.sum(axis=0), 1e-11)).astype(np.float32)
+        self.tail = np.concatenate([segments[q + 1 :].sum(axis=0) for q in range(k - 1)]).astype(np.float32)
+        self.index = np.zeros((0, c.n_fft), np.intp)  # the samples of each of the next frames
         self.emitted = 0  # padded positions given out (the first ``half`` are the padding's, dropped)
         self.mix = (
             put_back_weights(model.bins, c.sr, c.n_fft, band, strength)
@@ -464,8 +476,9 @@ class FrameStream:
             count = min(count, (self.n_in + max(0, c.n_fft - self.n_in)) // c.hop + 1 - self.frames)
         if count <= 0:
             return np.zeros((self.channels, 0), np.float32)
-        starts = np.arange(count) * c.hop
-        frames = self.pending[:, starts[:, None] + np.arange(c.n_fft)] * self.window  # [ch, count, n_fft]
+        if count > self.index.shape[0]:
+            self.index = np.arange(count)[:, None] * c.hop + np.arange(c.n_fft)
+        frames = self.pending[:, self.index[:count]] * self.window  # [ch, count, n_fft]
         # torch's transform, as forward's torch.stft: above a band-limited input's cutoff the bins hold
         # rounding noise, which another FFT computes otherwise and the log features would amplify
         spec = torch.view_as_real(torch.fft.rfft(torch.from_numpy(frames), dim=-1)).numpy()
@@ -473,29 +486,36 @@ class FrameStream:
         power = (re * re + im * im).sum(axis=-1) / self.per_sample  # BandNet.frame_power
         seen = np.concatenate([self.powers, power], axis=1)
         running = np.cumsum(seen, axis=1, dtype=np.float64)  # window sums as differences (few frames)
-        totals = running[:, c.level_frames - 1 :] - np.pad(running, ((0, 0), (1, 0)))[:, :count]
+        totals = running[:, c.level_frames - 1 :].copy()
+        totals[:, 1:] -= running[:, : count - 1]
         index = np.minimum(np.arange(self.frames + 1, self.frames + count + 1), c.level_frames)
         level = np.maximum(np.sqrt(totals / index), 1e-4).astype(np.float32)[..., None]
         self.powers = seen[:, seen.shape[1] - (c.level_frames - 1) :]
         out_re, out_im, self.states = self.step(re / level, im / level, self.states)
-        out_re, out_im = out_re * level, out_im * level
-        if self.mix is not None:
+        if self.mix is None:
+            out_re, out_im = out_re * level, out_im * level
+        else:  # the input's bins below the band, the network's (at the frame's level) above
             keep, gain = self.mix
+            gain = gain * level
             out_re, out_im = re * keep + out_re * gain, im * keep + out_im * gain
-        spectrum = np.empty(out_re.shape, np.complex64)
-        spectrum.real, spectrum.imag = out_re, out_im
-        wave = scipy.fft.irfft(spectrum, n=c.n_fft, axis=-1) * self.window
+        wave = scipy.fft.irfft(out_re + 1j * out_im, n=c.n_fft, axis=-1) * self.window
         span = (count - 1) * c.hop + c.n_fft  # overlap-add over the new frames' span
         acc = np.zeros((self.channels, span), np.float32)
-        acc[:, : self.sum.shape[1]] += self.sum
-        weight = np.zeros(span, np.float32)
-        weight[: self.weight.shape[0]] += self.weight
+        acc[:, : self.sum.shape[1]] = self.sum
         for j in range(count):
             acc[:, j * c.hop : j * c.hop + c.n_fft] += wave[:, j]
-            weight[j * c.hop : j * c.hop + c.n_fft] += self.square
         done = count * c.hop  # positions no later frame reaches
-        final = acc[:, :done] / np.maximum(weight[:done], 1e-11)
-        self.sum, self.weight = acc[:, done:], weight[done:]
+        if self.frames >= c.n_fft // c.hop - 1:  # every frame over them is in: the constant weights
+            final = (acc[:, :done].reshape(-1, count, c.hop) * self.full).reshape(self.channels, done)
+            self.weight = self.tail
+        else:
+            weight = np.zeros(span, np.float32)
+            weight[: self.weight.shape[0]] = self.weight
+            for j in range(count):
+                weight[j * c.hop : j * c.hop + c.n_fft] += self.square
+            final = acc[:, :done] / np.maximum(weight[:done], 1e-11)
+            self.weight = weight[done:]
+        self.sum = acc[:, done:]
         self.pending = self.pending[:, done:]
         self.frames += count
         skip = max(0, self.half - self.emitted)  # the padding's positions
