@@ -107,6 +107,13 @@ def test_non_finite_input_is_an_error(rng):
     x[1, 3000] = np.nan
     with pytest.raises(WavesrError, match=r"non-finite sample.*0\.750 s"):
         upsample_array(spline(), x, 4000)
+    x[1, 3000] = 0.0
+    x[0, 1000] = -np.inf  # one infinity among the largest finite samples: found (their sum is finite)
+    x[1, :10] = np.finfo(np.float32).max
+    with pytest.raises(WavesrError, match=r"non-finite sample.*0\.250 s"):
+        audio.check_finite(x, 4000, "x")
+    x[0, 1000] = 0.0
+    audio.check_finite(x, 4000, "x")  # huge but finite: no error
 
 
 # ------------------------------------------------------------------------ chunked vs whole
@@ -169,6 +176,11 @@ def test_soft_limit_is_identity_below_the_knee_and_bounded():
     assert np.array_equal(y[below], x[below])
     assert np.all(np.abs(y) <= 1.0) and np.all(np.diff(y) >= 0)
     assert 0.98 < inference.soft_limit(np.float32([1.0]))[0] < 0.99  # full scale itself loses 0.1 dB
+    # a block within the knee comes back equal (a copy), one sample over it is limited, empty is empty
+    quiet = np.float32([[0.5, -inference.LIMIT_KNEE]])
+    assert np.array_equal(inference.soft_limit(quiet), quiet) and inference.soft_limit(quiet) is not quiet
+    assert -1.0 < inference.soft_limit(np.float32([[0.1, -1.1]]))[0, 1] < -inference.LIMIT_KNEE
+    assert inference.soft_limit(np.zeros((1, 0), np.float32)).shape == (1, 0)
 
 
 def test_clipping_is_reported_and_limited_by_default():
