@@ -37,7 +37,15 @@ from wavesr import audio, metrics, pretrained
 from wavesr.inference import upsample_array
 from wavesr.live import LiveStream
 
-MODELS = ("speech-48k-live", "speech-48k", "music-48k-live", "music-48k", "speech-x2", "speech-x4", "speech-x4:4")
+MODELS = (
+    "speech-48k-live",
+    "speech-48k",
+    "music-48k-live",
+    "music-48k",
+    "speech-x2",
+    "speech-x4",
+    "speech-x4:4",
+)
 
 
 def corpus_audio(corpus: str, seconds: float, sr: int = 48000) -> np.ndarray:
