@@ -125,8 +125,16 @@ def causal_band(seed: int = 0):
     return model
 
 
-def test_a_causal_bandnet_streams_frame_by_frame_as_it_runs_whole(one_thread):
+@pytest.mark.parametrize("runner", ["onnxruntime", "torch"])
+def test_a_causal_bandnet_streams_frame_by_frame_as_it_runs_whole(one_thread, runner, monkeypatch):
+    """In ONNX Runtime (the frame step exported) and in torch (where it cannot be)."""
     model = causal_band()
+    if runner == "torch":
+        monkeypatch.setattr("wavesr.runtime.accelerate_step", lambda model: "torch")
+    else:
+        from wavesr.runtime import accelerate_step
+
+        assert accelerate_step(model) == "onnxruntime" and model.step_runner is not None
     rng = np.random.default_rng(3)
     for n in (48000, 300, 40):  # longer and shorter than a frame
         x = torch.from_numpy(np.stack([full_band(48000, n / 48000, 4), full_band(48000, n / 48000, 5)]))

@@ -143,7 +143,7 @@ def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
     only for inputs far over full scale).
     """
     y = np.array(x, dtype=np.float32, copy=True)
-    if not y.size or max(float(y.max()), -float(y.min())) <= knee:  # two reductions, no mask (live blocks)
+    if not y.size or float(np.abs(y).max()) <= knee:  # one reduction, no mask (live blocks)
         return y
     over = np.abs(y) > knee
     if np.any(over):

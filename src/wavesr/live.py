@@ -145,6 +145,7 @@ class Resampler:
         taps = np.concatenate([taps * L, np.zeros(L)])  # a phase's last tap may fall past the end
         offsets = np.arange(2 * self.half + 1)  # input sample base - half + o for output phase p
         self.table = taps[np.arange(L)[:, None] + (2 * self.half - offsets)[None, :] * L].astype(np.float32)
+        self.columns = np.ascontiguousarray(self.table.T)  # [taps, phases]: one product per block
         self.buffer = np.zeros((channels, self.half), np.float32)  # input from index start (zeros before 0)
         self.start = -self.half
         self.n_in = self.n_out = 0
@@ -170,12 +171,16 @@ class Resampler:
         elif self.down == 1:  # whole-number upsampling: each input step's window times every phase
             i0, i1 = self.n_out // self.up, -(-total // self.up)
             first = i0 - self.half - self.start  # the buffer index of step i0's window
-            b = self.buffer[:, first:]  # the windows of the next input steps: a strided view, no indices
-            assert b.shape[1] >= i1 - i0 + 2 * self.half, "the resampler's windows run past its buffer"
-            steps = np.lib.stride_tricks.as_strided(
-                b, (self.channels, i1 - i0, 2 * self.half + 1), (b.strides[0], b.strides[1], b.strides[1])
+            b = self.buffer  # contiguous (concatenated above): its windows are a strided view, no indices
+            assert b.flags.c_contiguous and b.shape[1] >= first + i1 - i0 + 2 * self.half
+            steps = np.ndarray(
+                (self.channels, i1 - i0, 2 * self.half + 1),
+                b.dtype,
+                buffer=b,
+                offset=first * b.itemsize,
+                strides=(b.strides[0], b.itemsize, b.itemsize),
             )
-            out = (steps.reshape(-1, steps.shape[2]) @ self.table.T).reshape(self.channels, -1)
+            out = (steps @ self.columns).reshape(self.channels, -1)
             out = out[:, self.n_out - i0 * self.up : total - i0 * self.up]
         else:
             j = np.arange(self.n_out, total)

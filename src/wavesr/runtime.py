@@ -38,15 +38,14 @@ class _Core(nn.Module):
 
 
 class _Step(nn.Module):
-    """A causal BandNet's :meth:`~wavesr.models.band.BandNet.core_step` with its states as flat arguments."""
+    """A causal BandNet's :meth:`~wavesr.models.band.BandNet.stream_step` as a module to export."""
 
     def __init__(self, model: Any) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, re_in: torch.Tensor, im_in: torch.Tensor, *states: torch.Tensor) -> Any:
-        out_re, out_im, after = self.model.core_step(re_in, im_in, list(states))
-        return (out_re, out_im, *after)
+    def forward(self, *arrays: torch.Tensor) -> Any:  # spectrum, levels, put-back weights, states
+        return self.model.stream_step(*arrays)
 
 
 @dataclass
@@ -102,22 +101,26 @@ def exported_part(model: Any) -> Part | None:
 
 
 def step_part(model: Any) -> Part:
-    """A causal BandNet's frame step (:meth:`~wavesr.models.band.BandNet.core_step`) as a part to export:
-    spectra ``[channels, frames, bins]`` and each block's state ``[channels, width, kernel - 1]``."""
+    """A causal BandNet's frame step (:meth:`~wavesr.models.band.BandNet.stream_step`) as a part to
+    export: spectra ``[channels, frames, bins, 2]``, levels ``[channels, frames, 1]``, the put-back
+    weights ``[2, bins]`` and the blocks' states ``[channels, width, blocks * (kernel - 1)]``."""
     g = torch.Generator().manual_seed(0)
     c, n = model.config, len(model.blocks)
 
     def inputs(channels: int, frames: int) -> tuple[torch.Tensor, ...]:
-        spectra = tuple(torch.randn(channels, frames, model.bins, generator=g) for _ in range(2))
-        return spectra + tuple(torch.randn(channels, c.width, c.kernel - 1, generator=g) for _ in range(n))
+        return (
+            torch.randn(channels, frames, model.bins, 2, generator=g),
+            torch.rand(channels, frames, 1, generator=g) + 0.5,
+            torch.rand(2, model.bins, generator=g),
+            torch.randn(channels, c.width, n * (c.kernel - 1), generator=g),
+        )
 
-    states = tuple(f"state{i}" for i in range(n))
+    frames = {0: "channels", 1: "frames"}
     return Part(
         _Step(model),
-        ("re_in", "im_in", *states),
-        ("out_re", "out_im", *(f"next{i}" for i in range(n))),
-        {"re_in": {0: "channels", 1: "frames"}, "im_in": {0: "channels", 1: "frames"}}
-        | {name: {0: "channels"} for name in states},
+        ("spec", "level", "mix", "states"),
+        ("out", "next"),
+        {"spec": frames, "level": frames, "states": {0: "channels"}},
         inputs(1, 4),
         inputs(2, 7),
         _Step(model),
@@ -138,17 +141,15 @@ def accelerate_step(model: Any) -> str:
     try:
         session = _session(_onnx_bytes(model, part, name="step"), 1)
         names = [i.name for i in session.get_inputs()]
-        n = len(model.blocks)
 
-        def runner(re: Any, im: Any, states: list[Any]) -> tuple[Any, Any, list[Any]]:
-            out = session.run(None, dict(zip(names, (re, im, *states))))
-            return out[0], out[1], list(out[2 : 2 + n])
+        def runner(*arrays: Any) -> tuple[Any, Any]:
+            out, after = session.run(None, dict(zip(names, arrays)))
+            return out, after
 
         with torch.inference_mode():
             want = part.reference(*part.check)
-        got = runner(part.check[0].numpy(), part.check[1].numpy(), [x.numpy() for x in part.check[2:]])
-        flat = (got[0], got[1], *got[2])
-        if max(float((a - torch.from_numpy(b)).abs().max()) for a, b in zip(want, flat)) > TOLERANCE:
+        got = runner(*(x.numpy() for x in part.check))
+        if max(float((a - torch.from_numpy(b)).abs().max()) for a, b in zip(want, got)) > TOLERANCE:
             return "torch"
     except Exception:  # noqa: BLE001 - any exporter or runtime failure: torch runs it
         return "torch"

@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.fft
 import torch
 from torch import Tensor, nn
 
@@ -255,23 +254,37 @@ class BandNet(Upsampler):
         return FrameStream(self, channels, band, strength)
 
     def frame_step(self) -> Any:
-        """:meth:`core_step` on numpy arrays, for :class:`FrameStream`: in ONNX Runtime where
+        """:meth:`stream_step` on numpy arrays, for :class:`FrameStream`: in ONNX Runtime where
         :func:`wavesr.runtime.accelerate_step` put a runner in place (``self.step_runner``), else torch."""
         runner = getattr(self, "step_runner", None)
         if runner is not None:
             return runner
         device = self.window.device
 
-        def step(re: np.ndarray, im: np.ndarray, states: list[np.ndarray]) -> tuple[Any, Any, list[Any]]:
+        def step(spec: np.ndarray, level: np.ndarray, mix: np.ndarray, states: np.ndarray) -> tuple[Any, Any]:
             with torch.inference_mode():
-                out_re, out_im, after = self.core_step(
-                    torch.from_numpy(re).to(device),
-                    torch.from_numpy(im).to(device),
-                    [torch.from_numpy(s).to(device) for s in states],
+                out, after = self.stream_step(
+                    *(torch.from_numpy(a).to(device) for a in (spec, level, mix, states))
                 )
-            return out_re.cpu().numpy(), out_im.cpu().numpy(), [s.cpu().numpy() for s in after]
+            return out.cpu().numpy(), after.cpu().numpy()
 
         return step
+
+    def stream_step(self, spec: Tensor, level: Tensor, mix: Tensor, states: Tensor) -> tuple[Tensor, Tensor]:
+        """:class:`FrameStream`'s step on new frames, as few arrays in and out as it can be (each one
+        costs ONNX Runtime a call's worth of time): the input spectrum ``[channels, frames, bins, 2]``
+        (real, imaginary), each frame's level ``[channels, frames, 1]``, the put-back weights ``mix``
+        ``[2, bins]`` (keep, gain: :func:`put_back_weights`; zeros and ones to keep nothing) and the
+        blocks' states one after the other ``[channels, width, blocks * (kernel - 1)]``. Returns the
+        output spectrum (the same layout) and the next states: what ``forward`` computes for those
+        frames."""
+        re, im = spec[..., 0], spec[..., 1]
+        k = self.config.kernel - 1
+        blocks = [states[:, :, i * k : (i + 1) * k] for i in range(len(self.blocks))]
+        out_re, out_im, after = self.core_step(re / level, im / level, blocks)
+        keep, gain = mix[0], mix[1] * level  # as forward: the level back on, the input's band put back
+        out = torch.stack([re * keep + out_re * gain, im * keep + out_im * gain], dim=-1)
+        return out, torch.cat(after, dim=2)
 
     def core(self, re_in: Tensor, im_in: Tensor) -> tuple[Tensor, Tensor]:
         """Everything between the STFT and its inverse, on the input's spectrum ``[b, frames, bins]``
@@ -415,8 +428,11 @@ class FrameStream:
     is added: it lags the input by at most ``n_fft`` samples (:attr:`lookahead`). The output, after
     :meth:`flush`, is the network's on the whole input (``forward(x, band, strength)``) up to float
     rounding, whatever the block sizes; what the stream holds is bounded (:meth:`buffered`). Around
-    the network everything is numpy (a few frames at a time, torch's per-call cost would dominate);
-    the network's step runs in ONNX Runtime where :func:`wavesr.runtime.accelerate_step` could export it.
+    the network everything is numpy (a few frames at a time, torch's per-call cost would dominate):
+    the framing, torch's FFT, each frame's level, the inverse FFT and the overlap-add. The step
+    between (:meth:`BandNet.stream_step`: the network, the level put back, the input's band mixed in)
+    runs in ONNX Runtime where :func:`wavesr.runtime.accelerate_step` could export it, on four
+    arrays in and two out (a call costs per array as much as per node).
     """
 
     def __init__(self, model: BandNet, channels: int, band: float | None, strength: float) -> None:
@@ -430,7 +446,7 @@ class FrameStream:
         self.pending = np.zeros((channels, self.half), np.float32)  # padded input not yet framed away
         self.frames = 0  # frames computed
         self.n_in = 0
-        self.states = [np.zeros((channels, c.width, c.kernel - 1), np.float32) for _ in model.blocks]
+        self.states = np.zeros((channels, c.width, len(model.blocks) * (c.kernel - 1)), np.float32)
         self.powers = np.zeros((channels, c.level_frames - 1), np.float32)
         k = c.n_fft // c.hop
         self.sum = np.zeros((channels, (k - 1) * c.hop), np.float32)  # overlap-add of later frames
@@ -442,18 +458,16 @@ class FrameStream:
         self.tail = np.concatenate([segments[q + 1 :].sum(axis=0) for q in range(k - 1)]).astype(np.float32)
         self.index = np.zeros((0, c.n_fft), np.intp)  # the samples of each of the next frames
         self.emitted = 0  # padded positions given out (the first ``half`` are the padding's, dropped)
-        self.mix = (
+        self.mix = np.stack(  # keep, gain per bin (nothing kept, the network's alone, without a band)
             put_back_weights(model.bins, c.sr, c.n_fft, band, strength)
             if band is not None and 0 < band < c.sr / 2
-            else None
-        )
+            else (np.zeros(model.bins), np.ones(model.bins))
+        ).astype(np.float32)
         self.step = model.frame_step()
 
     def buffered(self) -> int:
         """Samples per channel held (input to frame, overlap-add, states): bounded."""
-        return (
-            self.pending.shape[1] + self.sum.shape[1] + self.c.level_frames + self.c.kernel * len(self.states)
-        )
+        return self.pending.shape[1] + self.sum.shape[1] + self.c.level_frames + self.states.shape[2]
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add ``[channels, n]`` input samples; return ``[channels, m]`` output samples now final."""
@@ -482,8 +496,8 @@ class FrameStream:
         # torch's transform, as forward's torch.stft: above a band-limited input's cutoff the bins hold
         # rounding noise, which another FFT computes otherwise and the log features would amplify
         spec = torch.view_as_real(torch.fft.rfft(torch.from_numpy(frames), dim=-1)).numpy()
-        re, im = np.ascontiguousarray(spec[..., 0]), np.ascontiguousarray(spec[..., 1])
-        power = (re * re + im * im).sum(axis=-1) / self.per_sample  # BandNet.frame_power
+        flat = spec.reshape(*spec.shape[:2], -1)
+        power = np.einsum("...i,...i->...", flat, flat) / self.per_sample  # BandNet.frame_power
         seen = np.concatenate([self.powers, power], axis=1)
         running = np.cumsum(seen, axis=1, dtype=np.float64)  # window sums as differences (few frames)
         totals = running[:, c.level_frames - 1 :].copy()
@@ -491,14 +505,9 @@ class FrameStream:
         index = np.minimum(np.arange(self.frames + 1, self.frames + count + 1), c.level_frames)
         level = np.maximum(np.sqrt(totals / index), 1e-4).astype(np.float32)[..., None]
         self.powers = seen[:, seen.shape[1] - (c.level_frames - 1) :]
-        out_re, out_im, self.states = self.step(re / level, im / level, self.states)
-        if self.mix is None:
-            out_re, out_im = out_re * level, out_im * level
-        else:  # the input's bins below the band, the network's (at the frame's level) above
-            keep, gain = self.mix
-            gain = gain * level
-            out_re, out_im = re * keep + out_re * gain, im * keep + out_im * gain
-        wave = scipy.fft.irfft(out_re + 1j * out_im, n=c.n_fft, axis=-1) * self.window
+        out, self.states = self.step(spec, level, self.mix, self.states)
+        # numpy's inverse: the fastest here on a few frames (benchmarks/live_sizes.py --ffts)
+        wave = np.fft.irfft(out.view(np.complex64)[..., 0], n=c.n_fft, axis=-1) * self.window
         span = (count - 1) * c.hop + c.n_fft  # overlap-add over the new frames' span
         acc = np.zeros((self.channels, span), np.float32)
         acc[:, : self.sum.shape[1]] = self.sum
