@@ -44,12 +44,13 @@ BAND_MEDIUM: dict[str, Any] = {
     "phase_hz": 12000.0,
 }
 # the live model's: a causal BandNet (each frame from the past only) on shorter frames, 10.7 ms of
-# look-ahead at 48 kHz, so that `wavesr stream` runs it frame by frame within its latency budget
+# look-ahead at 48 kHz, so that `wavesr stream` runs it frame by frame within its latency budget;
+# width 64 and 5 blocks so that a 10 ms block costs under a tenth of its time (BENCHMARKS.md)
 BAND_LIVE: dict[str, Any] = {
     "n_fft": 512,
     "hop": 128,
-    "width": 96,
-    "blocks": 6,
+    "width": 64,
+    "blocks": 5,
     "kernel": 7,
     "expand": 3,
     "phase_hz": 12000.0,
