@@ -6,6 +6,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -403,3 +404,23 @@ def test_bad_flags_are_argparse_errors(capsys):
             main(["stream", *args])
         err = capsys.readouterr().err
         assert e.value.code == 2 and "error: argument" in err and "Traceback" not in err
+
+
+def test_a_stream_slower_than_real_time_says_so_once(monkeypatch, capsys):
+    """``wavesr stream`` times its computation (not its waits for input) against the audio's length."""
+    monkeypatch.setattr(cli_stream, "PACE_SECONDS", 0.05)
+    slow = cli_stream.Pace(1000, "slow-model")
+    with slow.timing(50):  # the first stretch starts the network: not judged
+        time.sleep(0.2)
+    assert not capsys.readouterr().err
+    for _ in range(4):
+        with slow.timing(50):  # 50 ms of audio computed in 60 ms
+            time.sleep(0.06)
+    err = capsys.readouterr().err
+    assert err.count("slower than real time") == 1 and "slow-model" in err
+    fast = cli_stream.Pace(1000, "fast-model")
+    for _ in range(4):
+        time.sleep(0.06)  # waiting for input does not count
+        with fast.timing(50):
+            pass
+    assert "slower" not in capsys.readouterr().err

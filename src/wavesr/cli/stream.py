@@ -5,15 +5,18 @@ out in the same sample format, as raw PCM or (``--wav``) a WAV stream whose head
 largest length (what ffmpeg and sox write to a pipe). Every block read is processed and written at
 once; the end of the input flushes the rest and exits 0. A reader that goes away (SIGPIPE) ends it
 quietly with status 141, as ``yes | head`` does; Ctrl-C (SIGINT) with 130. Messages (the model and
-the latency) go to standard error, only with ``-v`` or when it is a terminal.
+the latency) go to standard error, only with ``-v`` or when it is a terminal; a computation slower
+than real time is said there always (:class:`Pace`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import struct
 import sys
+import time
 from typing import Any
 
 from ..constants import CONTENTS, PASSES
@@ -25,6 +28,7 @@ WAV_TAGS = {(16, 1): "s16le", (24, 1): "s24le", (32, 1): "s32le", (32, 3): "f32l
 EXTENSIBLE = 0xFFFE
 READ_MS = 10.0  # at most this much input is read at a time (what is there is processed at once)
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
+PACE_SECONDS = 2.0  # audio computed before wavesr stream judges whether it keeps up with real time
 
 
 def add_stream(sub: argparse._SubParsersAction) -> None:
@@ -129,11 +133,15 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         frame = FORMATS[fmt][0] * channels
         step = max(1, round(READ_MS / 1000 * rate)) * frame
         pending, data = b"", head or os.read(fd, step)
+        pace = Pace(rate, name)
         while data:
             pending += data
             whole = len(pending) // frame * frame
             if whole:
-                _write(out, encode(stream.process(decode(pending[:whole], fmt, channels)), fmt))
+                block = decode(pending[:whole], fmt, channels)
+                with pace.timing(block.shape[-1]):
+                    y = stream.process(block)
+                _write(out, encode(y, fmt))
                 pending = pending[whole:]
             data = os.read(fd, step)
         if pending:
@@ -146,6 +154,36 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
         return SIGPIPE_STATUS
     return 0
+
+
+class Pace:
+    """Says once, on standard error, when the computation is slower than real time: a stretch of
+    :data:`PACE_SECONDS` of audio took longer to compute than to play (the time spent waiting for
+    input is not counted; the first stretch, which starts the network, is not judged), so that live
+    audio would fall behind."""
+
+    def __init__(self, rate: float, name: str) -> None:
+        self.rate, self.name = rate, name
+        self.samples, self.busy, self.stretches, self.said = 0, 0.0, 0, False
+
+    @contextlib.contextmanager
+    def timing(self, samples: int) -> Any:
+        start = time.perf_counter()
+        yield
+        self.busy += time.perf_counter() - start
+        self.samples += samples
+        seconds = self.samples / self.rate
+        if seconds < PACE_SECONDS:
+            return
+        if self.stretches and self.busy > seconds and not self.said:
+            self.said = True
+            print(
+                f"wavesr stream: slower than real time ({seconds:.1f} s of audio took {self.busy:.1f} s "
+                f"to compute with {self.name}): live audio would fall behind; a live model "
+                "(speech-48k-live, music-48k-live), fewer --passes or a longer --block-ms is faster",
+                file=sys.stderr,
+            )
+        self.samples, self.busy, self.stretches = 0, 0.0, self.stretches + 1
 
 
 def _write(out: Any, data: bytes) -> None:
