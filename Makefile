@@ -60,8 +60,9 @@ $(RUN)/model.pt:
 	    --model fast --set skip='"sinc"' --loss rmse+logspec --stft-weight 1e-4 --lr 3e-4 --batch-size 16 \
 	    --max-minutes $(MINUTES) --epochs 100 --val-files 16; fi
 
+# the suite on up to 4 worker processes (pytest-xdist; one per core): many tests wait on subprocesses
 test: install corpora
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 # style and types: ruff's lint and formatter, mypy (strict on the public API; settings in
 # pyproject.toml); CI runs it before the tests
