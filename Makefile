@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 RATIO  ?= 4
 
-.PHONY: install system-deps corpus-speech corpora run test lint bench clean
+.PHONY: install system-deps corpora run test lint bench clean
 
 $(BIN)/wavesr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,16 +29,17 @@ system-deps:
 	    fluidsynth fluid-soundfont-gm chromium ffmpeg >/dev/null; \
 	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm chromium ffmpeg)"; fi
 
-# build each default corpus unless one is already built (any settings: `wavesr corpus build NAME --force` rebuilds)
-corpus-speech: install
-	$(BIN)/wavesr corpus show speech >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech
+# build each default corpus unless one is already built (any settings: `wavesr corpus build NAME --force`
+# rebuilds); `make corpora` builds them two at a time (a build waits on downloads and single-process steps)
+CORPORA := speech speech-single piano music speech-fullband music-fullband
+LIMIT_music := --limit 6
+LIMIT_music-fullband := --limit 24
 
-corpora: install system-deps corpus-speech
-	$(BIN)/wavesr corpus show speech-single >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech-single
-	$(BIN)/wavesr corpus show piano >/dev/null 2>&1 || $(BIN)/wavesr corpus build piano
-	$(BIN)/wavesr corpus show music >/dev/null 2>&1 || $(BIN)/wavesr corpus build music --limit 6
-	$(BIN)/wavesr corpus show speech-fullband >/dev/null 2>&1 || $(BIN)/wavesr corpus build speech-fullband
-	$(BIN)/wavesr corpus show music-fullband >/dev/null 2>&1 || $(BIN)/wavesr corpus build music-fullband --limit 24
+corpus-%: install
+	$(BIN)/wavesr corpus show $* >/dev/null 2>&1 || $(BIN)/wavesr corpus build $* $(LIMIT_$*)
+
+corpora: install system-deps
+	$(MAKE) --no-print-directory -j2 $(addprefix corpus-,$(CORPORA))
 
 MINUTES ?= 5
 RUN    := runs/fast-speech-x$(RATIO)
@@ -60,9 +61,10 @@ $(RUN)/model.pt:
 	    --model fast --set skip='"sinc"' --loss rmse+logspec --stft-weight 1e-4 --lr 3e-4 --batch-size 16 \
 	    --max-minutes $(MINUTES) --epochs 100 --val-files 16; fi
 
-# the suite on up to 4 worker processes (pytest-xdist; one per core): many tests wait on subprocesses
+# the suite on up to 4 worker processes (pytest-xdist; one per core), each and its subprocesses on one
+# thread (threads of several workers on the same cores would spin against each other)
 test: install corpora
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 # style and types: ruff's lint and formatter, mypy (strict on the public API; settings in
 # pyproject.toml); CI runs it before the tests
