@@ -30,7 +30,7 @@ system-deps:
 	else echo "not root: skipping apt-get install (fluidsynth fluid-soundfont-gm chromium ffmpeg)"; fi
 
 # build each default corpus unless one is already built (any settings: `wavesr corpus build NAME --force`
-# rebuilds); `make corpora` builds them two at a time (a build waits on downloads and single-process steps)
+# rebuilds), one after the other: a build's decoding already takes both cores (two at a time were slower)
 CORPORA := speech speech-single piano music speech-fullband music-fullband
 LIMIT_music := --limit 6
 LIMIT_music-fullband := --limit 24
@@ -38,8 +38,7 @@ LIMIT_music-fullband := --limit 24
 corpus-%: install
 	$(BIN)/wavesr corpus show $* >/dev/null 2>&1 || $(BIN)/wavesr corpus build $* $(LIMIT_$*)
 
-corpora: install system-deps
-	$(MAKE) --no-print-directory -j2 $(addprefix corpus-,$(CORPORA))
+corpora: install system-deps $(addprefix corpus-,$(CORPORA))
 
 MINUTES ?= 5
 RUN    := runs/fast-speech-x$(RATIO)
@@ -64,7 +63,7 @@ $(RUN)/model.pt:
 # the suite on up to 4 worker processes (pytest-xdist; one per core), each and its subprocesses on one
 # thread (threads of several workers on the same cores would spin against each other)
 test: install corpora
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --maxprocesses 4
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --maxprocesses 4 --durations=15
 
 # style and types: ruff's lint and formatter, mypy (strict on the public API; settings in
 # pyproject.toml); CI runs it before the tests
