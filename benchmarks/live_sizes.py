@@ -37,15 +37,11 @@ def block_seconds(model: BandNet, x: np.ndarray, sr: int, block: int) -> float:
 
 def ffts(model: BandNet, calls: int = 2000) -> None:
     """Each FFT's median time on 4 frames of 512, alone and right after the model's frame step."""
-    from wavesr.runtime import accelerate_step
-
-    accelerate_step(model)
-    step = model.frame_step()
+    stream = model.streamer(1)  # its step in ONNX Runtime, its put-back weights and starting states
+    step, mix, states = stream.step, stream.mix, stream.states
     c, rng = model.config, np.random.default_rng(0)
     frames = rng.standard_normal((1, 4, c.n_fft)).astype(np.float32)
     spec = torch.view_as_real(torch.fft.rfft(torch.from_numpy(frames), dim=-1)).numpy()
-    mix = np.stack([np.zeros(model.bins), np.ones(model.bins)]).astype(np.float32)
-    states = np.zeros((1, c.width, c.blocks * (c.kernel - 1)), np.float32)
     level = np.ones((1, 4, 1), np.float32)
     z = step(spec, level, mix, states)[0].view(np.complex64)[..., 0]
     candidates = {

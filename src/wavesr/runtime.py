@@ -142,9 +142,8 @@ def accelerate_step(model: Any) -> str:
         session = _session(_onnx_bytes(model, part, name="step"), 1)
         names = [i.name for i in session.get_inputs()]
 
-        def runner(*arrays: Any) -> tuple[Any, Any]:
-            out, after = session.run(None, dict(zip(names, arrays)))
-            return out, after
+        def runner(*arrays: Any) -> tuple[Any, ...]:  # (output spectrum, next states)
+            return tuple(session.run(None, dict(zip(names, arrays))))
 
         with torch.inference_mode():
             want = part.reference(*part.check)

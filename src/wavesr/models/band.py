@@ -271,8 +271,8 @@ class BandNet(Upsampler):
         return step
 
     def stream_step(self, spec: Tensor, level: Tensor, mix: Tensor, states: Tensor) -> tuple[Tensor, Tensor]:
-        """:class:`FrameStream`'s step on new frames, as few arrays in and out as it can be (each one
-        costs ONNX Runtime a call's worth of time): the input spectrum ``[channels, frames, bins, 2]``
+        """:class:`FrameStream`'s step on new frames, in four arrays and out in two: the input spectrum
+        ``[channels, frames, bins, 2]``
         (real, imaginary), each frame's level ``[channels, frames, 1]``, the put-back weights ``mix``
         ``[2, bins]`` (keep, gain: :func:`put_back_weights`; zeros and ones to keep nothing) and the
         blocks' states one after the other ``[channels, width, blocks * (kernel - 1)]``. Returns the
@@ -431,8 +431,7 @@ class FrameStream:
     the network everything is numpy (a few frames at a time, torch's per-call cost would dominate):
     the framing, torch's FFT, each frame's level, the inverse FFT and the overlap-add. The step
     between (:meth:`BandNet.stream_step`: the network, the level put back, the input's band mixed in)
-    runs in ONNX Runtime where :func:`wavesr.runtime.accelerate_step` could export it, on four
-    arrays in and two out (a call costs per array as much as per node).
+    runs in ONNX Runtime where :func:`wavesr.runtime.accelerate_step` could export it.
     """
 
     def __init__(self, model: BandNet, channels: int, band: float | None, strength: float) -> None:
