@@ -3,9 +3,10 @@
 A full-band model's output keeps the input below its measured cutoff and the network's band above
 it (``wavesr.audio.put_back``). This runs the network once per file and input rate (the protocol's
 channel: soxr to 8, 12, 16 and 24 kHz and back to 48 kHz, validation files reaching 75 % of
-24 kHz), then puts the input back with each crossover (``PUT_BACK_BAND``) and strength ramp
-(``STRENGTH_RAMP``) variant at each strength, on the whole file, and prints mean LSD and SNR over
-files (all rates, then per rate) beside sinc.
+24 kHz), then puts the input back with each variant at each strength, on the whole file, and prints
+mean LSD and SNR over files (all rates, then per rate) beside sinc. A variant is a crossover
+(``PUT_BACK_BAND``) and a strength ramp (``STRENGTH_RAMP``: from 1 to the strength over that band;
+from the cutoff on when both ends are 1.0).
 
     python benchmarks/put_back.py speech-48k --corpus speech-fullband --max-files 30
     python benchmarks/put_back.py music-48k --corpus music-fullband --max-files 30
@@ -25,10 +26,11 @@ from wavesr.data.defaults import load_default
 from wavesr.fullband import CHANNEL, RATES, make_input, run_method, scores
 
 VARIANTS = {  # name: (PUT_BACK_BAND, STRENGTH_RAMP), x the cutoff
-    "below (0.85-0.95)": ((0.85, 0.95), (0.95, 1.05)),
-    "at (1.0-1.05)": ((1.0, 1.05), (1.0, 1.1)),
+    "below (0.85-0.95), ramp": ((0.85, 0.95), (0.95, 1.05)),
+    "at (1.0-1.05), ramp 1.0-1.1": ((1.0, 1.05), (1.0, 1.1)),
+    "at, from the cutoff": ((1.0, 1.05), (1.0, 1.0)),
 }
-STRENGTHS = (0.35, 0.25, 0.15, 0.0)
+STRENGTHS = (0.35, 0.25, 0.2, 0.15, 0.0)
 SR = 48000
 
 

@@ -4,9 +4,10 @@ Every model given runs as ``wavesr upsample --strength S`` runs it, for each str
 ``wavesr.fullband.STRENGTHS``, on the validation split through the full-band protocol's channel
 (soxr to 8, 12, 16 and 24 kHz, back to 48 kHz; files whose content reaches 75 % of 24 kHz), beside
 sinc (``wavesr.fullband.validate``). Printed: mean LSD (clamped standard), LSD-HF and SNR over files
-and input rates, and the choice of ``wavesr.fullband.choose``: the highest mean SNR among the
-candidates whose mean LSD is at most 0.5 x sinc's (the LSD target; then as close to sinc's SNR
-as that allows).
+and input rates (then per input rate, against sinc), and the choice of
+``wavesr.fullband.choose``: the highest mean SNR among the candidates whose LSD is at most 0.5 x
+sinc's at every input rate (the LSD target; then as close to sinc's SNR as that allows; failing
+that, on the mean over rates).
 
     python benchmarks/strength.py stage1=runs/fb-speech/model.pt stage2=runs/fb-speech-tune/model.pt \
         --corpus speech-fullband
@@ -33,9 +34,21 @@ def main() -> None:
         name, _, path = spec.rpartition("=")
         models[name or path] = load_model(path)
     means = validate(models, load_default(args.corpus).split(args.split), max_files=args.max_files)
-    print("| candidate | LSD | LSD-HF | SNR (dB) |\n|---|---|---|---|")
+    rates = list(means["sinc"]["rates"])
+    print(
+        "| candidate | LSD | LSD-HF | SNR (dB) | "
+        + " | ".join(f"{r / 1000:g} kHz: LSD (x sinc) / SNR (vs sinc)" for r in rates)
+        + " |\n|---|---|---|---|"
+        + "---|" * len(rates)
+    )
     for k, m in means.items():
-        print(f"| {k} | {m['lsd']:.3f} | {m['lsd_hf']:.3f} | {m['snr']:.2f} |")
+        cells = []
+        for r in rates:
+            mine, sinc = m["rates"][r], means["sinc"]["rates"][r]
+            cells.append(
+                f"{mine['lsd']:.3f} ({mine['lsd'] / sinc['lsd']:.2f}x) / {mine['snr'] - sinc['snr']:+.3f}"
+            )
+        print(f"| {k} | {m['lsd']:.3f} | {m['lsd_hf']:.3f} | {m['snr']:.2f} | " + " | ".join(cells) + " |")
     choice, why = choose(means)
     print(f"choice: {choice} ({why})")
 

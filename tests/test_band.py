@@ -507,11 +507,38 @@ def test_strength_scales_only_the_generated_band():
     given, estimate = full_band(sr, 1, 90), full_band(sr, 1, 91)
     full, half, none = (audio.put_back(given, estimate, sr, 6000, s) for s in (1.0, 0.5, 0.0))
     freqs = np.fft.rfftfreq(given.size, 1 / sr)
-    low, high = freqs < audio.PUT_BACK_BAND[0] * 6000, freqs > audio.STRENGTH_RAMP[1] * 6000
+    top = max(audio.PUT_BACK_BAND[1], audio.STRENGTH_RAMP[1])  # all of it the network's, at the strength
+    low, high = freqs < audio.PUT_BACK_BAND[0] * 6000, freqs > top * 6000
     f, h, z = (np.fft.rfft(v) for v in (full, half, none))
     np.testing.assert_allclose(h[low], f[low], atol=1e-6 * np.abs(f).max())  # the kept band untouched
     np.testing.assert_allclose(np.abs(h[high]), 0.5 * np.abs(f[high]), rtol=1e-4, atol=1e-6 * np.abs(f).max())
     assert np.abs(z[high]).max() < 1e-6 * np.abs(f).max()  # 0: nothing generated above the ramp
+
+
+def test_the_choice_holds_every_input_rate_to_the_lsd_target():
+    from wavesr.fullband import choose
+
+    def m(lsd8, lsd24, snr):
+        return {
+            "lsd": (lsd8 + lsd24) / 2,
+            "lsd_hf": 0.0,
+            "snr": snr,
+            "rates": {8000: {"lsd": lsd8}, 24000: {"lsd": lsd24}},
+        }
+
+    means = {"sinc": m(4.0, 2.0, 20.0), "net@1": m(1.5, 0.9, 19.0), "net@0.25": m(1.6, 1.1, 19.9)}
+    # net@0.25 is within 0.5 x sinc's mean LSD and closer to its SNR, but at 24 kHz 0.55 x sinc's
+    assert choose(means) == ("net@1", "the highest SNR with LSD at most 0.5 x sinc's at every input rate")
+    flat = {k: {key: v[key] for key in ("lsd", "lsd_hf", "snr")} for k, v in means.items()}
+    assert choose(flat)[0] == "net@0.25"  # per-rate figures missing: the mean is held to the target
+    means["net@1"]["rates"][24000]["lsd"], means["net@1"]["lsd"] = 1.15, 1.325
+    # none at every rate: the highest SNR within the target on the mean, else the lowest mean LSD
+    assert choose(means) == (
+        "net@0.25",
+        "the highest SNR with LSD at most 0.5 x sinc's on the mean over input rates",
+    )
+    means["sinc"]["lsd"] = 2.6
+    assert choose(means)[0] == "net@1" and choose(means)[1].startswith("no candidate")
 
 
 def test_a_registry_strength_reaches_upsampling(band_run, tmp_path, monkeypatch):

@@ -97,8 +97,10 @@ def test_any_block_sizes_give_the_output_of_one_block(fast, band, one_thread, si
     model, sr = (fast, 8000) if which == "fast" else (band, 8000)
     x = voice(np.random.default_rng(1), 0.6, sr)
     whole = run(live.LiveStream(model, sr), x, [])
-    # float rounding apart: the live resampler's products are computed a block at a time
-    assert np.abs(run(live.LiveStream(model, sr), x, sizes) - whole).max() <= 1e-5
+    # float rounding apart (-80 dB of the 0.3 peak): the live resampler's products are computed a block
+    # at a time, and the network's kernels may differ by shape (up to 3e-5 seen on an AMD EPYC, under
+    # 1e-5 on the machines before)
+    assert np.abs(run(live.LiveStream(model, sr), x, sizes) - whole).max() <= 1e-4
 
 
 @pytest.mark.parametrize("sr", [8000, 16000, 4000])
@@ -187,7 +189,7 @@ def test_steady_output_has_the_input_length_per_call(band, one_thread):
     plain = run(live.LiveStream(band, 8000), x, [])
     delay = round(stream.latency * 48000)
     assert y.size == plain.size + delay and not y[:delay].any()
-    assert np.abs(y[delay:] - plain).max() <= 1e-6
+    assert np.abs(y[delay:] - plain).max() <= 2e-4  # float rounding: 6.7e-5 seen on an AMD EPYC
 
 
 def test_buffers_stay_bounded(band, one_thread):

@@ -443,7 +443,9 @@ LEVEL_BAND = (0.5, 0.85)  # where the network's level is matched to the input's,
 MAX_LEVEL_DB = 6.0  # the most the level match may change the generated band
 
 
-STRENGTH_RAMP = (1.0, 1.1)  # where the generated band's strength goes from 1 to its value, x the cutoff
+# where the generated band's strength goes from 1 to its value, x the cutoff ((1.0, 1.0): from the
+# cutoff on, which scored the same under the choice rule, docs/design.md)
+STRENGTH_RAMP = (1.0, 1.1)
 
 
 def put_back(
@@ -496,7 +498,9 @@ def put_back_weights(
     ``strength`` it is scaled by, reached over :data:`STRENGTH_RAMP` x ``cutoff``; float32 arrays."""
     lo, hi = PUT_BACK_BAND[0] * cutoff, PUT_BACK_BAND[1] * cutoff
     w = 0.5 - 0.5 * np.cos(np.pi * np.clip((freqs - lo) / (hi - lo), 0.0, 1.0))
-    ramp = np.clip((freqs / cutoff - STRENGTH_RAMP[0]) / (STRENGTH_RAMP[1] - STRENGTH_RAMP[0]), 0.0, 1.0)
+    a, b = STRENGTH_RAMP
+    u = freqs / cutoff
+    ramp = np.clip((u - a) / (b - a), 0.0, 1.0) if b > a else (u >= a).astype(np.float32)
     return w.astype(np.float32), (1.0 - (1.0 - strength) * ramp).astype(np.float32)
 
 

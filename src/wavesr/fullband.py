@@ -380,7 +380,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------- choosing on validation
 
-STRENGTHS = (1.0, 0.7, 0.5, 0.35, 0.25)  # the generated band's scales a full-band model is validated at
+# the generated band's scales a full-band model is validated at
+STRENGTHS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.2, 0.15)
 LSD_TARGET = 0.5  # the full-band models' LSD target, x sinc's
 
 
@@ -392,13 +393,14 @@ def validate(
     max_files: int | None = 60,
     max_seconds: float | None = 30.0,
     min_band: float = 0.75,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """Mean LSD, LSD-HF and SNR over files and the protocol's input rates (soxr, ``RATES[sr]``) of
     sinc and of each model at each strength (keys ``sinc`` and ``NAME@S``), on ``items`` (a
-    validation split) whose content reaches ``min_band`` of ``sr / 2``."""
+    validation split) whose content reaches ``min_band`` of ``sr / 2``; under ``rates``, the same
+    per input rate."""
     from .inference import upsample_array
 
-    rows: dict[str, list[dict[str, float]]] = {"sinc": []}
+    rows: dict[str, list[dict[str, float]]] = {"sinc": []}  # every row has its input rate
     for item in evenly_spaced(list(items), max_files):
         hr, _ = audio.load(item.path, sr=sr, mono=True)
         hr = hr[: int(max_seconds * sr)] if max_seconds else hr
@@ -406,29 +408,46 @@ def validate(
             continue
         for rate in RATES[sr]:
             lowres = make_input(hr, sr, rate, CHANNEL)
-            rows["sinc"].append(scores(hr, run_method("sinc", lowres, rate, sr, hr.size), sr, rate))
+            sinc = run_method("sinc", lowres, rate, sr, hr.size)
+            rows["sinc"].append({"rate": rate, **scores(hr, sinc, sr, rate)})
             for name, model in models.items():
                 for s in strengths:
                     y, _, _ = upsample_array(model, lowres, rate, target_sr=sr, strength=s, limiter=False)
                     rows.setdefault(f"{name}@{s:g}", []).append(
-                        scores(hr, audio.fit_length(y[0], hr.size), sr, rate)
+                        {"rate": rate, **scores(hr, audio.fit_length(y[0], hr.size), sr, rate)}
                     )
     if not rows["sinc"]:
         raise WavesrError(f"no validation file reaches {min_band:.0%} of {sr / 2000:g} kHz")
-    return {k: {m: _mean([r[m] for r in v]) for m in ("lsd", "lsd_hf", "snr")} for k, v in rows.items()}
+
+    def means(values: list[dict[str, float]]) -> dict[str, float]:
+        return {m: _mean([r[m] for r in values]) for m in ("lsd", "lsd_hf", "snr")}
+
+    out: dict[str, dict[str, Any]] = {}
+    for k, v in rows.items():
+        out[k] = {
+            **means(v),
+            "rates": {rate: means([r for r in v if r["rate"] == rate]) for rate in RATES[sr]},
+        }
+    return out
 
 
-def choose(means: dict[str, dict[str, float]], lsd_target: float = LSD_TARGET) -> tuple[str, str]:
+def choose(means: dict[str, dict[str, Any]], lsd_target: float = LSD_TARGET) -> tuple[str, str]:
     """The choice among :func:`validate`'s candidates and why: the highest mean SNR among those whose
-    mean LSD is at most ``lsd_target`` x sinc's (the LSD target, then as close to sinc's SNR as that
-    allows); if none is, the lowest LSD."""
-    ceiling = lsd_target * means["sinc"]["lsd"]
+    LSD is at most ``lsd_target`` x sinc's at every input rate (the issue sets the target per rate);
+    if none is, among those within it on the mean over rates; if none is, the lowest mean LSD.
+    Means without per-rate figures go straight to the mean."""
     candidates = [k for k in means if k != "sinc"]
-    fits = [k for k in candidates if means[k]["lsd"] <= ceiling]
-    if fits:
-        return max(
-            fits, key=lambda k: means[k]["snr"]
-        ), f"the highest SNR with LSD at most {lsd_target:g} x sinc's"
+    rates = means["sinc"].get("rates") or {}
+    every = [
+        k
+        for k in candidates
+        if rates and all(means[k]["rates"][r]["lsd"] <= lsd_target * rates[r]["lsd"] for r in rates)
+    ]
+    mean = [k for k in candidates if means[k]["lsd"] <= lsd_target * means["sinc"]["lsd"]]
+    for fitting, where in ((every, "at every input rate"), (mean, "on the mean over input rates")):
+        if fitting:
+            best = max(fitting, key=lambda k: means[k]["snr"])
+            return best, f"the highest SNR with LSD at most {lsd_target:g} x sinc's {where}"
     return min(
         candidates, key=lambda k: means[k]["lsd"]
     ), f"no candidate has LSD at most {lsd_target:g} x sinc's"

@@ -13,7 +13,7 @@
    down lowered the LSD and raised the SNR, BENCHMARKS.md);
 5. the choice on the validation split (:func:`wavesr.fullband.choose`): stage 1's or stage 2's
    weights, and the strength the generated band is scaled by, by the LSD target (at most 0.5 x
-   sinc's) and then the highest SNR; written as ``chosen.pt``;
+   sinc's at every input rate) and then the highest SNR; written as ``chosen.pt``;
 6. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
    through the protocol's channel and the three held-out ones, beside sinc and cubic;
 7. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
