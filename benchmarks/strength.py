@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from wavesr.data.defaults import load_default
-from wavesr.fullband import choose, validate
+from wavesr.fullband import STRENGTHS, choose, validate
 from wavesr.pretrained import load_model
 
 
@@ -28,12 +28,14 @@ def main() -> None:
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--split", default="val")
     ap.add_argument("--max-files", type=int, default=60)
+    ap.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTHS), help="default: STRENGTHS")
     args = ap.parse_args()
     models = {}
     for spec in args.models:
         name, _, path = spec.rpartition("=")
         models[name or path] = load_model(path)
-    means = validate(models, load_default(args.corpus).split(args.split), max_files=args.max_files)
+    items = load_default(args.corpus).split(args.split)
+    means = validate(models, items, strengths=tuple(args.strengths), max_files=args.max_files)
     rates = list(means["sinc"]["rates"])
     print(
         "| candidate | LSD | LSD-HF | SNR (dB) | "
