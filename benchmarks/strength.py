@@ -27,15 +27,27 @@ def main() -> None:
     ap.add_argument("models", nargs="+", help="NAME=PATH: checkpoints, run folders or shipped names")
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--split", default="val")
-    ap.add_argument("--max-files", type=int, default=60)
+    ap.add_argument("--max-files", type=int, default=60, help="0: every file")
     ap.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTHS), help="default: STRENGTHS")
+    ap.add_argument(
+        "--min-band",
+        type=float,
+        default=0.75,
+        help="only files whose content reaches this share of 24 kHz (0.9: no lossy codec's cliff)",
+    )
     args = ap.parse_args()
     models = {}
     for spec in args.models:
         name, _, path = spec.rpartition("=")
         models[name or path] = load_model(path)
     items = load_default(args.corpus).split(args.split)
-    means = validate(models, items, strengths=tuple(args.strengths), max_files=args.max_files)
+    means = validate(
+        models,
+        items,
+        strengths=tuple(args.strengths),
+        max_files=args.max_files or None,
+        min_band=args.min_band,
+    )
     rates = list(means["sinc"]["rates"])
     print(
         "| candidate | LSD | LSD-HF | SNR (dB) | "

@@ -47,6 +47,38 @@ def test_spectral_losses_have_finite_gradients_near_silence(name):
     assert torch.isfinite(pred.grad).all()
 
 
+def _band_limited(rng, n, sr, low, high, amp):
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / sr)
+    spectrum[(f < low) | (f > high)] = 0
+    return (amp * np.fft.irfft(spectrum, n=n) / np.sqrt(np.mean(np.fft.irfft(spectrum, n=n) ** 2))).astype(
+        np.float32
+    )
+
+
+def test_the_band_loss_with_a_cutoff_counts_only_each_targets_own_band(rng):
+    """A lossy file's empty top band is not taught: with the target's cutoff, energy the prediction
+    adds above it costs nothing (and gets no gradient); the same energy below it costs as before."""
+    sr, n = 48000, 8192
+    target = torch.from_numpy(np.stack([_band_limited(rng, n, sr, 0, 16000, 0.1) for _ in range(2)]))[:, None]
+    above = torch.from_numpy(_band_limited(rng, n, sr, 17000, 24000, 0.03))
+    below = torch.from_numpy(_band_limited(rng, n, sr, 6000, 15000, 0.03))
+    cutoff = torch.tensor([16000.0, 16000.0])
+    same = loss_fn("band", target.clone(), target, cutoff=cutoff, sr=sr).item()
+    with_top = target + above
+    masked = loss_fn("band", with_top, target, cutoff=cutoff, sr=sr).item()
+    assert masked < 0.05 and same < 0.05
+    assert loss_fn("band", with_top, target).item() > 1.0  # without the cutoff the top band costs
+    assert loss_fn("band", target + below, target, cutoff=cutoff, sr=sr).item() > 0.3
+    pred = with_top.clone().requires_grad_(True)
+    loss_fn("band", pred, target, cutoff=torch.tensor([16000.0, 24000.0]), sr=sr).backward()
+    grad = np.abs(np.fft.rfft(pred.grad[:, 0].numpy(), axis=-1))
+    top = np.fft.rfftfreq(n, 1 / sr) > 17000
+    assert grad[0, top].max() < 1e-6 * grad[1, top].max()  # example 0: its top band gets no gradient
+    with pytest.raises(ValueError, match="band loss"):
+        loss_fn("l2", pred, target, cutoff=cutoff, sr=sr)
+
+
 def test_rmse_logspec_adds_the_weighted_term(rng):
     y = torch.from_numpy(voice(rng, seconds=0.5).astype(np.float32))[None, None]
     p = y + 0.01 * torch.randn_like(y)

@@ -11,9 +11,10 @@ import soxr
 import torch
 
 from wavesr import audio, extend, metrics, pretrained
+from wavesr.channels import parse
 from wavesr.cli import main
 from wavesr.data.corpus import Item
-from wavesr.data.patches import PrepareConfig, prepare
+from wavesr.data.patches import PatchDataset, PrepareConfig, prepare
 from wavesr.errors import WavesrError
 from wavesr.inference import upsample_array
 from wavesr.models import BandNet, build_model, load_model_file
@@ -400,12 +401,41 @@ def test_a_run_fine_tunes_from_another_with_init(band_run, tmp_path):
     start, tuned = (load_model_file(p) for p in (band_run / "model.pt", tmp_path / "tuned" / "model.pt"))
     for a, b in zip(start.parameters(), tuned.parameters()):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0)  # one step at lr 1e-9: the weights it began with
+    older = torch.load(band_run / "model.pt", weights_only=False)  # as shipped before two settings existed
+    older["config"] = {k: v for k, v in older["config"].items() if k not in ("causal", "level_frames")}
+    older["config"]["strength"] = 0.25  # a run setting, not the network's
+    torch.save(older, tmp_path / "older.pt")
+    assert main([*args, "-o", str(tmp_path / "from-older"), "--init", str(tmp_path / "older.pt")]) == 0
     other = ["--set" if a == "--set" else a for a in args]
     other[other.index("width=16")] = "width=8"
     assert main([*other, "-o", str(tmp_path / "other"), "--init", str(band_run / "model.pt")]) == 1
 
 
-def test_a_full_band_recipe_runs_both_stages_evaluates_and_ships(tmp_path, monkeypatch):
+def test_a_run_can_compare_only_each_targets_own_band(band_run, tmp_path, capsys):
+    """Prepare measures where each file's content ends; --target-band source trains on it, and a
+    dataset prepared without those measurements is refused in one line."""
+    data = band_run.parent
+    narrow = tmp_path / "narrow.wav"
+    sf.write(narrow, parse("brickwall@12000").apply(full_band(48000, 1.0, 40), 48000), 48000)
+    cfg = PrepareConfig(sr=48000, ratio=2, channel="sinc", patch_len=4096, stride=4096, workers=0)
+    prepare([Item(path=str(narrow), split="train", group="n")], tmp_path / "narrow", cfg, progress=False)
+    assert 10000 < PatchDataset(tmp_path / "narrow").cutoff(0) <= 13000
+    assert PatchDataset(data / "train").cutoff(0) > 22000
+    args = ["train", str(tmp_path / "narrow"), *TINY_BAND, "--channels", "lowpass", "--max-steps", "2"]
+    assert main([*args, "-o", str(tmp_path / "run"), "--target-band", "source"]) == 0
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert stored["target_band"] == "source"
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "l2"), "--target-band", "source", "--loss", "l2"]) == 1
+    assert "band loss's option" in capsys.readouterr().err
+    settings = json.loads((tmp_path / "narrow" / "settings.json").read_text())
+    del settings["sources"][0]["cutoff"]
+    (tmp_path / "narrow" / "settings.json").write_text(json.dumps(settings))
+    assert main([*args, "-o", str(tmp_path / "old"), "--target-band", "source"]) == 1
+    assert "prepare it again" in capsys.readouterr().err
+
+
+def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkeypatch):
     """The recipe's whole chain on a small corpus of real files (the default corpus swapped for it)."""
     import dataclasses
 
@@ -430,6 +460,7 @@ def test_a_full_band_recipe_runs_both_stages_evaluates_and_ships(tmp_path, monke
         batch_size=2,
         minutes=0.02,
         tune_minutes=0.02,
+        source_minutes=0.02,
         val_patches=4,
         eval_files=1,
         eval_seconds=1.0,
@@ -441,6 +472,9 @@ def test_a_full_band_recipe_runs_both_stages_evaluates_and_ships(tmp_path, monke
     assert set(record["evaluations"]) == {"48000", "44100"}
     tuned = json.loads((tmp_path / "work" / "speech-48k" / "tune" / "config.json").read_text())["train"]
     assert tuned["init"].endswith("run/model.pt") and tuned["wave_weight"] == recipe.tune_wave_weight
+    third = json.loads((tmp_path / "work" / "speech-48k" / "source" / "config.json").read_text())["train"]
+    assert third["init"].endswith("run/model.pt") and third["target_band"] == "source"
+    assert {"stage1@1", "stage2@1", "stage3@1"} <= set(record["validation"])
     info = pretrained.get_model_info("speech-48k", registry=tmp_path / "reg")
     assert info.ratio == 1 and info.sr == 48000 and "to 48 kHz: LSD" in info.scores_text()
     card = (tmp_path / "reg" / "speech-48k.md").read_text()

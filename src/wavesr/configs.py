@@ -17,6 +17,7 @@ from .errors import WavesrError
 
 DECAYS = ("linear-second-half", "none")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+TARGET_BANDS = ("full", "source")
 TRAIN_LOSSES = ("auto", "lps", *LOSSES)
 
 
@@ -82,6 +83,13 @@ class TrainConfig:
         "does not predict; SNR up, brightness down)",
         low=0,
         high=1e6,
+    )
+    target_band: str = setting(
+        "full",
+        "what of each target the band loss compares: full (every bin) or source (only the bins below "
+        "where its source file's real content ends, audio.cutoff: a lossy file's empty top band is "
+        "not taught as sound)",
+        choices=TARGET_BANDS,
     )
     adv_weight: float = setting(
         0.0,

@@ -11,12 +11,16 @@
    waveform term (``--wave-weight``), which trades generated energy the input does not predict for
    SNR: stage 1 alone overshoots the top band's level (held-out voices: scaling its generated band
    down lowered the LSD and raised the SNR, BENCHMARKS.md);
-5. the choice on the validation split (:func:`wavesr.fullband.choose`): stage 1's or stage 2's
-   weights, and the strength the generated band is scaled by, by the LSD target (at most 0.5 x
-   sinc's at every input rate) and then the highest SNR; written as ``chosen.pt``;
-6. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
+5. with ``source_minutes`` (music-48k), stage 3 (``source/``): stage 1 fine-tuned with the band loss
+   on each target's own band only (``--target-band source``: bins above where the training file's
+   real content ends, a lossy codec's cliff at 20 kHz in most of the game music, do not count), so
+   that the network is not taught to end its output where the codecs did;
+6. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
+   the strength the generated band is scaled by, by the LSD target (at most 0.5 x sinc's at every
+   input rate, then on the mean) and then the highest SNR; written as ``chosen.pt``;
+7. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
    through the protocol's channel and the three held-out ones, beside sinc and cubic;
-7. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
+8. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
 
 Each stage resumes when interrupted; a finished stage is reused.
 """
@@ -80,6 +84,8 @@ class FullbandRecipe:
     tune_minutes: float = 25.0  # stage 2
     tune_lr: float = 2e-4
     tune_wave_weight: float = 30.0
+    source_minutes: float = 0.0  # stage 3 (0: none)
+    source_lr: float = 2e-4
     val_patches: int = 160
     eval_files: int = 100
     eval_seconds: float = 30.0
@@ -90,9 +96,15 @@ class FullbandRecipe:
 
     @property
     def objective(self) -> str:
+        third = (
+            f", stage 3 {self.source_minutes:g} min from stage 1 at lr {self.source_lr:g} on each "
+            "target's own band (below its file's measured cutoff)"
+            if self.source_minutes
+            else ""
+        )
         return (
             f"band loss, stage 1 {self.minutes:g} min at lr {self.lr:g}, stage 2 {self.tune_minutes:g} "
-            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}"
+            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}{third}"
         )
 
 
@@ -100,7 +112,7 @@ FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
     r.name: r
     for r in (
         FullbandRecipe("speech-48k", "speech-fullband", "speech"),
-        FullbandRecipe("music-48k", "music-fullband", "music"),
+        FullbandRecipe("music-48k", "music-fullband", "music", source_minutes=40.0),
         FullbandRecipe(
             "speech-48k-live",
             "speech-fullband",
@@ -121,8 +133,11 @@ FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
 }
 
 
-def train_configs(recipe: FullbandRecipe, folder: Path) -> tuple[Any, Any]:
-    """The TrainConfigs of the two stages (``folder`` is ``WORK/<name>``)."""
+STAGES = {"stage1": "run", "stage2": "tune", "stage3": "source"}  # a stage's run folder in WORK/<name>
+
+
+def train_configs(recipe: FullbandRecipe, folder: Path) -> list[Any]:
+    """The TrainConfigs of the stages (``folder`` is ``WORK/<name>``)."""
     from .configs import TrainConfig
 
     data = folder / "data"
@@ -148,7 +163,17 @@ def train_configs(recipe: FullbandRecipe, folder: Path) -> tuple[Any, Any]:
         init=str(folder / "run" / "model.pt"),
         **common,
     )
-    return first, second
+    if not recipe.source_minutes:
+        return [first, second]
+    third = TrainConfig(
+        out=str(folder / "source"),
+        max_minutes=recipe.source_minutes,
+        lr=recipe.source_lr,
+        target_band="source",
+        init=str(folder / "run" / "model.pt"),
+        **common,
+    )
+    return [first, second, third]
 
 
 def run_fullband_recipe(
@@ -200,7 +225,7 @@ def run_fullband_recipe(
         "validation": validation,
         "choice": {"candidate": choice, "rule": why},
         "evaluations": evaluate_recipe(recipe, weights, corpus, folder, progress),
-        "train_seconds": sum(_seconds(folder / name) for name in ("run", "tune")),
+        "train_seconds": sum(_seconds(folder / name) for name in STAGES.values()),
         "hardware": HARDWARE,
         "licences": sorted({i.licence for i in corpus.items if i.licence}),
         "sources": sorted({i.source for i in corpus.items if i.source}),
@@ -213,13 +238,13 @@ def run_fullband_recipe(
 
 
 def choose_on_validation(folder: Path, corpus: Any) -> tuple[dict[str, Any], str, str]:
-    """Stage 1's and stage 2's final weights at every strength on the validation split
+    """The stages' final weights at every strength on the validation split
     (:func:`wavesr.fullband.validate`), the choice (:func:`wavesr.fullband.choose`) written as
     ``chosen.pt`` (the weights with their strength); returns the table, the choice and the rule."""
     from .fullband import choose, validate
     from .models.base import load_model_file, save_model
 
-    stages = {"stage1": folder / "run" / "model.pt", "stage2": folder / "tune" / "model.pt"}
+    stages = {k: folder / v / "model.pt" for k, v in STAGES.items() if (folder / v / "model.pt").exists()}
     models = {name: load_model_file(path).eval() for name, path in stages.items()}
     means = validate(models, corpus.split("val"))
     choice, why = choose(means)

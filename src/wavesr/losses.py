@@ -22,7 +22,10 @@
     measures), plus the mean squared error of power-law compressed complex spectra
     (``|X|^0.3 e^(i phase)``, STFT 1024/256: magnitude and phase together, as MetricGAN+ and
     AP-BWE use it), plus the waveform's mean squared error, which keeps generated energy where it
-    is correlated with the truth (SNR punishes a plausible band at the wrong phase).
+    is correlated with the truth (SNR punishes a plausible band at the wrong phase). Given each
+    target's ``cutoff`` (where its source file's real content ends, e.g. a lossy codec's cliff),
+    every term counts only the bins below it: the network is not taught to reproduce a codec's
+    empty top band as if it were the sound.
 """
 
 from __future__ import annotations
@@ -53,15 +56,31 @@ def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return _power(x, n_fft, hop).clamp_min(1e-14).sqrt()
 
 
-def multi_resolution_stft_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over resolutions of spectral convergence + mean |log|P| - log|Y||."""
+def bin_mask(n_fft: int, sr: float, cutoff: torch.Tensor) -> torch.Tensor:
+    """``[batch, n_fft // 2 + 1, 1]``: 1 for the bins of an ``n_fft``-point spectrum at ``sr``
+    at or below each example's ``cutoff`` (Hz, ``[batch]``), else 0."""
+    freqs = torch.arange(n_fft // 2 + 1, device=cutoff.device, dtype=torch.float32) * (sr / n_fft)
+    return (freqs[None, :] <= cutoff.float()[:, None]).float()[..., None]
+
+
+def multi_resolution_stft_loss(
+    pred: torch.Tensor, target: torch.Tensor, cutoff: torch.Tensor | None = None, sr: float = 0.0
+) -> torch.Tensor:
+    """Mean over resolutions of spectral convergence + mean |log|P| - log|Y||; with ``cutoff``
+    (Hz per example, at rate ``sr``), over each example's bins below it only."""
     total = pred.new_zeros(())
     for n_fft, hop in STFT_RESOLUTIONS:
         if pred.shape[-1] < n_fft:
             continue
         p, y = _magnitude(pred.float(), n_fft, hop), _magnitude(target.float(), n_fft, hop)
-        convergence = torch.linalg.norm(y - p) / torch.linalg.norm(y).clamp_min(1e-7)
-        total = total + convergence + F.l1_loss(torch.log(p), torch.log(y))
+        if cutoff is None:
+            convergence = torch.linalg.norm(y - p) / torch.linalg.norm(y).clamp_min(1e-7)
+            total = total + convergence + F.l1_loss(torch.log(p), torch.log(y))
+            continue
+        mask = bin_mask(n_fft, sr, cutoff).expand_as(p)
+        convergence = torch.linalg.norm((y - p) * mask) / torch.linalg.norm(y * mask).clamp_min(1e-7)
+        log_l1 = (torch.abs(torch.log(p) - torch.log(y)) * mask).sum() / mask.sum().clamp_min(1.0)
+        total = total + convergence + log_l1
     return total / len(STFT_RESOLUTIONS)
 
 
@@ -83,24 +102,53 @@ def _compressed(x: torch.Tensor, n_fft: int = 1024, hop: int = 256, power: float
     return real * magnitude.pow((power - 1) / 2)  # |X|^power with X's phase
 
 
-def band_loss(pred: torch.Tensor, target: torch.Tensor, wave_weight: float = 1.0) -> torch.Tensor:
+def _below(x: torch.Tensor, cutoff: torch.Tensor, sr: float) -> torch.Tensor:
+    """``[batch, 1, time]`` waveforms with every DFT bin above each example's ``cutoff`` removed."""
+    n = x.shape[-1]
+    spectrum = torch.fft.rfft(x.float(), dim=-1)
+    keep = bin_mask(n, sr, cutoff).transpose(1, 2)  # [batch, 1, bins]
+    return torch.fft.irfft(spectrum * keep, n=n, dim=-1)
+
+
+def band_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    wave_weight: float = 1.0,
+    cutoff: torch.Tensor | None = None,
+    sr: float = 0.0,
+) -> torch.Tensor:
     """The ``band`` objective (module docstring) on ``[batch, 1, time]`` waveforms; ``wave_weight``
-    scales its waveform term."""
+    scales its waveform term. With ``cutoff`` (Hz, ``[batch]``, at rate ``sr``), only each
+    target's bins below its cutoff count."""
     pred, target = pred.float(), target.float()
+    if cutoff is not None:  # the waveform and complex terms compare the band below the cutoff
+        if sr <= 0:
+            raise ValueError("band_loss with a cutoff needs the rate sr")
+        pred, target = _below(pred, cutoff, sr), _below(target, cutoff, sr)
     scale = target.pow(2).mean(dim=tuple(range(1, target.ndim)), keepdim=True).sqrt().clamp_min(1e-4)
     pred, target = pred / scale, target / scale
     complex_term = F.mse_loss(_compressed(pred), _compressed(target)) if pred.shape[-1] >= 1024 else 0.0
-    return multi_resolution_stft_loss(pred, target) + complex_term + wave_weight * F.mse_loss(pred, target)
+    spectral = multi_resolution_stft_loss(pred, target, cutoff, sr)
+    return spectral + complex_term + wave_weight * F.mse_loss(pred, target)
 
 
 def loss_fn(
-    name: str, pred: torch.Tensor, target: torch.Tensor, stft_weight: float = 1e-3, wave_weight: float = 1.0
+    name: str,
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    stft_weight: float = 1e-3,
+    wave_weight: float = 1.0,
+    cutoff: torch.Tensor | None = None,
+    sr: float = 0.0,
 ) -> torch.Tensor:
     """The training objective ``name`` (one of :data:`LOSSES`), a scalar.
 
     ``stft_weight`` scales the spectral term of ``l2+stft`` and ``rmse+logspec`` against the
-    waveform term; ``wave_weight`` the waveform term of ``band``.
+    waveform term; ``wave_weight`` the waveform term of ``band``; ``cutoff`` (``band`` only) limits
+    it to each target's band below that frequency (Hz at rate ``sr``).
     """
+    if cutoff is not None and name != "band":
+        raise ValueError(f"a target cutoff is the band loss's option, not {name!r}'s")
     if name == "l2":
         return F.mse_loss(pred, target)
     if name == "rmse":
@@ -110,5 +158,5 @@ def loss_fn(
     if name == "rmse+logspec":
         return rmse_per_example(pred, target).mean() + stft_weight * log_spectral_loss(pred, target)
     if name == "band":
-        return band_loss(pred, target, wave_weight)
+        return band_loss(pred, target, wave_weight, cutoff, sr)
     raise ValueError(f"unknown loss {name!r} (choose from {', '.join(LOSSES)})")

@@ -55,7 +55,7 @@ from . import audio, checks, metrics
 from .adversarial import Adversary
 from .channels import TRAINING_FAMILIES
 from .configs import TrainConfig, stored_train_settings  # noqa: F401 (TrainConfig: public here too)
-from .data.augment import BrightnessAugment, ChannelDraw, DegradeMix
+from .data.augment import BrightnessAugment, ChannelDraw, DegradeMix, WithCutoff
 from .data.corpus import evenly_spaced
 from .data.patches import PatchDataset
 from .devices import resolve_device
@@ -68,7 +68,9 @@ from .models.base import (
     architecture,
     build_model,
     channel_mix,
+    current_config,
     model_class,
+    model_from_checkpoint,
     read_checkpoint,
     save_model,
 )
@@ -508,6 +510,10 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_channel, cfg.mix_fraction, cfg.seed)
     if families:  # a full-band network reads only the patches' full-band side, through the channels
         augmented = ChannelDraw(augmented, families, cfg.seed, ratio=1 if full_band else data.ratio)
+    if cfg.target_band == "source":
+        if loss_name != "band":
+            raise WavesrError(f"--target-band source is the band loss's option, not {loss_name}'s")
+        augmented = WithCutoff(augmented, data)  # batches of (input, target, the target's cutoff)
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
     )
@@ -570,12 +576,14 @@ def _initial_weights(source: str, s: Session) -> None:
 
     path = checkpoint_path(source)
     checkpoint = read_checkpoint(path)
-    if checkpoint["model"] != s.cfg.model or architecture(checkpoint["config"]) != architecture(
-        s.model.config
-    ):
+    # its config as it loads (settings added since it was saved take their defaults)
+    as_loaded = {**checkpoint, "config": current_config(checkpoint)}
+    stored = architecture(model_from_checkpoint(as_loaded, source=str(path)).config)
+    if checkpoint["model"] != s.cfg.model or stored != architecture(s.model.config):
+        other = {k: v for k, v in stored.items() if architecture(s.model.config).get(k) != v}
         raise WavesrError(
             f"--init {path}: holds a {checkpoint['model']} network with other settings than this run's "
-            f"{s.cfg.model} ({', '.join(f'{k}={v}' for k, v in sorted(checkpoint['config'].items()))[:160]})"
+            f"{s.cfg.model} ({', '.join(f'{k}={v}' for k, v in sorted(other.items()))[:160]})"
         )
     try:
         s.model.load_state_dict(checkpoint["state_dict"])
@@ -615,8 +623,8 @@ def _loop(s: Session, progress: bool) -> None:
     while p.step < p.total:
         epoch, first = divmod(p.step, s.steps_per_epoch)
         t_log, losses = time.monotonic(), []
-        for lr_batch, hr_batch in _batches(s, epoch, first):
-            loss, lr_now = _step(s, lr_batch, hr_batch)
+        for batch in _batches(s, epoch, first):
+            loss, lr_now = _step(s, *batch)
             losses.append(loss)
             session_steps += 1
             bar.update(1)
@@ -675,8 +683,11 @@ def _batches(s: Session, epoch: int, first: int) -> DataLoader[Any]:
     )
 
 
-def _step(s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> tuple[float, float]:
-    """One optimizer step on a batch at the step's learning rate; returns the loss and that rate."""
+def _step(
+    s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor, cutoff: torch.Tensor | None = None
+) -> tuple[float, float]:
+    """One optimizer step on a batch at the step's learning rate (with ``cutoff``, the band loss on
+    each target's band below it); returns the loss and that rate."""
     cfg, p = s.cfg, s.progress
     rate = learning_rate(cfg, p.step, p.total)
     for group in s.optimizer.param_groups:
@@ -687,7 +698,9 @@ def _step(s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> tuple[f
             loss = s.model.lps_loss(lr_batch, hr_batch)  # type: ignore[operator]
         else:
             pred = s.net(lr_batch).float()
-            loss = loss_fn(s.loss_name, pred, hr_batch, cfg.stft_weight, cfg.wave_weight)
+            if cutoff is not None:
+                cutoff = cutoff.to(s.device)
+            loss = loss_fn(s.loss_name, pred, hr_batch, cfg.stft_weight, cfg.wave_weight, cutoff, s.data.sr)
             if s.adversary is not None:  # the discriminators' step, then their terms (wavesr.adversarial)
                 real, fake = s.adversary.judged(hr_batch.float(), pred)
                 s.adversary.train_step(real, fake, rate)

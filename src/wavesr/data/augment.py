@@ -173,3 +173,21 @@ class ChannelDraw(_Drawn):
 
     def __repr__(self) -> str:
         return f"ChannelDraw({self.data!r}, families={self.families}, cutoffs {self.low:g}-{self.high:g} Hz)"
+
+
+class WithCutoff(_Drawn):
+    """``data``'s ``(input, hr)`` pairs with a third item: where the real content of the patch's
+    source file ends (Hz, a float32 scalar tensor, :meth:`PatchDataset.cutoff`), for an objective
+    that counts only the target's own band (``wavesr train --target-band source``)."""
+
+    def __init__(self, data: Any, patches: PatchDataset) -> None:
+        super().__init__(data, 0)
+        self.patches = patches
+        patches.cutoff(0)  # a dataset prepared without cutoffs fails here, with its one-line error
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, hr = self.data[i]
+        return x, hr, torch.tensor(self.patches.cutoff(i), dtype=torch.float32)
+
+    def __repr__(self) -> str:
+        return f"WithCutoff({self.data!r})"

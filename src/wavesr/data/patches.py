@@ -31,7 +31,8 @@ Layout on disk
 ::
 
     OUT/
-      settings.json   the PrepareConfig, corpus, split, source files, skipped files, totals
+      settings.json   the PrepareConfig, corpus, split, source files (each with where its real
+                      content ends at sr, audio.cutoff), skipped files, totals
       hr.f32          float32 little-endian, [N, L]        (raw, no header)
       lr.f32          float32 little-endian, [N, L / r]
       index.csv       patch,file,offset: source number in settings["sources"], first sample at sr
@@ -163,7 +164,8 @@ def _process_file(job: tuple[str, PrepareConfig]) -> dict[str, Any]:
     lr = np.zeros((len(hr), cfg.length // cfg.ratio), dtype=np.float32)
     for i, patch in enumerate(hr):  # one patch at a time: lr == degrade(hr) exactly
         lr[i] = audio.degrade(patch, cfg.ratio, cfg.channel)
-    return {"hr": hr, "lr": lr, "offsets": offsets, "duration": duration, "silent": silent}
+    out = {"hr": hr, "lr": lr, "offsets": offsets, "duration": duration, "silent": silent}
+    return {**out, "cutoff": audio.cutoff(x, cfg.sr)}  # where the file's real content ends
 
 
 def _results(paths: list[str], cfg: PrepareConfig) -> Generator[dict[str, Any], None, None]:
@@ -286,6 +288,7 @@ def _build(
                     "duration": round(res["duration"], 4),
                     "patches": len(res["hr"]),
                     "silent": res["silent"],
+                    "cutoff": round(res["cutoff"], 1),
                 }
             )
             f_hr.write(np.ascontiguousarray(res["hr"], dtype=DTYPE).tobytes())
@@ -491,6 +494,21 @@ class PatchDataset(torch.utils.data.Dataset):
 
     def source(self, i: int) -> tuple[str, int]:
         """The source file of patch ``i`` and the sample (at ``sr``) where the patch starts."""
+        file_no, offset = self._file_of(i)
+        return self.settings["sources"][file_no]["path"], offset
+
+    def cutoff(self, i: int) -> float:
+        """Where the real content of patch ``i``'s source file ends (Hz, :func:`wavesr.audio.cutoff`
+        measured at ``sr`` when the dataset was prepared)."""
+        value = self.settings["sources"][self._file_of(i)[0]].get("cutoff")
+        if not isinstance(value, (int, float)):
+            raise WavesrError(
+                f"{self.folder}: prepared without each file's measured cutoff (an older wavesr); "
+                "prepare it again"
+            )
+        return float(value)
+
+    def _file_of(self, i: int) -> tuple[int, int]:
         i = self._position(i)
         if self._index is None:
             name = self.settings["files"]["index"]["name"]
@@ -507,7 +525,7 @@ class PatchDataset(torch.utils.data.Dataset):
         _, file_no, offset = self._index[i]
         if not 0 <= file_no < len(self.settings["sources"]):
             raise WavesrError(f"{self.folder}: damaged index (patch {i} names source {file_no})")
-        return self.settings["sources"][file_no]["path"], int(offset)
+        return int(file_no), int(offset)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
