@@ -77,6 +77,11 @@ def test_the_band_loss_with_a_cutoff_counts_only_each_targets_own_band(rng):
     assert grad[0, top].max() < 1e-6 * grad[1, top].max()  # example 0: its top band gets no gradient
     with pytest.raises(ValueError, match="band loss"):
         loss_fn("l2", pred, target, cutoff=cutoff, sr=sr)
+    # [low, high]: the band between is left out, what lies above high (a format's empty top) counts
+    between = torch.tensor([[16000.0, 24000.0], [16000.0, 24000.0]])
+    assert loss_fn("band", with_top, target, cutoff=between, sr=sr).item() == pytest.approx(masked, abs=1e-6)
+    above_format = torch.tensor([[16000.0, 20000.0], [16000.0, 20000.0]])
+    assert loss_fn("band", with_top, target, cutoff=above_format, sr=sr).item() > 0.3
 
 
 def test_rmse_logspec_adds_the_weighted_term(rng):

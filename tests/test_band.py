@@ -415,12 +415,14 @@ def test_a_run_can_compare_only_each_targets_own_band(band_run, tmp_path, capsys
     """Prepare measures where each file's content ends; --target-band source trains on it, and a
     dataset prepared without those measurements is refused in one line."""
     data = band_run.parent
-    narrow = tmp_path / "narrow.wav"
-    sf.write(narrow, parse("brickwall@12000").apply(full_band(48000, 1.0, 40), 48000), 48000)
+    narrow = tmp_path / "narrow.wav"  # stored at 44.1 kHz, content to 12 kHz
+    sf.write(narrow, parse("brickwall@12000").apply(full_band(44100, 1.0, 40), 44100), 44100)
     cfg = PrepareConfig(sr=48000, ratio=2, channel="sinc", patch_len=4096, stride=4096, workers=0)
     prepare([Item(path=str(narrow), split="train", group="n")], tmp_path / "narrow", cfg, progress=False)
     assert 10000 < PatchDataset(tmp_path / "narrow").cutoff(0) <= 13000
     assert PatchDataset(data / "train").cutoff(0) > 22000
+    assert PatchDataset(tmp_path / "narrow").format_top(0) == 22050
+    assert PatchDataset(data / "train").format_top(0) == 24000
     args = ["train", str(tmp_path / "narrow"), *TINY_BAND, "--channels", "lowpass", "--max-steps", "2"]
     assert main([*args, "-o", str(tmp_path / "run"), "--target-band", "source"]) == 0
     stored = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
@@ -428,7 +430,13 @@ def test_a_run_can_compare_only_each_targets_own_band(band_run, tmp_path, capsys
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "l2"), "--target-band", "source", "--loss", "l2"]) == 1
     assert "band loss's option" in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "rate"), "--target-band", "source-rate"]) == 0
     settings = json.loads((tmp_path / "narrow" / "settings.json").read_text())
+    del settings["sources"][0]["source_sr"]
+    (tmp_path / "narrow" / "settings.json").write_text(json.dumps(settings))
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "rate-old"), "--target-band", "source-rate"]) == 1
+    assert "own rate" in capsys.readouterr().err
     del settings["sources"][0]["cutoff"]
     (tmp_path / "narrow" / "settings.json").write_text(json.dumps(settings))
     assert main([*args, "-o", str(tmp_path / "old"), "--target-band", "source"]) == 1

@@ -17,7 +17,7 @@ from .errors import WavesrError
 
 DECAYS = ("linear-second-half", "none")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-TARGET_BANDS = ("full", "source")
+TARGET_BANDS = ("full", "source", "source-rate")
 TRAIN_LOSSES = ("auto", "lps", *LOSSES)
 
 
@@ -86,9 +86,10 @@ class TrainConfig:
     )
     target_band: str = setting(
         "full",
-        "what of each target the band loss compares: full (every bin) or source (only the bins below "
+        "what of each target the band loss compares: full (every bin); source (only the bins below "
         "where its source file's real content ends, audio.cutoff: a lossy file's empty top band is "
-        "not taught as sound)",
+        "not taught as sound); source-rate (those, and the bins above the Nyquist frequency of the "
+        "rate the file was stored at, empty by its format)",
         choices=TARGET_BANDS,
     )
     adv_weight: float = setting(

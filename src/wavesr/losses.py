@@ -24,8 +24,8 @@
     AP-BWE use it), plus the waveform's mean squared error, which keeps generated energy where it
     is correlated with the truth (SNR punishes a plausible band at the wrong phase). Given each
     target's ``cutoff`` (where its source file's real content ends, e.g. a lossy codec's cliff),
-    every term counts only the bins below it: the network is not taught to reproduce a codec's
-    empty top band as if it were the sound.
+    every term counts only the bins below it (or outside a band ``[cutoff, top]``): the network is
+    not taught to reproduce a codec's empty top band as if it were the sound.
 """
 
 from __future__ import annotations
@@ -58,9 +58,14 @@ def _magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
 
 def bin_mask(n_fft: int, sr: float, cutoff: torch.Tensor) -> torch.Tensor:
     """``[batch, n_fft // 2 + 1, 1]``: 1 for the bins of an ``n_fft``-point spectrum at ``sr``
-    at or below each example's ``cutoff`` (Hz, ``[batch]``), else 0."""
+    that count, else 0. ``cutoff`` is ``[batch]`` (Hz: the bins at or below it count) or
+    ``[batch, 2]`` (``[low, high]``: the bins above ``low`` and up to ``high`` do not)."""
     freqs = torch.arange(n_fft // 2 + 1, device=cutoff.device, dtype=torch.float32) * (sr / n_fft)
-    return (freqs[None, :] <= cutoff.float()[:, None]).float()[..., None]
+    band = cutoff.float().reshape(cutoff.shape[0], -1)
+    keep = freqs[None, :] <= band[:, :1]
+    if band.shape[1] > 1:
+        keep = keep | (freqs[None, :] > band[:, 1:2])
+    return keep.float()[..., None]
 
 
 def multi_resolution_stft_loss(
@@ -102,8 +107,8 @@ def _compressed(x: torch.Tensor, n_fft: int = 1024, hop: int = 256, power: float
     return real * magnitude.pow((power - 1) / 2)  # |X|^power with X's phase
 
 
-def _below(x: torch.Tensor, cutoff: torch.Tensor, sr: float) -> torch.Tensor:
-    """``[batch, 1, time]`` waveforms with every DFT bin above each example's ``cutoff`` removed."""
+def _counted(x: torch.Tensor, cutoff: torch.Tensor, sr: float) -> torch.Tensor:
+    """``[batch, 1, time]`` waveforms with the DFT bins :func:`bin_mask` leaves out removed."""
     n = x.shape[-1]
     spectrum = torch.fft.rfft(x.float(), dim=-1)
     keep = bin_mask(n, sr, cutoff).transpose(1, 2)  # [batch, 1, bins]
@@ -118,13 +123,13 @@ def band_loss(
     sr: float = 0.0,
 ) -> torch.Tensor:
     """The ``band`` objective (module docstring) on ``[batch, 1, time]`` waveforms; ``wave_weight``
-    scales its waveform term. With ``cutoff`` (Hz, ``[batch]``, at rate ``sr``), only each
-    target's bins below its cutoff count."""
+    scales its waveform term. With ``cutoff`` (Hz at rate ``sr``, ``[batch]`` or ``[batch, 2]``,
+    :func:`bin_mask`), only each target's bins that mask keeps count."""
     pred, target = pred.float(), target.float()
-    if cutoff is not None:  # the waveform and complex terms compare the band below the cutoff
+    if cutoff is not None:  # the waveform and complex terms compare the counted bins only
         if sr <= 0:
             raise ValueError("band_loss with a cutoff needs the rate sr")
-        pred, target = _below(pred, cutoff, sr), _below(target, cutoff, sr)
+        pred, target = _counted(pred, cutoff, sr), _counted(target, cutoff, sr)
     scale = target.pow(2).mean(dim=tuple(range(1, target.ndim)), keepdim=True).sqrt().clamp_min(1e-4)
     pred, target = pred / scale, target / scale
     complex_term = F.mse_loss(_compressed(pred), _compressed(target)) if pred.shape[-1] >= 1024 else 0.0

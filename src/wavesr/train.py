@@ -510,10 +510,11 @@ def _setup(cfg: TrainConfig, run: Path, checkpoint: dict[str, Any] | None) -> Se
         augmented = DegradeMix(augmented, data.ratio, cfg.mix_channel, cfg.mix_fraction, cfg.seed)
     if families:  # a full-band network reads only the patches' full-band side, through the channels
         augmented = ChannelDraw(augmented, families, cfg.seed, ratio=1 if full_band else data.ratio)
-    if cfg.target_band == "source":
+    if cfg.target_band != "full":
         if loss_name != "band":
-            raise WavesrError(f"--target-band source is the band loss's option, not {loss_name}'s")
-        augmented = WithCutoff(augmented, data)  # batches of (input, target, the target's cutoff)
+            raise WavesrError(f"--target-band {cfg.target_band} is the band loss's option, not {loss_name}'s")
+        # batches of (input, target, the band of the target left out)
+        augmented = WithCutoff(augmented, data, format_top=cfg.target_band == "source-rate")
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=d.world, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True
     )
@@ -686,8 +687,8 @@ def _batches(s: Session, epoch: int, first: int) -> DataLoader[Any]:
 def _step(
     s: Session, lr_batch: torch.Tensor, hr_batch: torch.Tensor, cutoff: torch.Tensor | None = None
 ) -> tuple[float, float]:
-    """One optimizer step on a batch at the step's learning rate (with ``cutoff``, the band loss on
-    each target's band below it); returns the loss and that rate."""
+    """One optimizer step on a batch at the step's learning rate (with ``cutoff``, ``[batch, 2]``,
+    the band loss without each target's band between those frequencies); returns the loss and that rate."""
     cfg, p = s.cfg, s.progress
     rate = learning_rate(cfg, p.step, p.total)
     for group in s.optimizer.param_groups:

@@ -176,18 +176,24 @@ class ChannelDraw(_Drawn):
 
 
 class WithCutoff(_Drawn):
-    """``data``'s ``(input, hr)`` pairs with a third item: where the real content of the patch's
-    source file ends (Hz, a float32 scalar tensor, :meth:`PatchDataset.cutoff`), for an objective
-    that counts only the target's own band (``wavesr train --target-band source``)."""
+    """``data``'s ``(input, hr)`` pairs with a third item, the band of the target an objective
+    leaves out (``wavesr train --target-band``): a float32 tensor ``[low, high]`` in Hz, from where
+    the real content of the patch's source file ends (:meth:`PatchDataset.cutoff`) to the Nyquist
+    frequency, or with ``format_top`` only to the source's own Nyquist frequency
+    (:meth:`PatchDataset.format_top`; above it the file is empty by its format, not by a codec,
+    and that emptiness is taught)."""
 
-    def __init__(self, data: Any, patches: PatchDataset) -> None:
+    def __init__(self, data: Any, patches: PatchDataset, format_top: bool = False) -> None:
         super().__init__(data, 0)
-        self.patches = patches
+        self.patches, self.format_top = patches, bool(format_top)
         patches.cutoff(0)  # a dataset prepared without cutoffs fails here, with its one-line error
+        if self.format_top:
+            patches.format_top(0)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, hr = self.data[i]
-        return x, hr, torch.tensor(self.patches.cutoff(i), dtype=torch.float32)
+        top = self.patches.format_top(i) if self.format_top else self.patches.sr / 2
+        return x, hr, torch.tensor([self.patches.cutoff(i), top], dtype=torch.float32)
 
     def __repr__(self) -> str:
         return f"WithCutoff({self.data!r})"

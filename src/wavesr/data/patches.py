@@ -165,7 +165,8 @@ def _process_file(job: tuple[str, PrepareConfig]) -> dict[str, Any]:
     for i, patch in enumerate(hr):  # one patch at a time: lr == degrade(hr) exactly
         lr[i] = audio.degrade(patch, cfg.ratio, cfg.channel)
     out = {"hr": hr, "lr": lr, "offsets": offsets, "duration": duration, "silent": silent}
-    return {**out, "cutoff": audio.cutoff(x, cfg.sr)}  # where the file's real content ends
+    # where the file's real content ends, and the rate it was stored at (its format's Nyquist limit)
+    return {**out, "cutoff": audio.cutoff(x, cfg.sr), "source_sr": audio.info(path).samplerate}
 
 
 def _results(paths: list[str], cfg: PrepareConfig) -> Generator[dict[str, Any], None, None]:
@@ -289,6 +290,7 @@ def _build(
                     "patches": len(res["hr"]),
                     "silent": res["silent"],
                     "cutoff": round(res["cutoff"], 1),
+                    "source_sr": int(res["source_sr"]),
                 }
             )
             f_hr.write(np.ascontiguousarray(res["hr"], dtype=DTYPE).tobytes())
@@ -507,6 +509,16 @@ class PatchDataset(torch.utils.data.Dataset):
                 "prepare it again"
             )
         return float(value)
+
+    def format_top(self, i: int) -> float:
+        """The highest frequency patch ``i``'s source file could hold at the rate it was stored at
+        (Hz: half of that rate, at most ``sr / 2``)."""
+        stored = self.settings["sources"][self._file_of(i)[0]].get("source_sr")
+        if not isinstance(stored, int) or stored <= 0:
+            raise WavesrError(
+                f"{self.folder}: prepared without each file's own rate (an older wavesr); prepare it again"
+            )
+        return min(float(stored), float(self.sr)) / 2
 
     def _file_of(self, i: int) -> tuple[int, int]:
         i = self._position(i)
