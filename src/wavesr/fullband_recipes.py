@@ -86,6 +86,7 @@ class FullbandRecipe:
     tune_wave_weight: float = 30.0
     source_minutes: float = 0.0  # stage 3 (0: none)
     source_lr: float = 2e-4
+    source_band: str = "source"  # stage 3's --target-band
     val_patches: int = 160
     eval_files: int = 100
     eval_seconds: float = 30.0
@@ -98,7 +99,8 @@ class FullbandRecipe:
     def objective(self) -> str:
         third = (
             f", stage 3 {self.source_minutes:g} min from stage 1 at lr {self.source_lr:g} on each "
-            "target's own band (below its file's measured cutoff)"
+            "target's own band (below its file's measured cutoff"
+            + (", and above its own rate's Nyquist frequency)" if self.source_band == "source-rate" else ")")
             if self.source_minutes
             else ""
         )
@@ -169,7 +171,7 @@ def train_configs(recipe: FullbandRecipe, folder: Path) -> list[Any]:
         out=str(folder / "source"),
         max_minutes=recipe.source_minutes,
         lr=recipe.source_lr,
-        target_band="source",
+        target_band=recipe.source_band,
         init=str(folder / "run" / "model.pt"),
         **common,
     )
