@@ -156,26 +156,28 @@ def train_configs(recipe: FullbandRecipe, folder: Path) -> list[Any]:
         "val_patches": recipe.val_patches,
         "checkpoint_minutes": 5.0,
     }
-    first = TrainConfig(out=str(folder / "run"), max_minutes=recipe.minutes, lr=recipe.lr, **common)
-    second = TrainConfig(
-        out=str(folder / "tune"),
-        max_minutes=recipe.tune_minutes,
-        lr=recipe.tune_lr,
-        wave_weight=recipe.tune_wave_weight,
-        init=str(folder / "run" / "model.pt"),
-        **common,
-    )
-    if not recipe.source_minutes:
-        return [first, second]
-    third = TrainConfig(
-        out=str(folder / "source"),
-        max_minutes=recipe.source_minutes,
-        lr=recipe.source_lr,
-        target_band=recipe.source_band,
-        init=str(folder / "run" / "model.pt"),
-        **common,
-    )
-    return [first, second, third]
+
+    def stage(name: str, minutes: float, lr: float, **extra: Any) -> Any:
+        return TrainConfig(out=str(folder / STAGES[name]), max_minutes=minutes, lr=lr, **extra, **common)
+
+    from_first = {"init": str(folder / STAGES["stage1"] / "model.pt")}
+    stages = [
+        stage("stage1", recipe.minutes, recipe.lr),
+        stage(
+            "stage2", recipe.tune_minutes, recipe.tune_lr, wave_weight=recipe.tune_wave_weight, **from_first
+        ),
+    ]
+    if recipe.source_minutes:
+        stages.append(
+            stage(
+                "stage3",
+                recipe.source_minutes,
+                recipe.source_lr,
+                target_band=recipe.source_band,
+                **from_first,
+            )
+        )
+    return stages
 
 
 def run_fullband_recipe(

@@ -579,9 +579,12 @@ def _initial_weights(source: str, s: Session) -> None:
     checkpoint = read_checkpoint(path)
     # its config as it loads (settings added since it was saved take their defaults)
     as_loaded = {**checkpoint, "config": current_config(checkpoint)}
-    stored = architecture(model_from_checkpoint(as_loaded, source=str(path)).config)
-    if checkpoint["model"] != s.cfg.model or stored != architecture(s.model.config):
-        other = {k: v for k, v in stored.items() if architecture(s.model.config).get(k) != v}
+    stored, own = (
+        architecture(model_from_checkpoint(as_loaded, source=str(path)).config),
+        architecture(s.model.config),
+    )
+    if checkpoint["model"] != s.cfg.model or stored != own:
+        other = {k: v for k, v in stored.items() if own.get(k) != v}
         raise WavesrError(
             f"--init {path}: holds a {checkpoint['model']} network with other settings than this run's "
             f"{s.cfg.model} ({', '.join(f'{k}={v}' for k, v in sorted(other.items()))[:160]})"
