@@ -2,7 +2,8 @@
 
 Every model given runs as ``wavesr upsample --strength S`` runs it, for each strength of
 ``wavesr.fullband.STRENGTHS``, on the validation split through the full-band protocol's channel
-(soxr to 8, 12, 16 and 24 kHz, back to 48 kHz; files whose content reaches 75 % of 24 kHz), beside
+(soxr to 8, 12, 16 and 24 kHz, back to 48 kHz, and to 11.025 and 22.05 kHz, back to 44.1 kHz; files
+whose content reaches ``wavesr.fullband.MIN_BAND`` of the output's Nyquist frequency), beside
 sinc (``wavesr.fullband.validate``). Printed: mean LSD (clamped standard), LSD-HF and SNR over files
 and input rates (then per input rate, against sinc), and the choice of
 ``wavesr.fullband.choose``: the highest mean SNR among the candidates whose LSD is at most 0.5 x
@@ -32,9 +33,11 @@ def main() -> None:
     ap.add_argument(
         "--min-band",
         type=float,
-        default=0.75,
-        help="only files whose content reaches this share of 24 kHz (0.9: no lossy codec's cliff)",
+        default=None,
+        help="only files whose content reaches this share of the output's Nyquist frequency "
+        "(default: wavesr.fullband.MIN_BAND, 0.75 at 48 kHz, 0.85 at 44.1 kHz; 0.9: no lossy codec's cliff)",
     )
+    ap.add_argument("--srs", type=int, nargs="+", default=[48000, 44100], help="output rates")
     args = ap.parse_args()
     models = {}
     for spec in args.models:
@@ -44,27 +47,31 @@ def main() -> None:
     means = validate(
         models,
         items,
+        srs=tuple(args.srs),
         strengths=tuple(args.strengths),
         max_files=args.max_files or None,
         min_band=args.min_band,
     )
-    rates = list(means["sinc"]["rates"])
-    print(
-        "| candidate | LSD | LSD-HF | SNR (dB) | "
-        + " | ".join(f"{r / 1000:g} kHz: LSD (x sinc) / SNR (vs sinc)" for r in rates)
-        + " |\n|---|---|---|---|"
-        + "---|" * len(rates)
-    )
-    for k, m in means.items():
-        cells = []
-        for r in rates:
-            mine, sinc = m["rates"][r], means["sinc"]["rates"][r]
-            cells.append(
-                f"{mine['lsd']:.3f} ({mine['lsd'] / sinc['lsd']:.2f}x) / {mine['snr'] - sinc['snr']:+.3f}"
+    for group, title in (("rates", "input rate"), ("sources", "source files' rate")):
+        keys = list(means["sinc"][group])
+        print(
+            f"\nper {title}\n\n| candidate | LSD | LSD-HF | SNR (dB) | "
+            + " | ".join(f"{r / 1000:g} kHz: LSD (x sinc) / SNR (vs sinc)" for r in keys)
+            + " |\n|---|---|---|---|"
+            + "---|" * len(keys)
+        )
+        for k, m in means.items():
+            cells = []
+            for r in keys:
+                mine, sinc = m[group][r], means["sinc"][group][r]
+                cells.append(
+                    f"{mine['lsd']:.3f} ({mine['lsd'] / sinc['lsd']:.2f}x) / {mine['snr'] - sinc['snr']:+.3f}"
+                )
+            print(
+                f"| {k} | {m['lsd']:.3f} | {m['lsd_hf']:.3f} | {m['snr']:.2f} | " + " | ".join(cells) + " |"
             )
-        print(f"| {k} | {m['lsd']:.3f} | {m['lsd_hf']:.3f} | {m['snr']:.2f} | " + " | ".join(cells) + " |")
     choice, why = choose(means)
-    print(f"choice: {choice} ({why})")
+    print(f"\nchoice: {choice} ({why})")
 
 
 if __name__ == "__main__":

@@ -583,6 +583,31 @@ def test_the_choice_holds_every_input_rate_to_the_lsd_target():
     assert choose(means)[0] == "net@1" and choose(means)[1].startswith("no candidate")
 
 
+def test_validation_scores_both_output_rates_per_input_and_source_rate(band_run, tmp_path, one_thread):
+    from wavesr.fullband import RATES, validate
+
+    items = []
+    for name, sr, cut in (("a48", 48000, None), ("b44", 44100, None), ("narrow", 48000, 8000)):
+        x = full_band(sr, 1.0, 70 + len(items))
+        if cut:  # content to 8 kHz only: below the band scored at either rate
+            x = scipy.signal.sosfiltfilt(scipy.signal.butter(12, cut, fs=sr, output="sos"), x).astype(
+                np.float32
+            )
+        sf.write(tmp_path / f"{name}.wav", x, sr)
+        items.append(Item(path=str(tmp_path / f"{name}.wav"), split="val", group=name))
+    model = load_model_file(band_run / "model.pt").eval()
+    means = validate({"net": model}, items, strengths=(1.0, 0.0), max_files=None)
+    assert set(means) == {"sinc", "net@1", "net@0"}
+    every = {r for sr in (48000, 44100) for r in RATES[sr]}
+    for m in means.values():
+        assert set(m["rates"]) == every and set(m["sources"]) == {48000, 44100}
+    # each file at the six input rates of both output rates; the narrow one not scored
+    sinc = means["sinc"]
+    assert sinc["n"] == 12 and sinc["sources"][48000]["n"] == 6 and sinc["sources"][44100]["n"] == 6
+    assert sinc["snr"] == pytest.approx(np.mean([sinc["rates"][r]["snr"] for r in sorted(every)]))
+    assert abs(means["net@0"]["snr"] - sinc["snr"]) < 0.5  # strength 0 keeps the input's band alone
+
+
 def test_a_registry_strength_reaches_upsampling(band_run, tmp_path, monkeypatch):
     registry = tmp_path / "reg"
     pretrained.add_model(band_run / "model.pt", "speech-48k", "speech", registry=registry, strength=0.0)

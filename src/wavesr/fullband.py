@@ -385,50 +385,61 @@ STRENGTHS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.2, 0.15)
 LSD_TARGET = 0.5  # the full-band models' LSD target, x sinc's
 
 
+# the share of the output rate's Nyquist frequency a reference's content must reach to be scored: at
+# 48 kHz 18 kHz (most full-band recordings end at 20-22 kHz), at 44.1 kHz 18.7 kHz
+MIN_BAND = {48000: 0.75, 44100: 0.85}
+
+
 def validate(
     models: dict[str, Any],
     items: Iterable[Item],
-    sr: int = 48000,
+    srs: tuple[int, ...] = (48000, 44100),
     strengths: tuple[float, ...] = STRENGTHS,
     max_files: int | None = 60,
     max_seconds: float | None = 30.0,
-    min_band: float = 0.75,
+    min_band: float | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Mean LSD, LSD-HF and SNR over files and the protocol's input rates (soxr, ``RATES[sr]``) of
-    sinc and of each model at each strength (keys ``sinc`` and ``NAME@S``), on ``items`` (a
-    validation split) whose content reaches ``min_band`` of ``sr / 2``; under ``rates``, the same
-    per input rate."""
+    """Mean LSD, LSD-HF and SNR over files and the protocol's input rates (soxr, ``RATES[sr]`` for
+    each output rate of ``srs``) of sinc and of each model at each strength (keys ``sinc`` and
+    ``NAME@S``; ``n``, the scores averaged: files x input rates), on ``items`` (a validation split)
+    whose content reaches ``min_band`` (None:
+    :data:`MIN_BAND`) of ``sr / 2``; under ``rates``, the same per input rate (the input rates of
+    the output rates are distinct: 8-24 kHz to 48 kHz, 11.025 and 22.05 kHz to 44.1 kHz); under
+    ``sources``, per rate the reference files were stored at (a split's 44.1 kHz recordings are
+    empty above 22.05 kHz at 48 kHz, its 48 kHz ones are not)."""
     from .inference import upsample_array
 
-    rows: dict[str, list[dict[str, float]]] = {"sinc": []}  # every row has its input rate
-    for item in evenly_spaced(list(items), max_files):
+    rows: dict[str, list[dict[str, float]]] = {"sinc": []}  # every row has its input and source rates
+    for item, sr in ((i, sr) for i in evenly_spaced(list(items), max_files) for sr in srs):
+        source = audio.info(item.path).samplerate
         hr, _ = audio.load(item.path, sr=sr, mono=True)
         hr = hr[: int(max_seconds * sr)] if max_seconds else hr
-        if audio.cutoff(hr, sr) < min_band * sr / 2:
+        if audio.cutoff(hr, sr) < (MIN_BAND.get(sr, 0.75) if min_band is None else min_band) * sr / 2:
             continue
         for rate in RATES[sr]:
             lowres = make_input(hr, sr, rate, CHANNEL)
             sinc = run_method("sinc", lowres, rate, sr, hr.size)
-            rows["sinc"].append({"rate": rate, **scores(hr, sinc, sr, rate)})
+            rows["sinc"].append({"rate": rate, "source": source, **scores(hr, sinc, sr, rate)})
             for name, model in models.items():
                 for s in strengths:
                     y, _, _ = upsample_array(model, lowres, rate, target_sr=sr, strength=s, limiter=False)
                     rows.setdefault(f"{name}@{s:g}", []).append(
-                        {"rate": rate, **scores(hr, audio.fit_length(y[0], hr.size), sr, rate)}
+                        {
+                            "rate": rate,
+                            "source": source,
+                            **scores(hr, audio.fit_length(y[0], hr.size), sr, rate),
+                        }
                     )
     if not rows["sinc"]:
-        raise WavesrError(f"no validation file reaches {min_band:.0%} of {sr / 2000:g} kHz")
+        raise WavesrError("no validation file reaches the band scored (MIN_BAND of each output rate)")
 
     def means(values: list[dict[str, float]]) -> dict[str, float]:
-        return {m: _mean([r[m] for r in values]) for m in ("lsd", "lsd_hf", "snr")}
+        return {**{m: _mean([r[m] for r in values]) for m in ("lsd", "lsd_hf", "snr")}, "n": len(values)}
 
-    out: dict[str, dict[str, Any]] = {}
-    for k, v in rows.items():
-        out[k] = {
-            **means(v),
-            "rates": {rate: means([r for r in v if r["rate"] == rate]) for rate in RATES[sr]},
-        }
-    return out
+    def by(key: str, values: list[dict[str, float]]) -> dict[int, dict[str, float]]:
+        return {int(x): means([r for r in values if r[key] == x]) for x in sorted({r[key] for r in values})}
+
+    return {k: {**means(v), "rates": by("rate", v), "sources": by("source", v)} for k, v in rows.items()}
 
 
 def choose(means: dict[str, dict[str, Any]], lsd_target: float = LSD_TARGET) -> tuple[str, str]:

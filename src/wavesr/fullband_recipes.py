@@ -260,10 +260,10 @@ def choose_on_validation(folder: Path, corpus: Any) -> tuple[dict[str, Any], str
 
 def evaluate_recipe(recipe: FullbandRecipe, weights: Path, corpus: Any, folder: Path, progress: bool) -> dict:
     """The full-band protocol at 48 and 44.1 kHz on the test split: ``{sr: summary table}``."""
-    from .fullband import CHANNEL, FullbandConfig, evaluate_fullband
+    from .fullband import CHANNEL, MIN_BAND, FullbandConfig, evaluate_fullband
 
     out = {}
-    for sr, min_band in ((48000, 0.75), (44100, 0.85)):  # 48 kHz: references reaching 18 kHz
+    for sr, min_band in MIN_BAND.items():
         cfg = FullbandConfig(
             sr=sr,
             channels=(CHANNEL, *HELD_OUT_CHANNELS),
@@ -333,7 +333,9 @@ def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> s
         *([record["note"]] if record.get("note") else []),
         "",
     ]
-    lines += ["## Choice on the validation split (48 kHz, soxr inputs at 8-24 kHz)", ""]
+    rates = sorted(float(r) for r in record["validation"].get("sinc", {}).get("rates", {}))
+    inputs = ", ".join(f"{r / 1000:g}" for r in rates) if rates else "8-24"
+    lines += [f"## Choice on the validation split (soxr inputs at {inputs} kHz, means over them)", ""]
     lines += ["| candidate | LSD | LSD-HF | SNR (dB) |", "|---|---|---|---|"]
     lines += [
         f"| {k} | {v['lsd']:.3f} | {v['lsd_hf']:.3f} | {v['snr']:.2f} |"
