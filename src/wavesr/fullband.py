@@ -402,10 +402,11 @@ def validate(
     """Mean LSD, LSD-HF and SNR over files and the protocol's input rates (soxr, ``RATES[sr]`` for
     each output rate of ``srs``) of sinc and of each model at each strength (keys ``sinc`` and
     ``NAME@S``; ``n``, the scores averaged: files x input rates), on ``items`` (a validation split)
-    whose content reaches ``min_band`` (None: :data:`MIN_BAND`) of ``sr / 2``; under ``rates``, the same per input rate (the input rates of
-    the output rates are distinct: 8-24 kHz to 48 kHz, 11.025 and 22.05 kHz to 44.1 kHz); under
-    ``sources``, per rate the reference files were stored at (a split's 44.1 kHz recordings are
-    empty above 22.05 kHz at 48 kHz, its 48 kHz ones are not)."""
+    whose content reaches ``min_band`` (None: :data:`MIN_BAND`) of ``sr / 2``; under ``rates``,
+    the same per input rate (the input rates of the output rates are distinct: 8-24 kHz to
+    48 kHz, 11.025 and 22.05 kHz to 44.1 kHz); under ``sources``, per rate the reference files
+    were stored at (a split's 44.1 kHz recordings are empty above 22.05 kHz at 48 kHz, its 48 kHz
+    ones are not)."""
     from .inference import upsample_array
 
     rows: dict[str, list[dict[str, float]]] = {"sinc": []}  # every row has its input and source rates
