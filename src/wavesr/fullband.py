@@ -410,26 +410,23 @@ def validate(
     from .inference import upsample_array
 
     rows: dict[str, list[dict[str, float]]] = {"sinc": []}  # every row has its input and source rates
-    for item, sr in ((i, sr) for i in evenly_spaced(list(items), max_files) for sr in srs):
+    for item in evenly_spaced(list(items), max_files):
         source = audio.info(item.path).samplerate
-        hr, _ = audio.load(item.path, sr=sr, mono=True)
-        hr = hr[: int(max_seconds * sr)] if max_seconds else hr
-        if audio.cutoff(hr, sr) < (MIN_BAND.get(sr, 0.75) if min_band is None else min_band) * sr / 2:
-            continue
-        for rate in RATES[sr]:
-            lowres = make_input(hr, sr, rate, CHANNEL)
-            sinc = run_method("sinc", lowres, rate, sr, hr.size)
-            rows["sinc"].append({"rate": rate, "source": source, **scores(hr, sinc, sr, rate)})
-            for name, model in models.items():
-                for s in strengths:
-                    y, _, _ = upsample_array(model, lowres, rate, target_sr=sr, strength=s, limiter=False)
-                    rows.setdefault(f"{name}@{s:g}", []).append(
-                        {
-                            "rate": rate,
-                            "source": source,
-                            **scores(hr, audio.fit_length(y[0], hr.size), sr, rate),
-                        }
-                    )
+        for sr in srs:
+            hr, _ = audio.load(item.path, sr=sr, mono=True)
+            hr = hr[: int(max_seconds * sr)] if max_seconds else hr
+            if audio.cutoff(hr, sr) < (MIN_BAND.get(sr, 0.75) if min_band is None else min_band) * sr / 2:
+                continue
+            for rate in RATES[sr]:
+                tag = {"rate": rate, "source": source}
+                lowres = make_input(hr, sr, rate, CHANNEL)
+                sinc = run_method("sinc", lowres, rate, sr, hr.size)
+                rows["sinc"].append({**tag, **scores(hr, sinc, sr, rate)})
+                for name, model in models.items():
+                    for s in strengths:
+                        y, _, _ = upsample_array(model, lowres, rate, target_sr=sr, strength=s, limiter=False)
+                        estimate = audio.fit_length(y[0], hr.size)
+                        rows.setdefault(f"{name}@{s:g}", []).append({**tag, **scores(hr, estimate, sr, rate)})
     if not rows["sinc"]:
         raise WavesrError("no validation file reaches the band scored (MIN_BAND of each output rate)")
 

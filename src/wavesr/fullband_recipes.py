@@ -333,8 +333,9 @@ def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> s
         *([record["note"]] if record.get("note") else []),
         "",
     ]
-    rates = sorted(float(r) for r in record["validation"].get("sinc", {}).get("rates", {}))
-    inputs = ", ".join(f"{r / 1000:g}" for r in rates) if rates else "8-24"
+    inputs = ", ".join(
+        f"{float(r) / 1000:g}" for r in sorted(record["validation"]["sinc"]["rates"], key=float)
+    )
     lines += [f"## Choice on the validation split (soxr inputs at {inputs} kHz, means over them)", ""]
     lines += ["| candidate | LSD | LSD-HF | SNR (dB) |", "|---|---|---|---|"]
     lines += [
