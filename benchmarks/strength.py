@@ -1,9 +1,11 @@
-"""Choose a full-band model (and its strength: the generated band scaled by S) on validation data.
+"""Choose a full-band model (and its strength: the generated band scaled by S; and whether the input's
+transition band is lifted, ``+eq``) on validation data.
 
-Every model given runs as ``wavesr upsample --strength S`` runs it, for each strength of
-``wavesr.fullband.STRENGTHS``, on the validation split through the full-band protocol's channel
-(soxr to 8, 12, 16 and 24 kHz, back to 48 kHz, and to 11.025 and 22.05 kHz, back to 44.1 kHz; files
-whose content reaches ``wavesr.fullband.MIN_BAND`` of the output's Nyquist frequency), beside
+Every model given runs as ``wavesr upsample --strength S [--equalize]`` runs it, for each strength of
+``wavesr.fullband.STRENGTHS`` with and without ``--equalize``, on the validation split through the
+full-band protocol's channel (soxr to 8, 12, 16 and 24 kHz, back to 48 kHz, and to 11.025 and
+22.05 kHz, back to 44.1 kHz; files whose content reaches ``wavesr.fullband.MIN_BAND`` of the
+output's Nyquist frequency), beside
 sinc (``wavesr.fullband.validate``). Printed: mean LSD (clamped standard), LSD-HF and SNR over files
 and input rates (then per input rate, against sinc), and the choice of
 ``wavesr.fullband.choose``: the highest mean SNR among the candidates whose LSD is at most 0.5 x
@@ -38,6 +40,9 @@ def main() -> None:
         "(default: wavesr.fullband.MIN_BAND, 0.75 at 48 kHz, 0.85 at 44.1 kHz; 0.9: no lossy codec's cliff)",
     )
     ap.add_argument("--srs", type=int, nargs="+", default=[48000, 44100], help="output rates")
+    ap.add_argument(
+        "--equalize", choices=("both", "on", "off"), default="both", help="lift the input's transition band"
+    )
     args = ap.parse_args()
     models = {}
     for spec in args.models:
@@ -51,6 +56,7 @@ def main() -> None:
         strengths=tuple(args.strengths),
         max_files=args.max_files or None,
         min_band=args.min_band,
+        equalize={"both": (False, True), "on": (True,), "off": (False,)}[args.equalize],
     )
     for group, title in (("rates", "input rate"), ("sources", "source files' rate")):
         keys = list(means["sinc"][group])

@@ -208,6 +208,61 @@ def test_put_back_keeps_the_input_below_the_cutoff_and_the_network_above():
     assert np.array_equal(audio.put_back(given, estimate, sr, 0.0), given)  # silence: the input
 
 
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+def test_equalize_lifts_a_resamplers_transition_band_back_to_the_truth(rate):
+    sr = 48000
+    truth = full_band(sr, 4, 5)
+    given = audio.fit_length(
+        soxr.resample(soxr.resample(truth, sr, rate, "VHQ"), rate, sr, "VHQ"), truth.size
+    )
+    cutoff = audio.cutoff(given[None], sr)
+    lifted = audio.put_back(given, given, sr, cutoff, equalize=True)  # the input's band alone, lifted
+    plain = audio.put_back(given, given, sr, cutoff)
+    freqs = np.fft.rfftfreq(truth.size, 1 / sr)
+    top = (freqs > 0.93 * rate / 2) & (freqs < cutoff)  # soxr's transition band, below the cutoff
+
+    def error(y):
+        return np.sum(np.abs(np.fft.rfft(truth)[top] - np.fft.rfft(y)[top]) ** 2)
+
+    assert error(lifted) < 0.6 * error(plain)  # the attenuated top: its phase was the truth's
+    assert metrics.snr(truth, lifted) > metrics.snr(truth, plain)  # so closer to the truth than sinc
+    below = freqs < 0.9 * rate / 2
+    np.testing.assert_allclose(np.fft.rfft(lifted)[below], np.fft.rfft(plain)[below], atol=1e-3)
+
+
+def test_equalize_does_not_ring_at_a_files_ends(monkeypatch):
+    sr, rate = 48000, 8000
+    truth = full_band(sr, 2, 7) * np.linspace(0.0, 1.0, 2 * sr, dtype=np.float32)  # silent start, loud end
+    given = audio.fit_length(soxr.resample(soxr.resample(truth, sr, rate, "VHQ"), rate, sr, "VHQ"), truth.size)
+    cutoff = audio.cutoff(given[None], sr)
+    sos = scipy.signal.butter(8, [0.9 * cutoff, cutoff], "bandpass", fs=sr, output="sos")
+
+    def start(y):  # the top of the kept band in the first 20 ms, where the truth is nearly silent
+        return np.abs(scipy.signal.sosfiltfilt(sos, y)[: sr // 50]).max()
+
+    plain = start(audio.put_back(given, given, sr, cutoff))  # 1.3 x the truth's
+    assert start(audio.put_back(given, given, sr, cutoff, equalize=True)) < 3 * plain
+    # the spectrum of a chunk treats it as periodic: lifted without the fade, the jump from its loud
+    # end to its silent start rings there
+    monkeypatch.setattr(audio, "EQUALIZE_FADE_SECONDS", 0.0)
+    assert start(audio.put_back(given, given, sr, cutoff, equalize=True)) > 5 * plain
+
+
+def test_equalize_leaves_a_band_without_a_filters_cliff_alone():
+    sr, n = 48000, 48000 * 4
+    x = full_band(sr, 4, 6)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    gain = audio.transition_gain(power, freqs, 8000)  # no filter at 8 kHz: the noise's own spectrum
+    assert gain.min() == 1.0 and gain.max() < 10 ** (1.5 / 20)  # at most the smoothing's wobble
+    cliff = power * np.where(freqs < 7900, 1.0, 1e-4)  # a 40 dB cliff 100 Hz under the cutoff
+    gain = audio.transition_gain(cliff, freqs, 8000)
+    edge = (freqs > 7900 + 20) & (freqs < 8000)
+    assert gain[edge].min() == pytest.approx(10 ** (audio.EQUALIZE_MAX_DB / 20))  # lifted, at most this
+    assert np.all(gain[freqs >= 8000] == 1.0) and np.all(gain[freqs < 0.95 * 8000] == 1.0)
+    assert np.all(audio.transition_gain(power, freqs, 0.0) == 1.0)
+
+
 def test_put_back_matches_the_generated_band_to_the_inputs_level():
     sr = 48000
     given = full_band(sr, 1, 3)
@@ -584,7 +639,7 @@ def test_the_choice_holds_every_input_rate_to_the_lsd_target():
 
 
 def test_validation_scores_both_output_rates_per_input_and_source_rate(band_run, tmp_path, one_thread):
-    from wavesr.fullband import RATES, validate
+    from wavesr.fullband import RATES, candidate, validate
 
     items = []
     for name, sr, cut in (("a48", 48000, None), ("b44", 44100, None), ("narrow", 48000, 8000)):
@@ -597,7 +652,8 @@ def test_validation_scores_both_output_rates_per_input_and_source_rate(band_run,
         items.append(Item(path=str(tmp_path / f"{name}.wav"), split="val", group=name))
     model = load_model_file(band_run / "model.pt").eval()
     means = validate({"net": model}, items, strengths=(1.0, 0.0), max_files=None)
-    assert set(means) == {"sinc", "net@1", "net@0"}
+    assert set(means) == {"sinc", "net@1", "net@0", "net@1+eq", "net@0+eq"}
+    assert candidate("net@0.25+eq") == ("net", 0.25, True) and candidate("a@b@1") == ("a@b", 1.0, False)
     every = {r for sr in (48000, 44100) for r in RATES[sr]}
     for m in means.values():
         assert set(m["rates"]) == every and set(m["sources"]) == {48000, 44100}
@@ -606,6 +662,7 @@ def test_validation_scores_both_output_rates_per_input_and_source_rate(band_run,
     assert sinc["n"] == 12 and sinc["sources"][48000]["n"] == 6 and sinc["sources"][44100]["n"] == 6
     assert sinc["snr"] == pytest.approx(np.mean([sinc["rates"][r]["snr"] for r in sorted(every)]))
     assert abs(means["net@0"]["snr"] - sinc["snr"]) < 0.5  # strength 0 keeps the input's band alone
+    assert means["net@0+eq"]["snr"] > means["net@0"]["snr"]  # and lifting its transition band helps
 
 
 def test_a_registry_strength_reaches_upsampling(band_run, tmp_path, monkeypatch):
@@ -622,3 +679,21 @@ def test_a_registry_strength_reaches_upsampling(band_run, tmp_path, monkeypatch)
     assert metrics.snr(sinc, y[0]) > 30
     with pytest.raises(WavesrError, match="strength"):
         pretrained.add_model(band_run / "model.pt", "x", "speech", registry=registry, strength=2.0)
+
+
+def test_a_registry_equalize_reaches_upsampling(band_run, tmp_path):
+    registry = tmp_path / "reg"
+    pretrained.add_model(band_run / "model.pt", "speech-48k", "speech", registry=registry, equalize=True)
+    model = pretrained.load_model("speech-48k", registry=registry)
+    assert model.equalize and not load_model_file(band_run / "model.pt").equalize
+    low = soxr.resample(full_band(48000, 1, 93), 48000, 16000)
+    mine, _, notes = upsample_array(model, low, 16000)
+    again, _, _ = upsample_array(model, low, 16000, equalize=True)
+    off, _, _ = upsample_array(model, low, 16000, equalize=False)
+    assert np.array_equal(mine, again) and not np.allclose(mine, off, atol=1e-5)
+    assert "attenuated top lifted" in notes[1]
+    index = json.loads((registry / "registry.json").read_text())
+    index["models"]["speech-48k"]["equalize"] = "yes"
+    (registry / "registry.json").write_text(json.dumps(index))
+    with pytest.raises(WavesrError, match="equalize"):
+        pretrained.load_model("speech-48k", registry=registry)

@@ -448,8 +448,73 @@ MAX_LEVEL_DB = 6.0  # the most the level match may change the generated band
 STRENGTH_RAMP = (1.0, 1.1)
 
 
+# The top of the input's own band, where the filter that made it (a resampler's or a low-pass
+# filter's transition band) has attenuated it: its phase is the truth's, only its level is low,
+# so put_back(equalize=True) lifts it back to the level just below (docs/design.md, "Lifting the
+# input's transition band"). Over the chunk, the log power spectrum smoothed over
+# +-EQUALIZE_SMOOTH x the cutoff, from EQUALIZE_REF[1] to EQUALIZE_END x the cutoff, against its
+# mean over EQUALIZE_REF x the cutoff (soxr's very-high-quality transition band is 0.94-0.97 of
+# the Nyquist frequency, the measured cutoff 0.95-0.98 of it).
+EQUALIZE_REF = (0.95, 0.975)
+EQUALIZE_END = 1.0
+EQUALIZE_SMOOTH = 0.002
+EQUALIZE_MAX_DB = 20.0  # the most a bin is lifted
+# The lift is taken from the chunk faded in and out over this long at its ends: a chunk's spectrum
+# treats it as periodic, and the jump from its end to its start holds the band unattenuated
+# (lifted, it would ring at the file's first and last samples; inside a stream the ends are the
+# overlap's context, which is discarded).
+EQUALIZE_FADE_SECONDS = 0.05
+
+
+def transition_gain(power: np.ndarray, freqs: np.ndarray, cutoff: float) -> np.ndarray:
+    """Per frequency of ``freqs`` (Hz, an rfft's: evenly spaced from 0), the gain that lifts the input's
+    band where the filter that band-limited it attenuates it, back to the level just below; 1 elsewhere.
+
+    ``power`` is the input's power spectrum at ``freqs`` (its channels summed). The attenuation is the
+    smoothed spectrum's level over :data:`EQUALIZE_REF` ``[1]`` to :data:`EQUALIZE_END` x ``cutoff``
+    against its mean over :data:`EQUALIZE_REF` x ``cutoff``, made non-increasing from the top (a dip
+    that recovers is the signal's own, not a filter's), and is undone up to :data:`EQUALIZE_MAX_DB`:
+    only lifts, never cuts. float32, the shape of ``freqs``.
+    """
+    freqs = np.asarray(freqs)
+    gain = np.ones(freqs.shape, np.float32)
+    if cutoff <= 0 or freqs.size < 3:
+        return gain
+    step = float(freqs[1] - freqs[0])
+    k = max(1, round(EQUALIZE_SMOOTH * cutoff / step))
+    log_power = np.log(np.asarray(power, np.float64) + 1e-30)
+    ref = (freqs >= EQUALIZE_REF[0] * cutoff) & (freqs < EQUALIZE_REF[1] * cutoff)
+    band = (freqs >= EQUALIZE_REF[1] * cutoff) & (freqs < EQUALIZE_END * cutoff)
+    if not ref.any() or not band.any():
+        return gain
+    idx = np.flatnonzero(band)
+    lo, hi = max(idx[0] - k, 0), min(idx[-1] + k + 1, freqs.size)  # smoothing only where it is used
+    smooth = np.convolve(log_power[lo:hi], np.ones(2 * k + 1) / (2 * k + 1), mode="same")[idx - lo]
+    drop = smooth - np.mean(log_power[ref])  # ln of the power against the band below, per bin
+    drop = np.maximum.accumulate(drop[::-1])[::-1]  # non-increasing: the least drop from above
+    lift = np.exp(-0.5 * np.minimum(drop, 0.0))  # amplitude gain, >= 1
+    gain[idx] = np.minimum(lift, 10 ** (EQUALIZE_MAX_DB / 20))
+    return gain
+
+
+def edge_fade(n: int, m: int) -> np.ndarray:
+    """``n`` float32 weights: a raised cosine from 0 to 1 over the first ``m`` (at most ``n // 2``),
+    1 between, and back to 0 over the last ``m``."""
+    m = min(m, n // 2)
+    w = np.ones(n, np.float32)
+    if m > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(m) + 0.5) / m)).astype(np.float32)
+        w[:m], w[n - m :] = ramp, ramp[::-1]
+    return w
+
+
 def put_back(
-    given: np.ndarray, estimate: np.ndarray, sr: float, cutoff: float, strength: float = 1.0
+    given: np.ndarray,
+    estimate: np.ndarray,
+    sr: float,
+    cutoff: float,
+    strength: float = 1.0,
+    equalize: bool = False,
 ) -> np.ndarray:
     """``estimate`` above ``cutoff`` Hz, ``given`` below it: the input's own band kept after a
     full-band network, so that only the missing band is generated.
@@ -464,6 +529,8 @@ def put_back(
     ``strength`` scales the generated band above the cutoff (reached by :data:`STRENGTH_RAMP`
     x ``cutoff``): a model's validation chooses it, when its network's band is brighter than the
     truth on average (the top band's energy at a wrong phase costs SNR and, too loud, LSD too).
+    ``equalize`` first lifts the top of the input's band where the filter that made it attenuated
+    it (:func:`transition_gain`): the truth's own content, at its level again.
     ``cutoff`` 0 (silence) or at the Nyquist frequency returns ``given``.
     """
     given, estimate = np.asarray(given), np.asarray(estimate)
@@ -477,6 +544,11 @@ def put_back(
     # input's to float32 rounding
     g = scipy.fft.rfft(given.astype(np.float32, copy=False), axis=-1)
     e = scipy.fft.rfft(estimate.astype(np.float32, copy=False), axis=-1)
+    if equalize:
+        lift = transition_gain(np.sum(np.abs(g.reshape(-1, n // 2 + 1)) ** 2, axis=0), freqs, cutoff) - 1
+        if lift.any():
+            fade = edge_fade(n, round(EQUALIZE_FADE_SECONDS * sr))
+            g = g + lift * scipy.fft.rfft(given.astype(np.float32, copy=False) * fade, axis=-1)
     w, scale = put_back_weights(freqs, cutoff, strength)
     level = (freqs >= LEVEL_BAND[0] * cutoff) & (freqs < LEVEL_BAND[1] * cutoff)
     p_given = np.sum(np.abs(g[..., level]) ** 2, axis=-1, keepdims=True)

@@ -99,6 +99,7 @@ def upsample_file(
     band: float | None = None,
     copy: bool = False,
     strength: float | None = None,
+    equalize: bool | None = None,
 ) -> UpsampleResult:
     """Upsample an audio file into a WAV or FLAC file (by ``out_path``'s extension), streaming.
 
@@ -147,6 +148,7 @@ def upsample_file(
             band=extension.cutoff if extension else None,
             copy=bool(extension and extension.copy),
             strength=strength,
+            equalize=equalize,
         )
         try:
             with (

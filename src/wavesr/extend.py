@@ -10,7 +10,9 @@ container's rate) and :func:`plan` decides:
   frequency, or :data:`FULL_BAND_HZ`, is full band, and is copied through (resampled if the rate
   changes) with a note; so is silence;
 - otherwise the band to keep: the input's own content below its cutoff is put back after the
-  network (:func:`wavesr.audio.put_back`), so that only what is missing is generated.
+  network (:func:`wavesr.audio.put_back`), so that only what is missing is generated; a model
+  whose ``equalize`` is set first lifts the top of that band where the input's filter attenuated it
+  (:func:`wavesr.audio.transition_gain`).
 
 When no model is named, :func:`content_of` chooses the speech or the music model from how the
 signal's level moves.

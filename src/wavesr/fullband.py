@@ -388,6 +388,14 @@ LSD_TARGET = 0.5  # the full-band models' LSD target, x sinc's
 # the share of the output rate's Nyquist frequency a reference's content must reach to be scored: at
 # 48 kHz 18 kHz (most full-band recordings end at 20-22 kHz), at 44.1 kHz 18.7 kHz
 MIN_BAND = {48000: 0.75, 44100: 0.85}
+EQUALIZED = "+eq"  # a validation candidate's suffix: the input's transition band lifted (audio.put_back)
+
+
+def candidate(key: str) -> tuple[str, float, bool]:
+    """A :func:`validate` candidate's key (``NAME@S``, ``NAME@S+eq``) as ``(name, strength, equalize)``."""
+    name, _, rest = key.rpartition("@")
+    equalize = rest.endswith(EQUALIZED)
+    return name, float(rest.removesuffix(EQUALIZED)), equalize
 
 
 def validate(
@@ -398,10 +406,12 @@ def validate(
     max_files: int | None = 60,
     max_seconds: float | None = 30.0,
     min_band: float | None = None,
+    equalize: tuple[bool, ...] = (False, True),
 ) -> dict[str, dict[str, Any]]:
     """Mean LSD, LSD-HF and SNR over files and the protocol's input rates (soxr, ``RATES[sr]`` for
-    each output rate of ``srs``) of sinc and of each model at each strength (keys ``sinc`` and
-    ``NAME@S``; ``n``, the scores averaged: files x input rates), on ``items`` (a validation split)
+    each output rate of ``srs``) of sinc and of each model at each strength, with the input's
+    transition band lifted or not (``equalize``; keys ``sinc``, ``NAME@S`` and ``NAME@S+eq``,
+    :func:`candidate`; ``n``, the scores averaged: files x input rates), on ``items`` (a validation split)
     whose content reaches ``min_band`` (None: :data:`MIN_BAND`) of ``sr / 2``; under ``rates``,
     the same per input rate (the input rates of the output rates are distinct: 8-24 kHz to
     48 kHz, 11.025 and 22.05 kHz to 44.1 kHz); under ``sources``, per rate the reference files
@@ -424,9 +434,13 @@ def validate(
                 rows["sinc"].append({**tag, **scores(hr, sinc, sr, rate)})
                 for name, model in models.items():
                     for s in strengths:
-                        y, _, _ = upsample_array(model, lowres, rate, target_sr=sr, strength=s, limiter=False)
-                        estimate = audio.fit_length(y[0], hr.size)
-                        rows.setdefault(f"{name}@{s:g}", []).append({**tag, **scores(hr, estimate, sr, rate)})
+                        for eq in equalize:
+                            y, _, _ = upsample_array(
+                                model, lowres, rate, target_sr=sr, strength=s, equalize=eq, limiter=False
+                            )
+                            estimate = audio.fit_length(y[0], hr.size)
+                            key = f"{name}@{s:g}{EQUALIZED if eq else ''}"
+                            rows.setdefault(key, []).append({**tag, **scores(hr, estimate, sr, rate)})
     if not rows["sinc"]:
         raise WavesrError("no validation file reaches the band scored (MIN_BAND of each output rate)")
 

@@ -16,8 +16,9 @@
    real content ends, a lossy codec's cliff at 20 kHz in most of the game music, do not count), so
    that the network is not taught to end its output where the codecs did;
 6. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
-   the strength the generated band is scaled by, by the LSD target (at most 0.5 x sinc's at every
-   input rate, then on the mean) and then the highest SNR; written as ``chosen.pt``;
+   the strength the generated band is scaled by and whether the input's transition band is lifted
+   (``equalize``), by the LSD target (at most 0.5 x sinc's at every input rate, then on the mean)
+   and then the highest SNR; written as ``chosen.pt``;
 7. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
    through the protocol's channel and the three held-out ones, beside sinc and cubic;
 8. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
@@ -244,16 +245,17 @@ def run_fullband_recipe(
 def choose_on_validation(folder: Path, corpus: Any) -> tuple[dict[str, Any], str, str]:
     """The stages' final weights at every strength on the validation split
     (:func:`wavesr.fullband.validate`), the choice (:func:`wavesr.fullband.choose`) written as
-    ``chosen.pt`` (the weights with their strength); returns the table, the choice and the rule."""
-    from .fullband import choose, validate
+    ``chosen.pt`` (the weights with their strength and equalizing); returns the table, the choice and
+    the rule."""
+    from .fullband import candidate, choose, validate
     from .models.base import load_model_file, save_model
 
     stages = {k: folder / v / "model.pt" for k, v in STAGES.items() if (folder / v / "model.pt").exists()}
     models = {name: load_model_file(path).eval() for name, path in stages.items()}
     means = validate(models, corpus.split("val"))
     choice, why = choose(means)
-    stage, strength = choice.split("@")
-    chosen = load_model_file(stages[stage], strength=float(strength))
+    stage, strength, equalize = candidate(choice)
+    chosen = load_model_file(stages[stage], strength=strength, equalize=equalize)
     save_model(chosen, folder / "chosen.pt", extra={"chosen": {"candidate": choice, "rule": why}})
     return means, choice, why
 
@@ -302,6 +304,14 @@ def headline(table: list[dict[str, Any]], name: str) -> dict[str, float]:
     }
 
 
+def _candidate_text(key: str) -> str:
+    """``stage2@0.25+eq`` as ``stage2 at strength 0.25, the input's transition band lifted``."""
+    from .fullband import candidate
+
+    stage, strength, equalize = candidate(key)
+    return f"{stage} at strength {strength:g}" + (", the input's transition band lifted" if equalize else "")
+
+
 def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> str:
     """The model card: what it does, network, data, recipe, and the full-band tables."""
     lines = [
@@ -326,7 +336,7 @@ def model_card(recipe: FullbandRecipe, record: dict[str, Any], params: int) -> s
         f"`{recipe.command}`: {recipe.objective}; Adam, batch {recipe.batch_size} x {recipe.patch_len} "
         f"samples at {recipe.sr} Hz, weight average {recipe.ema:g}, every input through a channel drawn "
         "for it (low-pass filters, resamplers, Vorbis/Opus, telephone, decimation; cutoffs 2-20 kHz). "
-        f"Ships {record['choice']['candidate'].replace('@', ' at strength ')}: "
+        f"Ships {_candidate_text(record['choice']['candidate'])}: "
         f"{record['choice']['rule']} on the validation split (below). Trained for "
         f"{record['train_seconds'] / 60:.1f} min on "
         f"{record['hardware']}.",
@@ -368,7 +378,7 @@ def ship_fullband(
     from .models.base import count_parameters, load_model_file, save_model
     from .pretrained import add_model
 
-    model = load_model_file(checkpoint)  # chosen.pt: the chosen stage's weights and strength
+    model = load_model_file(checkpoint)  # chosen.pt: the chosen stage's weights and run settings
     scores = {
         f"fullband_{sr}_{k}": v
         for sr, t in record["evaluations"].items()
@@ -386,6 +396,7 @@ def ship_fullband(
             force=True,
             channel=model.channel,
             strength=model.strength,
+            equalize=model.equalize,
             card=model_card(recipe, record, count_parameters(model)),
             registry=registry,
         )

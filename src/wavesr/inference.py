@@ -274,6 +274,9 @@ class Stream:
     copy : run no network: the input resampled to the output rate (an input with nothing missing).
     strength : a full-band network's generated band scaled by this (0-1; :func:`wavesr.audio.put_back`);
         ``None``: the model's own (``model.strength``, from its registry entry; else 1).
+    equalize : a full-band network lifts the top of the input's band where the filter that made it
+        attenuated it (:func:`wavesr.audio.transition_gain`; not a causal network's, which puts the band
+        back on its frames); ``None``: the model's own (``model.equalize``).
     """
 
     model: Upsampler
@@ -290,6 +293,7 @@ class Stream:
     full_band: bool
     band: float | None
     strength: float
+    equalize: bool
     copy: bool
     chunk: int  # low-rate samples per chunk (0: the whole input is one chunk)
     overlap: int  # low-rate samples shared by consecutive chunks
@@ -331,6 +335,7 @@ class Stream:
         band: float | None = None,
         copy: bool = False,
         strength: float | None = None,
+        equalize: bool | None = None,
     ) -> None:
         if isinstance(sr_in, bool) or not isinstance(sr_in, numbers.Real) or not 1 <= sr_in < math.inf:
             raise WavesrError(f"{name}: sample rate must be a finite number of Hz >= 1, got {sr_in!r}")
@@ -358,6 +363,7 @@ class Stream:
         self.band = float(band) if band is not None and self.full_band else None
         self.strength = float(getattr(model, "strength", 1.0) if strength is None else strength)
         checks.number(self.strength, "strength", 0, 1)
+        self.equalize = bool(getattr(model, "equalize", False) if equalize is None else equalize)
         self.copy = copy
         self.sr_out = int(target_sr or model.sr)
         if copy and model.ratio != 1:
@@ -473,7 +479,7 @@ class Stream:
         if self.condition:
             y = audio.keep_band(given, y, self.r)
         if self.band is not None and not inside:
-            y = audio.put_back(lr, y, self.model.sr, self.band, self.strength)
+            y = audio.put_back(lr, y, self.model.sr, self.band, self.strength, self.equalize)
         if not np.all(np.isfinite(y)):
             raise WavesrError(f"{self.name}: the network produced non-finite output (damaged weights?)")
         self.chunks += 1
@@ -538,6 +544,8 @@ class Stream:
             chain.append("copied (no network)")
         elif self.full_band:
             below = f", the input's own band below {self.band / 1000:.1f} kHz kept" if self.band else ""
+            if below and self.equalize and not getattr(m, "frames_put_back", False):
+                below += " (its filter's attenuated top lifted)"
             chain.append(f"band extended ({m.name}{ensemble}{below})")
         else:
             chain += [f"x{self.r} ({m.name}{ensemble})", f"{m.sr} Hz"]
@@ -613,6 +621,7 @@ def upsample_array(
     input_channel: str | None = None,
     band: float | None = None,
     strength: float | None = None,
+    equalize: bool | None = None,
 ) -> tuple[np.ndarray, int, list[str]]:
     """Upsample an in-memory signal at any rate with ``model``.
 
@@ -634,6 +643,8 @@ def upsample_array(
     band : for a full-band network, where the input's content ends (Hz); ``None`` measures it
         (:func:`wavesr.audio.cutoff`). The output rate and what is done follow :func:`wavesr.extend.plan`.
     strength : a full-band network's generated band scaled by this (``None``: the model's own).
+    equalize : a full-band network lifts the input's attenuated transition band (``None``: the model's
+        own; :class:`Stream`).
 
     Returns
     -------
@@ -669,6 +680,7 @@ def upsample_array(
             band=extension.cutoff if extension else None,
             copy=bool(extension and extension.copy),
             strength=strength,
+            equalize=equalize,
         )
         with chunk_bar(progress, stream.expected_chunks(x.shape[1]), "chunks") as stream.bar:
             step = block_frames(x.shape[0])

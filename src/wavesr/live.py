@@ -244,10 +244,11 @@ class LiveStream:
         ``model.sr``).
     band : a full-band network's input band in Hz (default ``sr_in / 2``; see the module docstring).
     quality : ``"live"`` (constant low delay, the default) or ``"VHQ"`` (soxr, as the offline path).
-    passes, strength, limiter, device : as :func:`wavesr.inference.upsample_array`.
-    exact : the offline path's output (up to float rounding; see Windows above): ``quality="VHQ"``, and
-        ``context`` and ``lookahead`` cover the network's receptive field (``model.context``, else the
-        offline chunks' 0.25 s).
+    passes, strength, limiter, device : as :func:`wavesr.inference.upsample_array`. (The input's
+        transition band is not lifted, ``equalize``: a stream has no whole chunk to measure it over.)
+    exact : the offline path's output with ``equalize=False`` (up to float rounding; see Windows
+        above): ``quality="VHQ"``, and ``context`` and ``lookahead`` cover the network's receptive
+        field (``model.context``, else the offline chunks' 0.25 s).
     steady : prepend :attr:`latency` of silence, so that every call returns exactly the output of
         the input given so far (``round(n_in * sr_out / sr_in)`` samples in all, whatever the block
         sizes: what an audio callback needs); the output after :meth:`flush` is then that much longer
@@ -321,6 +322,7 @@ class LiveStream:
             passes=passes,
             band=self.plan.cutoff if self.plan and not self.copy else None,
             strength=strength,
+            equalize=False,
         )
         # a causal network runs frame by frame, each frame once (BandNet.streamer), instead of windows
         causal = bool(getattr(model.config, "causal", False)) and not self.copy

@@ -74,6 +74,13 @@ def add_upsample(sub: argparse._SubParsersAction) -> None:
         help="a full-band model's generated band scaled by S (0: none, the input resampled; default: the "
         "model's own, chosen on validation)",
     )
+    p.add_argument(
+        "--equalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a full-band model lifts the top of the input's band where the filter that made it (a "
+        "resampler's transition band) attenuated it (default: the model's own, chosen on validation)",
+    )
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.add_argument(
         "--compare",
@@ -139,6 +146,7 @@ def _cmd_upsample(args: argparse.Namespace) -> int:
         subtype=args.subtype,
         passes=args.passes,
         strength=args.strength,
+        equalize=args.equalize,
         **options,
     )
     if report.failed or report.compare_failed:

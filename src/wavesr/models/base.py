@@ -66,9 +66,9 @@ _RESERVED = (
 class UpsamplerConfig:
     """Settings every network has. Subclasses add their own fields (all with defaults).
 
-    The first two fix the network's rates; the last three say how the trained network is run, and
+    The first two fix the network's rates; the last four say how the trained network is run, and
     travel with it in every checkpoint (training sets ``channel``; a shipped model's registry entry
-    sets ``passes`` and ``strength`` when :func:`wavesr.load_model` builds it).
+    sets ``passes``, ``strength`` and ``equalize`` when :func:`wavesr.load_model` builds it).
 
     ``PRESETS`` maps a preset name to field values, for :func:`build_model`'s ``preset=``.
     """
@@ -81,6 +81,8 @@ class UpsamplerConfig:
     channel: str | None = None
     passes: int = 1  # self-ensemble passes upsampling uses unless told (wavesr.inference.ensemble_offsets)
     strength: float = 1.0  # a full-band network's generated band is scaled by this (wavesr.audio.put_back)
+    # a full-band network lifts the top of the input's band where its filter attenuated it (audio.put_back)
+    equalize: bool = False
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
 
@@ -93,13 +95,15 @@ class UpsamplerConfig:
         self.check_running()
 
     def check_running(self) -> None:
-        """The three run settings are well formed (every subclass's ``__post_init__`` calls this)."""
+        """The run settings are well formed (every subclass's ``__post_init__`` calls this)."""
         if self.channel is not None and (not isinstance(self.channel, str) or not self.channel):
             raise WavesrError(f"channel must be a channel name or None, got {self.channel!r}")
         if not valid_passes(self.passes):
             raise WavesrError(f"passes must be one of {PASSES_TEXT}, got {self.passes!r}")
         checks.number(self.strength, "strength", 0, 1)
         self.strength = float(self.strength)
+        if not isinstance(self.equalize, bool):
+            raise WavesrError(f"equalize must be true or false, got {self.equalize!r}")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Self:
@@ -110,7 +114,12 @@ class UpsamplerConfig:
         return config_from_dict(cls, {**cls.PRESETS[name], **overrides})
 
 
-RUNNING = ("channel", "passes", "strength")  # the config fields that say how a network is run, not what it is
+RUNNING = (
+    "channel",
+    "passes",
+    "strength",
+    "equalize",
+)  # the config fields that say how a network is run, not what it is
 
 
 def architecture(config: UpsamplerConfig | dict[str, Any]) -> dict[str, Any]:
@@ -153,9 +162,13 @@ class Upsampler(nn.Module):
     def strength(self) -> float:
         return self.config.strength
 
+    @property
+    def equalize(self) -> bool:
+        return self.config.equalize
+
     def run_as(self, **running: Any) -> Self:
-        """Change run settings (:data:`RUNNING`: ``channel``, ``passes``, ``strength``), checked as a new
-        config is; returns the network. The weights and their shapes stay."""
+        """Change run settings (:data:`RUNNING`: ``channel``, ``passes``, ``strength``, ``equalize``),
+        checked as a new config is; returns the network. The weights and their shapes stay."""
         unknown = sorted(set(running) - set(RUNNING))
         if unknown:
             raise TypeError(f"run_as() takes {', '.join(RUNNING)}, not {', '.join(unknown)}")

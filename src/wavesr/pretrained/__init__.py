@@ -70,6 +70,9 @@ class ModelInfo:
     channel: str | None = "decimate"
     # a full-band model's generated band is scaled by this (wavesr.audio.put_back), chosen on validation
     strength: float = 1.0
+    # a full-band model lifts the top of the input's band where its filter attenuated it
+    # (wavesr.audio.put_back), chosen on validation
+    equalize: bool = False
     # a causal network, which streams frame by frame (wavesr.live): what `wavesr stream` takes first
     live: bool = False
 
@@ -285,6 +288,8 @@ def load_model(
     running: dict[str, Any] = {} if info is None else {"passes": info.passes, "channel": info.channel}
     if info is not None and info.strength != 1.0:
         running["strength"] = info.strength
+    if info is not None and info.equalize:
+        running["equalize"] = True
     model = load_model_file(path, map_location="cpu", **running)
     if info is not None and (model.ratio, model.sr, model.name) != (info.ratio, info.sr, info.network):
         raise WavesrError(
@@ -312,6 +317,7 @@ def add_model(
     passes: int = 1,
     channel: str | None = None,
     strength: float = 1.0,
+    equalize: bool = False,
 ) -> ModelInfo:
     """Add a checkpoint (or a run folder's best) to a registry under ``name``.
 
@@ -320,6 +326,8 @@ def add_model(
     Refuses to replace an existing name unless ``force``. ``passes``: the self-ensemble size the
     model upsamples with by default (1, 2, 4 or 8). ``channel``: the channel it was
     trained on (default: what the checkpoint says, :func:`wavesr.models.base.training_channel`).
+    ``strength``, ``equalize``: how a full-band model puts the input's band back
+    (:func:`wavesr.audio.put_back`), as its validation chose.
     """
     from ..files import sha256_file
     from ..models.base import count_parameters, load_model_file
@@ -358,6 +366,7 @@ def add_model(
         "channel": channel or model.channel,
         **({"passes": passes} if passes != 1 else {}),
         **({"strength": strength} if strength != 1.0 else {}),
+        **({"equalize": True} if equalize else {}),
         **({"live": True} if getattr(model.config, "causal", False) else {}),
     }
     old = index["models"].get(name)
