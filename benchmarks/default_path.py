@@ -8,7 +8,8 @@ does). Reported per row: x real time of the whole process (seconds of input audi
 wall time, start-up, bandwidth measurement, resampling and writing included), its peak resident
 memory, and the bare network's x real time on the same audio (``model(x)`` on 10 s chunks at its
 own rate, the process's threads, with the runner the model loads with: ONNX Runtime on a CPU). A
-model with a self-ensemble is also timed with ``--passes 1``. The baseline in the same run is the
+model with a self-ensemble is also timed with ``--passes 1``, one that lifts the input's transition
+band with ``--no-equalize``. The baseline in the same run is the
 full-band path's floor: a 48 kHz file with nothing missing, which ``wavesr upsample`` copies
 through (measure, read, write, no network); every row is also given as a ratio to it, since
 machines drift.
@@ -98,6 +99,10 @@ def main() -> None:
                 row["model"] = f"{info.name} ({info.passes} passes)"
                 single = {"model": f"{info.name} (--passes 1)", "input_hz": rate, "bare": row["bare"]}
                 rows.append({**single, **timed(info.name, rate, "--passes", "1")})
+                print(json.dumps(rows[-1]), flush=True)
+            if info.equalize:  # what the lift of the input's transition band costs
+                plain = {"model": f"{info.name} (--no-equalize)", "input_hz": rate, "bare": row["bare"]}
+                rows.append({**plain, **timed(info.name, rate, "--no-equalize")})
                 print(json.dumps(rows[-1]), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     base = rows[0]["x_real_time"] if full else None

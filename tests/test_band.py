@@ -233,7 +233,9 @@ def test_equalize_lifts_a_resamplers_transition_band_back_to_the_truth(rate):
 def test_equalize_does_not_ring_at_a_files_ends(monkeypatch):
     sr, rate = 48000, 8000
     truth = full_band(sr, 2, 7) * np.linspace(0.0, 1.0, 2 * sr, dtype=np.float32)  # silent start, loud end
-    given = audio.fit_length(soxr.resample(soxr.resample(truth, sr, rate, "VHQ"), rate, sr, "VHQ"), truth.size)
+    given = audio.fit_length(
+        soxr.resample(soxr.resample(truth, sr, rate, "VHQ"), rate, sr, "VHQ"), truth.size
+    )
     cutoff = audio.cutoff(given[None], sr)
     sos = scipy.signal.butter(8, [0.9 * cutoff, cutoff], "bandpass", fs=sr, output="sos")
 
