@@ -507,6 +507,7 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
     from wavesr import fullband_recipes
     from wavesr.data import defaults
     from wavesr.data.corpus import Corpus
+    from wavesr.fullband import candidate
 
     items = []
     for split, n in (("train", 2), ("val", 1), ("test", 1)):
@@ -539,11 +540,14 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
     assert tuned["init"].endswith("run/model.pt") and tuned["wave_weight"] == recipe.tune_wave_weight
     third = json.loads((tmp_path / "work" / "speech-48k" / "source" / "config.json").read_text())["train"]
     assert third["init"].endswith("run/model.pt") and third["target_band"] == "source"
-    assert {"stage1@1", "stage2@1", "stage3@1"} <= set(record["validation"])
+    assert {"stage1@1", "stage2@1", "stage3@1", "stage1@1+eq"} <= set(record["validation"])
     info = pretrained.get_model_info("speech-48k", registry=tmp_path / "reg")
     assert info.ratio == 1 and info.sr == 48000 and "to 48 kHz: LSD" in info.scores_text()
+    _, strength, equalize = candidate(record["choice"]["candidate"])  # the choice's run settings shipped
+    assert (info.strength, info.equalize) == (strength, equalize)
     card = (tmp_path / "reg" / "speech-48k.md").read_text()
     assert "codec:mp3" in card and "any input rate" in card
+    assert f"at strength {strength:g}" in card and ("transition band lifted" in card) == equalize
 
 
 def test_the_paper_task_scores_a_paper_network_beside_a_full_band_one(band_run, tmp_path):
