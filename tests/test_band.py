@@ -263,6 +263,10 @@ def test_equalize_leaves_a_band_without_a_filters_cliff_alone():
     assert gain[edge].min() == pytest.approx(10 ** (audio.EQUALIZE_MAX_DB / 20))  # lifted, at most this
     assert np.all(gain[freqs >= 8000] == 1.0) and np.all(gain[freqs < 0.95 * 8000] == 1.0)
     assert np.all(audio.transition_gain(power, freqs, 0.0) == 1.0)
+    # a brick-wall at the cutoff: full level up to it, nothing attenuated, so nothing lifted (the
+    # smoothing never reaches over the cliff into the empty band)
+    brick = np.where(freqs < 7900, power, 0.0)
+    assert audio.transition_gain(brick, freqs, 7900).max() < 10 ** (1.5 / 20)
 
 
 def test_put_back_matches_the_generated_band_to_the_inputs_level():

@@ -451,10 +451,10 @@ STRENGTH_RAMP = (1.0, 1.1)
 # The top of the input's own band, where the filter that made it (a resampler's or a low-pass
 # filter's transition band) has attenuated it: its phase is the truth's, only its level is low,
 # so put_back(equalize=True) lifts it back to the level just below (docs/design.md, "Lifting the
-# input's transition band"). Over the chunk, the log power spectrum smoothed over
-# +-EQUALIZE_SMOOTH x the cutoff, from EQUALIZE_REF[1] to EQUALIZE_END x the cutoff, against its
-# mean over EQUALIZE_REF x the cutoff (soxr's very-high-quality transition band is 0.94-0.97 of
-# the Nyquist frequency, the measured cutoff 0.95-0.98 of it).
+# input's transition band"). Over the chunk, the log power spectrum averaged over the
+# 2 x EQUALIZE_SMOOTH x the cutoff under each bin, from EQUALIZE_REF[1] to EQUALIZE_END x the
+# cutoff, against its mean over EQUALIZE_REF x the cutoff (soxr's very-high-quality transition
+# band is 0.94-0.97 of the Nyquist frequency, the measured cutoff 0.95-0.98 of it).
 EQUALIZE_REF = (0.95, 0.975)
 EQUALIZE_END = 1.0
 EQUALIZE_SMOOTH = 0.002
@@ -471,8 +471,9 @@ def transition_gain(power: np.ndarray, freqs: np.ndarray, cutoff: float) -> np.n
     band where the filter that band-limited it attenuates it, back to the level just below; 1 elsewhere.
 
     ``power`` is the input's power spectrum at ``freqs`` (its channels summed). The attenuation is the
-    smoothed spectrum's level over :data:`EQUALIZE_REF` ``[1]`` to :data:`EQUALIZE_END` x ``cutoff``
-    against its mean over :data:`EQUALIZE_REF` x ``cutoff``, made non-increasing from the top (a dip
+    spectrum's level (its log averaged over each bin and the ``2 x EQUALIZE_SMOOTH x cutoff`` under
+    it) over :data:`EQUALIZE_REF` ``[1]`` to :data:`EQUALIZE_END` x ``cutoff`` against its mean over
+    :data:`EQUALIZE_REF` x ``cutoff``, made non-increasing from the top (a dip
     that recovers is the signal's own, not a filter's), and is undone up to :data:`EQUALIZE_MAX_DB`:
     only lifts, never cuts. float32, the shape of ``freqs``.
     """
@@ -488,8 +489,11 @@ def transition_gain(power: np.ndarray, freqs: np.ndarray, cutoff: float) -> np.n
     if not ref.any() or not band.any():
         return gain
     idx = np.flatnonzero(band)
-    lo, hi = max(idx[0] - k, 0), min(idx[-1] + k + 1, freqs.size)  # smoothing only where it is used
-    smooth = np.convolve(log_power[lo:hi], np.ones(2 * k + 1) / (2 * k + 1), mode="same")[idx - lo]
+    # each bin's level: the mean log power over it and the 2k bins below it, never above it, so that a
+    # cliff the bins under it have not passed (a brick-wall's) does not look like attenuation there
+    total = np.concatenate([[0.0], np.cumsum(log_power[: idx[-1] + 1])])
+    start = np.maximum(idx - 2 * k, 0)
+    smooth = (total[idx + 1] - total[start]) / (idx + 1 - start)
     drop = smooth - np.mean(log_power[ref])  # ln of the power against the band below, per bin
     drop = np.maximum.accumulate(drop[::-1])[::-1]  # non-increasing: the least drop from above
     lift = np.exp(-0.5 * np.minimum(drop, 0.0))  # amplitude gain, >= 1
