@@ -38,10 +38,12 @@ def old_training(card: str) -> tuple[float, str | None, list[str], list[str]]:
     minutes = re.search(r"Trained for ([\d.]+) min", card)
     sources = re.search(r"Sources: (.+?)\. Licences: (.+?)\.\n", card)
     section = card.split("## Recipe", 1)[-1].split("\n## ", 1)[0].strip().split("\n", 1)
-    note = section[1].strip() if len(section) > 1 else None  # after the recipe's own line
+    note = section[1].strip() if len(section) > 1 else ""  # after the recipe's own line
+    # an earlier run of this script's paragraph is replaced by this run's
+    kept = [p for p in note.split("\n\n") if p.strip() and not p.startswith("Run settings chosen again")]
     return (
         float(minutes.group(1)) if minutes else 0.0,
-        note,
+        "\n\n".join(kept) or None,
         sources.group(1).split(", ") if sources else [],
         sources.group(2).split("; ") if sources else [],
     )
