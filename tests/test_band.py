@@ -691,6 +691,20 @@ def test_a_registry_strength_reaches_upsampling(band_run, tmp_path, monkeypatch)
         pretrained.add_model(band_run / "model.pt", "x", "speech", registry=registry, strength=2.0)
 
 
+def test_upsample_equalize_flags_reach_the_put_back(band_run, tmp_path):
+    low = soxr.resample(full_band(48000, 1, 94), 48000, 16000)
+    sf.write(tmp_path / "in.wav", low, 16000, subtype="FLOAT")
+    outs = {}
+    for flag in ("--equalize", "--no-equalize"):
+        out = tmp_path / f"{flag.strip('-')}.wav"
+        args = ["upsample", str(tmp_path / "in.wav"), "-o", str(out), "--model", str(band_run), flag]
+        assert main(args) == 0
+        outs[flag] = sf.read(out)[0]
+    plain, _, _ = upsample_array(load_model_file(band_run / "model.pt"), low, 16000, equalize=False)
+    np.testing.assert_allclose(outs["--no-equalize"], plain[0], atol=2e-4)  # the run's own setting: off
+    assert not np.allclose(outs["--equalize"], outs["--no-equalize"], atol=1e-5)
+
+
 def test_a_registry_equalize_reaches_upsampling(band_run, tmp_path):
     registry = tmp_path / "reg"
     pretrained.add_model(band_run / "model.pt", "speech-48k", "speech", registry=registry, equalize=True)
