@@ -433,8 +433,10 @@ def validate(
                 sinc = run_method("sinc", lowres, rate, sr, hr.size)
                 rows["sinc"].append({**tag, **scores(hr, sinc, sr, rate)})
                 for name, model in models.items():
+                    # a causal network puts the band back on its frames, where nothing is lifted
+                    lifts = (False,) if getattr(model, "frames_put_back", False) else equalize
                     for s in strengths:
-                        for eq in equalize:
+                        for eq in lifts:
                             y, _, _ = upsample_array(
                                 model, lowres, rate, target_sr=sr, strength=s, equalize=eq, limiter=False
                             )
