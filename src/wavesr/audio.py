@@ -501,13 +501,18 @@ def transition_gain(power: np.ndarray, freqs: np.ndarray, cutoff: float) -> np.n
     return gain
 
 
+def fade_in(n: int) -> np.ndarray:
+    """``n`` float32 weights rising from 0 to 1 by a raised cosine (one minus it fades out)."""
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32) if n else np.zeros(0)
+
+
 def edge_fade(n: int, m: int) -> np.ndarray:
-    """``n`` float32 weights: a raised cosine from 0 to 1 over the first ``m`` (at most ``n // 2``),
-    1 between, and back to 0 over the last ``m``."""
+    """``n`` float32 weights: :func:`fade_in` over the first ``m`` (at most ``n // 2``), 1 between,
+    and back to 0 over the last ``m``."""
     m = min(m, n // 2)
     w = np.ones(n, np.float32)
     if m > 0:
-        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(m) + 0.5) / m)).astype(np.float32)
+        ramp = fade_in(m)
         w[:m], w[n - m :] = ramp, ramp[::-1]
     return w
 

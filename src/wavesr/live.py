@@ -221,12 +221,6 @@ def resampler(sr_in: float, sr_out: float, channels: int, quality: str) -> Resam
     return Resampler(sr_in, sr_out, channels) if quality == "live" else SoxrResampler(sr_in, sr_out, channels)
 
 
-def _fade_in(n: int) -> np.ndarray:
-    """Weight of the later window over a fade of ``n`` samples: a raised cosine 0 -> 1 (the earlier
-    window's is one minus it)."""
-    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32) if n else np.zeros(0)
-
-
 class LiveStream:
     """Upsample audio as it arrives: :meth:`process` blocks of any size, then :meth:`flush`.
 
@@ -352,7 +346,7 @@ class LiveStream:
         # a window's output waits for its hop and look-ahead; a frame's at most n_fft (the look-ahead)
         wait = 0 if self.copy else self.lookahead + (self.hop if self.frames is None else 0)
         self.latency = wait / self.rate_lr + delays
-        self.fade_in = _fade_in(self.fade * self.r)
+        self.fade_in = audio.fade_in(self.fade * self.r)  # the later window's weight
         self.buffer = np.zeros((channels, 0), np.float32)  # network-rate input from index self.start
         self.start = 0
         self.k = 0  # the next window
