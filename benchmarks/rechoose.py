@@ -26,7 +26,7 @@ from pathlib import Path
 
 from wavesr.data.defaults import load_default
 from wavesr.fullband import candidate, choose, validate
-from wavesr.fullband_recipes import FULLBAND_RECIPES, evaluate_recipe, headline, model_card
+from wavesr.fullband_recipes import FULLBAND_RECIPES, evaluate_recipe, model_card, registry_scores
 from wavesr.models.base import count_parameters, load_model_file, save_model
 from wavesr.pretrained import add_model, get_model_info
 from wavesr.recipes import HARDWARE
@@ -100,11 +100,7 @@ def main() -> None:
     (args.work / "record.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     card = model_card(recipe, record, count_parameters(weights))
     (args.work / f"{args.name}.md").write_text(card)
-    scores = {
-        f"fullband_{sr}_{k}": v
-        for sr, table in record["evaluations"].items()
-        for k, v in headline(table, recipe.name).items()
-    }
+    scores = registry_scores(record, recipe.name)
     print(json.dumps(scores, indent=1))
     if args.ship:
         add_model(

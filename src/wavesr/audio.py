@@ -483,18 +483,18 @@ def transition_gain(power: np.ndarray, freqs: np.ndarray, cutoff: float) -> np.n
         return gain
     step = float(freqs[1] - freqs[0])
     k = max(1, round(EQUALIZE_SMOOTH * cutoff / step))
-    log_power = np.log(np.asarray(power, np.float64) + 1e-30)
-    ref = (freqs >= EQUALIZE_REF[0] * cutoff) & (freqs < EQUALIZE_REF[1] * cutoff)
-    band = (freqs >= EQUALIZE_REF[1] * cutoff) & (freqs < EQUALIZE_END * cutoff)
-    if not ref.any() or not band.any():
+    ref = np.flatnonzero((freqs >= EQUALIZE_REF[0] * cutoff) & (freqs < EQUALIZE_REF[1] * cutoff))
+    idx = np.flatnonzero((freqs >= EQUALIZE_REF[1] * cutoff) & (freqs < EQUALIZE_END * cutoff))
+    if not ref.size or not idx.size:
         return gain
-    idx = np.flatnonzero(band)
+    lo = max(min(ref[0], idx[0] - 2 * k), 0)  # the log taken only where it is used
+    log_power = np.log(np.asarray(power[lo : idx[-1] + 1], np.float64) + 1e-30)
     # each bin's level: the mean log power over it and the 2k bins below it, never above it, so that a
     # cliff the bins under it have not passed (a brick-wall's) does not look like attenuation there
-    total = np.concatenate([[0.0], np.cumsum(log_power[: idx[-1] + 1])])
-    start = np.maximum(idx - 2 * k, 0)
-    smooth = (total[idx + 1] - total[start]) / (idx + 1 - start)
-    drop = smooth - np.mean(log_power[ref])  # ln of the power against the band below, per bin
+    total = np.concatenate([[0.0], np.cumsum(log_power)])
+    start = np.maximum(idx - 2 * k, lo)
+    smooth = (total[idx + 1 - lo] - total[start - lo]) / (idx + 1 - start)
+    drop = smooth - np.mean(log_power[ref - lo])  # ln of the power against the band below, per bin
     drop = np.maximum.accumulate(drop[::-1])[::-1]  # non-increasing: the least drop from above
     lift = np.exp(-0.5 * np.minimum(drop, 0.0))  # amplitude gain, >= 1
     gain[idx] = np.minimum(lift, 10 ** (EQUALIZE_MAX_DB / 20))
@@ -551,13 +551,16 @@ def put_back(
     freqs = np.fft.rfftfreq(n, 1 / sr).astype(np.float32)
     # float32 transforms (scipy's, twice numpy's float64 speed on a 10 s chunk); the kept band is the
     # input's to float32 rounding
-    g = scipy.fft.rfft(given.astype(np.float32, copy=False), axis=-1)
+    x = given.astype(np.float32, copy=False)
+    g = scipy.fft.rfft(x, axis=-1)
     e = scipy.fft.rfft(estimate.astype(np.float32, copy=False), axis=-1)
-    if equalize:
-        lift = transition_gain(np.sum(np.abs(g.reshape(-1, n // 2 + 1)) ** 2, axis=0), freqs, cutoff) - 1
+    if equalize:  # only the bins up to where the lift ends are looked at and changed
+        top = int(np.searchsorted(freqs, EQUALIZE_END * cutoff))
+        power = np.sum(np.abs(g[..., :top].reshape(-1, top)) ** 2, axis=0)
+        lift = transition_gain(power, freqs[:top], cutoff) - 1
         if lift.any():
-            fade = edge_fade(n, round(EQUALIZE_FADE_SECONDS * sr))
-            g = g + lift * scipy.fft.rfft(given.astype(np.float32, copy=False) * fade, axis=-1)
+            faded = scipy.fft.rfft(x * edge_fade(n, round(EQUALIZE_FADE_SECONDS * sr)), axis=-1)
+            g[..., :top] += lift * faded[..., :top]
     w, scale = put_back_weights(freqs, cutoff, strength)
     level = (freqs >= LEVEL_BAND[0] * cutoff) & (freqs < LEVEL_BAND[1] * cutoff)
     p_given = np.sum(np.abs(g[..., level]) ** 2, axis=-1, keepdims=True)

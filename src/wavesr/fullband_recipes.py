@@ -304,6 +304,15 @@ def headline(table: list[dict[str, Any]], name: str) -> dict[str, float]:
     }
 
 
+def registry_scores(record: dict[str, Any], name: str) -> dict[str, float]:
+    """A recipe record's test-split headlines as a registry entry keeps them (``fullband_48000_lsd``, ...)."""
+    return {
+        f"fullband_{sr}_{k}": v
+        for sr, t in record["evaluations"].items()
+        for k, v in headline(t, name).items()
+    }
+
+
 def _candidate_text(key: str) -> str:
     """``stage2@0.25+eq`` as ``stage2 at strength 0.25, the input's transition band lifted``."""
     from .fullband import candidate
@@ -379,11 +388,7 @@ def ship_fullband(
     from .pretrained import add_model
 
     model = load_model_file(checkpoint)  # chosen.pt: the chosen stage's weights and run settings
-    scores = {
-        f"fullband_{sr}_{k}": v
-        for sr, t in record["evaluations"].items()
-        for k, v in headline(t, recipe.name).items()
-    }
+    scores = registry_scores(record, recipe.name)
     with tempfile.TemporaryDirectory() as tmp:
         slim = Path(tmp) / "model.pt"
         save_model(model, slim, extra={"recipe": recipe.name})
