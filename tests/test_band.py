@@ -259,6 +259,10 @@ def test_equalize_leaves_a_band_without_a_filters_cliff_alone():
     assert gain.min() == 1.0 and gain.max() < 10 ** (1.5 / 20)  # at most the smoothing's wobble
     cliff = power * np.where(freqs < 7900, 1.0, 1e-4)  # a 40 dB cliff 100 Hz under the cutoff
     gain = audio.transition_gain(cliff, freqs, 8000)
+    past = (freqs > 7900 + 40) & (freqs < 8000)  # beyond the smoothing's reach under each bin
+    assert np.all(np.abs(20 * np.log10(gain[past]) - 40) < 2)  # undone: 40 dB, to the noise's wobble
+    deep = power * np.where(freqs < 7900, 1.0, 1e-10)  # 100 dB
+    gain = audio.transition_gain(deep, freqs, 8000)
     edge = (freqs > 7900 + 20) & (freqs < 8000)
     assert gain[edge].min() == pytest.approx(10 ** (audio.EQUALIZE_MAX_DB / 20))  # lifted, at most this
     assert np.all(gain[freqs >= 8000] == 1.0) and np.all(gain[freqs < 0.95 * 8000] == 1.0)

@@ -458,7 +458,7 @@ STRENGTH_RAMP = (1.0, 1.1)
 EQUALIZE_REF = (0.95, 0.975)
 EQUALIZE_END = 1.0
 EQUALIZE_SMOOTH = 0.002
-EQUALIZE_MAX_DB = 20.0  # the most a bin is lifted
+EQUALIZE_MAX_DB = 60.0  # the most a bin is lifted (soxr is -42 dB at 0.97 x its Nyquist frequency)
 # The lift is taken from the chunk faded in and out over this long at its ends: a chunk's spectrum
 # treats it as periodic, and the jump from its end to its start holds the band unattenuated
 # (lifted, it would ring at the file's first and last samples; inside a stream the ends are the
