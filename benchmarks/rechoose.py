@@ -81,10 +81,16 @@ def main() -> None:
         (info.folder / info.card).read_text() if info.card else ""
     )
     today = date.today().isoformat()
+    lifted = (
+        "on the validation split as it is scored now (a causal network without the lift, which its frames' "
+        "put-back never applies)"
+        if getattr(weights, "frames_put_back", False)
+        else "with the input's transition band lifted or not among the candidates"
+    )
     rechosen = (
-        f"Run settings chosen again on {today} with the input's transition band lifted or not among the "
-        f"candidates (`python benchmarks/rechoose.py {args.name} --stage {args.stage}`): the shipped weights "
-        f"alone are the candidates below, and the validation and test tables are from that run."
+        f"Run settings chosen again on {today} {lifted} (`python benchmarks/rechoose.py {args.name} "
+        f"--stage {args.stage}`): the shipped weights alone are the candidates below, and the validation "
+        f"and test tables are from that run."
     )
     record = {
         "validation": means,
