@@ -12,6 +12,13 @@ three held-out ones, beside sinc and cubic), and the card is written by the reci
     python benchmarks/rechoose.py speech-48k --stage stage2 --work runs/rechoose-speech
     python benchmarks/rechoose.py music-48k --stage stage3 --work runs/rechoose-music
 
+``--candidate STAGE=PATH`` adds weights trained on from the shipped ones (a later stage of the
+recipe, run by ``wavesr train``) beside them; the choice may then ship those weights, and
+``--trained-minutes`` adds their training time to the card's.
+
+    python benchmarks/rechoose.py speech-48k --stage stage2 --candidate stage4=runs/ft-w300/model.pt \
+        --trained-minutes 35 --work runs/rechoose-speech-stage4
+
 Without ``--ship`` it prints the choice and writes the card into the work folder only.
 """
 
@@ -60,26 +67,36 @@ def main() -> None:
     ap.add_argument("--stage", required=True, help="what the card calls the weights (stage2, stage3)")
     ap.add_argument("--work", type=Path, required=True, help="folder for the evaluation and the card")
     ap.add_argument("--ship", action="store_true", help="replace the registry entry and the card")
+    ap.add_argument(
+        "--candidate", action="append", default=[], metavar="STAGE=PATH", help="more weights to choose from"
+    )
+    ap.add_argument("--trained-minutes", type=float, default=0.0, help="the candidates' training time")
     args = ap.parse_args()
     started = time.monotonic()
     recipe, info = FULLBAND_RECIPES[args.name], get_model_info(args.name)
     corpus = load_default(recipe.corpus)
-    weights = load_model_file(info.path).eval()
+    paths = {args.stage: Path(info.path)}
+    for spec in args.candidate:
+        stage, _, path = spec.partition("=")
+        paths[stage] = Path(path)
+    models = {stage: load_model_file(path).eval() for stage, path in paths.items()}
     args.work.mkdir(parents=True, exist_ok=True)
     saved = args.work / "validation.json"  # a rerun reuses it
     if saved.exists():
         means = json.loads(saved.read_text(), object_hook=_int_keys)
     else:
-        means = validate({args.stage: weights}, corpus.split("val"))
+        means = validate(models, corpus.split("val"))
         saved.write_text(json.dumps(means, indent=1) + "\n")
     choice, why = choose(means)
-    _, strength, equalize = candidate(choice)
+    stage, strength, equalize = candidate(choice)
+    weights = models[stage]
     print(f"{args.name}: {choice} ({why})")
     chosen = args.work / "chosen.pt"
     save_model(weights.run_as(strength=strength, equalize=equalize), chosen)
-    minutes, note, sources, licences = old_training(
+    old_minutes, note, sources, licences = old_training(
         (info.folder / info.card).read_text() if info.card else ""
     )
+    minutes = old_minutes + (args.trained_minutes if stage != args.stage else 0.0)
     today = date.today().isoformat()
     lifted = (
         "on the validation split as it is scored now (a causal network without the lift, which its frames' "
@@ -89,8 +106,14 @@ def main() -> None:
     )
     rechosen = (
         f"Run settings chosen again on {today} {lifted} (`python benchmarks/rechoose.py {args.name} "
-        f"--stage {args.stage}`): the shipped weights alone are the candidates below, and the validation "
-        f"and test tables are from that run."
+        f"--stage {args.stage}{''.join(f' --candidate {c}' for c in args.candidate)}`): "
+        + (
+            f"the weights shipped until then ({args.stage}) and {', '.join(paths.keys() - {args.stage})} "
+            f"trained on from them are the candidates below"
+            if args.candidate
+            else "the shipped weights alone are the candidates below"
+        )
+        + ", and the validation and test tables are from that run."
     )
     record = {
         "validation": means,
@@ -110,7 +133,7 @@ def main() -> None:
     print(json.dumps(scores, indent=1))
     if args.ship:
         add_model(
-            info.path,
+            paths[stage],
             args.name,
             info.content,
             scores=scores,

@@ -535,6 +535,7 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
         minutes=0.02,
         tune_minutes=0.02,
         source_minutes=0.02,
+        wave_minutes=0.02,
         val_patches=4,
         eval_files=1,
         eval_seconds=1.0,
@@ -548,7 +549,9 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
     assert tuned["init"].endswith("run/model.pt") and tuned["wave_weight"] == recipe.tune_wave_weight
     third = json.loads((tmp_path / "work" / "speech-48k" / "source" / "config.json").read_text())["train"]
     assert third["init"].endswith("run/model.pt") and third["target_band"] == "source"
-    assert {"stage1@1", "stage2@1", "stage3@1", "stage1@1+eq"} <= set(record["validation"])
+    fourth = json.loads((tmp_path / "work" / "speech-48k" / "wave" / "config.json").read_text())["train"]
+    assert fourth["init"].endswith("tune/model.pt") and fourth["wave_weight"] == recipe.wave_weight
+    assert {"stage1@1", "stage2@1", "stage3@1", "stage4@1", "stage1@1+eq"} <= set(record["validation"])
     info = pretrained.get_model_info("speech-48k", registry=tmp_path / "reg")
     assert info.ratio == 1 and info.sr == 48000 and "to 48 kHz: LSD" in info.scores_text()
     _, strength, equalize = candidate(record["choice"]["candidate"])  # the choice's run settings shipped

@@ -15,13 +15,16 @@
    on each target's own band only (``--target-band source``: bins above where the training file's
    real content ends, a lossy codec's cliff at 20 kHz in most of the game music, do not count), so
    that the network is not taught to end its output where the codecs did;
-6. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
+6. with ``wave_minutes`` (speech-48k), stage 4 (``wave/``): stage 2 fine-tuned on with a heavier
+   waveform term still (``wave_weight``), which moves the network's band further from the top
+   band's energy the input does not predict (BENCHMARKS.md, "A heavier waveform term");
+7. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
    the strength the generated band is scaled by and whether the input's transition band is lifted
    (``equalize``), by the LSD target (at most 0.5 x sinc's at every input rate, then on the mean)
    and then the highest SNR; written as ``chosen.pt``;
-7. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
+8. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
    through the protocol's channel and the three held-out ones, beside sinc and cubic;
-8. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
+9. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
 
 Each stage resumes when interrupted; a finished stage is reused.
 """
@@ -88,6 +91,9 @@ class FullbandRecipe:
     source_minutes: float = 0.0  # stage 3 (0: none)
     source_lr: float = 2e-4
     source_band: str = "source"  # stage 3's --target-band
+    wave_minutes: float = 0.0  # stage 4, from stage 2 (0: none)
+    wave_lr: float = 2e-4
+    wave_weight: float = 300.0
     val_patches: int = 160
     eval_files: int = 100
     eval_seconds: float = 30.0
@@ -105,16 +111,22 @@ class FullbandRecipe:
             if self.source_minutes
             else ""
         )
+        fourth = (
+            f", stage 4 {self.wave_minutes:g} min from stage 2 at lr {self.wave_lr:g} with waveform weight "
+            f"{self.wave_weight:g}"
+            if self.wave_minutes
+            else ""
+        )
         return (
             f"band loss, stage 1 {self.minutes:g} min at lr {self.lr:g}, stage 2 {self.tune_minutes:g} "
-            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}{third}"
+            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}{third}{fourth}"
         )
 
 
 FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
     r.name: r
     for r in (
-        FullbandRecipe("speech-48k", "speech-fullband", "speech"),
+        FullbandRecipe("speech-48k", "speech-fullband", "speech", wave_minutes=35.0),
         FullbandRecipe("music-48k", "music-fullband", "music", source_minutes=40.0),
         FullbandRecipe(
             "speech-48k-live",
@@ -136,7 +148,12 @@ FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
 }
 
 
-STAGES = {"stage1": "run", "stage2": "tune", "stage3": "source"}  # a stage's run folder in WORK/<name>
+STAGES = {
+    "stage1": "run",
+    "stage2": "tune",
+    "stage3": "source",
+    "stage4": "wave",
+}  # a stage's run folder in WORK/<name>
 
 
 def train_configs(recipe: FullbandRecipe, folder: Path) -> list[Any]:
@@ -176,6 +193,16 @@ def train_configs(recipe: FullbandRecipe, folder: Path) -> list[Any]:
                 recipe.source_lr,
                 target_band=recipe.source_band,
                 **from_first,
+            )
+        )
+    if recipe.wave_minutes:
+        stages.append(
+            stage(
+                "stage4",
+                recipe.wave_minutes,
+                recipe.wave_lr,
+                wave_weight=recipe.wave_weight,
+                init=str(folder / STAGES["stage2"] / "model.pt"),
             )
         )
     return stages
