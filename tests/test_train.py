@@ -238,6 +238,52 @@ def test_wall_clock_budget_plans_fewer_steps(dataset, tmp_path):
     assert time.monotonic() - start < 60  # a 6 s budget, with start-up, validation and checkpoints on top
 
 
+def test_time_budget_is_planned_again_from_the_mean_speed_until_the_decay():
+    """The total follows the mean speed while the rate is constant, never below twice the steps
+    taken (so the rate already used stays right), and is fixed once the decay has begun."""
+    from types import SimpleNamespace
+
+    from wavesr.train import Progress, _plan_steps
+
+    s = SimpleNamespace(
+        cfg=TrainConfig(data="", out="", max_minutes=1), d=SimpleNamespace(world=1), cap=10_000
+    )
+    s.progress = Progress(5, 10_000, planned=False)
+    assert _plan_steps(s, per_step=1.0, elapsed=5) == 60  # a slow start: 55 s left at 1 s a step
+    assert not s.progress.planned
+    s.progress.step = 50
+    assert _plan_steps(s, per_step=0.1, elapsed=10) == 550  # then faster: planned again, longer
+    assert not s.progress.planned
+    s.progress.step = 200
+    assert _plan_steps(s, per_step=1.0, elapsed=40) == 400  # slower: 220 would put step 200 past half
+    assert s.progress.planned
+    s.progress = Progress(50, 10_000, planned=False)
+    s.cap = 300
+    assert _plan_steps(s, per_step=0.01, elapsed=5) == 300  # never past the cap
+
+
+def test_a_slow_start_does_not_fix_a_short_run(dataset, tmp_path, monkeypatch):
+    """A machine busy during the first steps (here: 0.4 s each) plans a short run; the mean speed
+    after it plans the run again, to the budget."""
+    import wavesr.train as training
+
+    real_step, calls = training._step, []
+
+    def slow_at_first(s, *batch):
+        calls.append(1)
+        if len(calls) <= 5:
+            time.sleep(0.4)
+        return real_step(s, *batch)
+
+    monkeypatch.setattr(training, "_step", slow_at_first)
+    monkeypatch.setattr(training, "REPLAN_EVERY", 10)
+    cfg = _cfg(dataset, tmp_path / "slow", epochs=200, max_minutes=0.12, val_data=None)
+    run = train(cfg, progress=False).run
+    state = torch.load(run / "last.pt", weights_only=True)["training"]
+    assert state["step"] == state["total"]
+    assert state["total"] > 3 * 7.2 / 0.4  # the first estimate, 5 s left at 0.4 s a step: about 12
+
+
 def test_runs_and_datasets_of_older_versions_are_read_under_todays_names(dataset, tmp_path):
     """A run's config.json with ``mix_degrade`` and a dataset's settings.json with ``method`` (the
     names before ``channel``) are read as today's; run settings are training's own, not ``--set``."""

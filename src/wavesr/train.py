@@ -77,6 +77,8 @@ from .models.base import (
 
 # ------------------------------------------------------------------------------ small parts
 
+REPLAN_EVERY = 50  # steps between plans of a time-budgeted run's total (wavesr.train._plan_steps)
+
 
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
     """Constant for the first half, then linear decay to zero (the paper's recipe)."""
@@ -632,12 +634,13 @@ def _loop(s: Session, progress: bool) -> None:
             losses.append(loss)
             session_steps += 1
             bar.update(1)
-            if not p.planned and session_steps in (5, 50):  # warm-up first, then a steadier rate
+            if not p.planned and (session_steps == 5 or session_steps % REPLAN_EVERY == 0):
+                # a first estimate after the warm-up, then the mean speed since, until the lr decays
                 if session_steps == 5:
                     per_step, t_plan = (time.monotonic() - t_session) / 5, time.monotonic()
                 else:
-                    per_step = (time.monotonic() - t_plan) / 45
-                p.total = _plan_steps(s, per_step, time.monotonic() - t_start, final=session_steps == 50)
+                    per_step = (time.monotonic() - t_plan) / (session_steps - 5)
+                p.total = _plan_steps(s, per_step, time.monotonic() - t_start)
                 bar.total = p.total
             if s.d.main and (p.step % cfg.log_every == 0 or p.step == p.total):
                 rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
@@ -727,20 +730,24 @@ def _step(
     return float(loss.item()), rate
 
 
-def _plan_steps(s: Session, per_step: float, elapsed: float, final: bool) -> int:
-    """Fix the total steps from the measured speed so that the run fits ``max_minutes``.
+def _plan_steps(s: Session, per_step: float, elapsed: float) -> int:
+    """The total steps that fit ``max_minutes`` at ``per_step`` seconds a step.
 
-    A first estimate after 5 steps (start-up included) is refined after 50; the learning-rate
-    decay starts at half the total, so both come before it. Validation and checkpoints take
-    time too, so the run may end somewhat past the budget.
+    Planned again every ``REPLAN_EVERY`` steps from the mean speed since the warm-up (validation
+    and checkpoints included), so that a machine busy at the start does not fix a run short, until
+    the learning-rate decay begins at half the total; the total is never put below twice the
+    current step, so the rate already used stays right. The run may still end somewhat past the
+    budget if the machine slows down during the decay.
     """
     assert s.cfg.max_minutes is not None  # planned is False only with a time budget
     remaining = max(0.0, s.cfg.max_minutes * 60 - elapsed)
     budget = torch.tensor([s.progress.step + remaining / per_step], dtype=torch.float64)
     if s.d.world > 1:
         dist.broadcast(budget, 0)
-    s.progress.planned = final
-    return int(max(s.progress.step, min(s.cap, int(budget.item()))))
+    step = s.progress.step
+    total = min(s.cap, max(int(budget.item()), 2 * step))
+    s.progress.planned = 2 * step >= total
+    return total
 
 
 def _end_of_epoch(s: Session, epoch: int) -> None:
