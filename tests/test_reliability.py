@@ -320,6 +320,36 @@ def test_sigterm_during_prepare_leaves_no_staging_folder(data, tmp_path):
     )
 
 
+_FORKED_SIGNALS = """
+import multiprocessing, signal
+from wavesr.cli import _handle_signals, _terminated
+
+def report(queue):
+    queue.put([signal.getsignal(s) is signal.SIG_DFL for s in (signal.SIGTERM, signal.SIGHUP)])
+
+_handle_signals()
+queue = multiprocessing.get_context("fork").SimpleQueue()
+child = multiprocessing.get_context("fork").Process(target=report, args=(queue,))
+child.start()
+child.join()
+print(queue.get(), [signal.getsignal(s) is _terminated for s in (signal.SIGTERM, signal.SIGHUP)])
+"""
+
+
+def test_a_worker_forked_from_wavesr_dies_on_sigterm_as_the_default_says():
+    """A pool's worker must not keep wavesr's Python-level handler: Pool.terminate signals workers as
+    they wait on the task queue's lock, where a handler only notes the signal (a hung prepare)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FORKED_SIGNALS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=default_signals,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[True,", "True]", "[True,", "True]"], out.stdout
+
+
 def test_compare_counts_a_written_output_as_upsampled(env, capsys, monkeypatch):
     write(env / "in.wav")
 

@@ -66,14 +66,32 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 _MAIN_PID = [0]
+_FORK_HOOK: list[bool] = []
+
+
+def _default_in_child() -> None:
+    """In a process forked from wavesr's (a pool's or a data loader's worker), SIGTERM and SIGHUP
+    kill at once again. A Python-level handler runs only between bytecodes: a signal that lands as
+    a worker enters a blocking wait (``multiprocessing.Pool.terminate`` sends it to workers waiting
+    on the task queue's lock) would only be noted, the worker would sleep on, and the pool's join
+    would hang for ever."""
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is _terminated:
+            signal.signal(signum, signal.SIG_DFL)
 
 
 def _handle_signals() -> dict[int, Any]:
-    """Install :func:`_terminated` for SIGTERM and SIGHUP (not where they are ignored, as under nohup)."""
+    """Install :func:`_terminated` for SIGTERM and SIGHUP (not where they are ignored, as under nohup),
+    and :func:`_default_in_child` for the processes forked from this one."""
     import os
     import signal
 
     _MAIN_PID[0] = os.getpid()
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_default_in_child)
+        _FORK_HOOK.append(True)
     before: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) is signal.SIG_DFL:

@@ -186,6 +186,8 @@ def _results(paths: list[str], cfg: PrepareConfig) -> Generator[dict[str, Any], 
             if job is not None:
                 pending.append(pool.apply_async(_process_file, (job,)))
             yield result
+        pool.close()  # every file done: the workers end on their own, not by terminate's signal
+        pool.join()
 
 
 # ---------------------------------------------------------------------------------- writing
@@ -274,7 +276,7 @@ def _build(
     ):  # stops workers
         index = csv.writer(f_index)
         index.writerow(["patch", "file", "offset"])
-        for item, res in zip(selected, results):
+        for item, res in zip(selected, results, strict=True):  # strict: runs _results to its end
             bar.update()
             if "skip" in res:
                 skipped.append({"path": item.path, "reason": res["skip"], "detail": res["detail"]})
