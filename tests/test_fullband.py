@@ -85,6 +85,17 @@ def test_full_band_table_for_sinc_and_cubic(files, tmp_path, capsys):
     assert len(list((tmp_path / "out" / "audio").glob("*/*/hr.wav"))) == 1
 
 
+def test_min_band_sets_which_files_are_scored(files, tmp_path, capsys):
+    args = ["evaluate", "sinc", "--fullband", "--files", str(files), "--input-rates", "16000", "-q"]
+    assert main(args + ["-o", str(tmp_path / "a")]) == 0
+    assert "(3 files)" in capsys.readouterr().out  # narrow.wav's 6.1 kHz is under 0.85 x 24 kHz
+    assert main(args + ["--min-band", "0.2", "-o", str(tmp_path / "b")]) == 0
+    assert "(4 files)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(args + ["--min-band", "1.5", "-o", str(tmp_path / "c")])
+    assert "--min-band" in capsys.readouterr().err
+
+
 def test_44_1_khz_family_and_bad_settings(files, tmp_path, capsys):
     summary = fullband.evaluate_fullband(
         ["sinc"], [files / "f0.wav"], tmp_path / "o441", fullband.FullbandConfig(sr=44100)

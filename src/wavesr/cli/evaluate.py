@@ -142,6 +142,13 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         "resample:soxr-vhq; e.g. brickwall,lowpass:ellip:o8:r0.1:s80:zero,codec:mp3:q0.6)",
     )
     p.add_argument(
+        "--min-band",
+        type=Number(0, 1),
+        metavar="F",
+        help="full-band: score only files whose content reaches F x the Nyquist frequency of --sr "
+        "(default 0.85; the full-band recipes score 0.75 at 48 kHz, wavesr.fullband.MIN_BAND)",
+    )
+    p.add_argument(
         "-f", "--force", action="store_true", help="start again in a folder evaluated with other settings"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -188,6 +195,7 @@ def _cmd_fullband(args: argparse.Namespace) -> int:
         title=args.title,
         pesq=args.pesq,
         stoi=args.stoi,
+        **({} if args.min_band is None else {"min_band": args.min_band}),
     )
     items, info = _items(args)
     summary = evaluate_fullband(args.methods, items, args.out, cfg, corpus_info=info, force=args.force)
