@@ -513,6 +513,7 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
     import dataclasses
 
     from wavesr import fullband_recipes
+    from wavesr.configs import TrainConfig
     from wavesr.data import defaults
     from wavesr.data.corpus import Corpus
     from wavesr.fullband import candidate
@@ -534,8 +535,11 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
         batch_size=2,
         minutes=0.02,
         tune_minutes=0.02,
-        source_minutes=0.02,
-        wave_minutes=0.02,
+        later=(  # every kind of later stage: from stage 1, from stage 2, from a later stage
+            fullband_recipes.FineTune("stage3", "stage1", 0.02, target_band="source"),
+            fullband_recipes.FineTune("stage4", "stage2", 0.02, wave_weight=300.0),
+            fullband_recipes.FineTune("stage5", "stage4", 0.02, wave_weight=1000.0),
+        ),
         val_patches=4,
         eval_files=1,
         eval_seconds=1.0,
@@ -549,9 +553,15 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
     assert tuned["init"].endswith("run/model.pt") and tuned["wave_weight"] == recipe.tune_wave_weight
     third = json.loads((tmp_path / "work" / "speech-48k" / "source" / "config.json").read_text())["train"]
     assert third["init"].endswith("run/model.pt") and third["target_band"] == "source"
+    assert third["wave_weight"] == TrainConfig.wave_weight  # the default where a stage names none
     fourth = json.loads((tmp_path / "work" / "speech-48k" / "wave" / "config.json").read_text())["train"]
-    assert fourth["init"].endswith("tune/model.pt") and fourth["wave_weight"] == recipe.wave_weight
-    assert {"stage1@1", "stage2@1", "stage3@1", "stage4@1", "stage1@1+eq"} <= set(record["validation"])
+    assert fourth["init"].endswith("tune/model.pt") and fourth["wave_weight"] == 300.0
+    fifth = json.loads((tmp_path / "work" / "speech-48k" / "heavier" / "config.json").read_text())["train"]
+    assert fifth["init"].endswith("wave/model.pt") and fifth["wave_weight"] == 1000.0
+    assert {"stage1@1", "stage2@1", "stage3@1", "stage4@1", "stage5@1", "stage1@1+eq"} <= set(
+        record["validation"]
+    )
+    assert "stage 5 0.02 min from stage 4 at lr 0.0002 with waveform weight 1000" in recipe.objective
     info = pretrained.get_model_info("speech-48k", registry=tmp_path / "reg")
     assert info.ratio == 1 and info.sr == 48000 and "to 48 kHz: LSD" in info.scores_text()
     _, strength, equalize = candidate(record["choice"]["candidate"])  # the choice's run settings shipped

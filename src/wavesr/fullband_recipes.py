@@ -11,20 +11,21 @@
    waveform term (``--wave-weight``), which trades generated energy the input does not predict for
    SNR: stage 1 alone overshoots the top band's level (held-out voices: scaling its generated band
    down lowered the LSD and raised the SNR, BENCHMARKS.md);
-5. with ``source_minutes`` (music-48k), stage 3 (``source/``): stage 1 fine-tuned with the band loss
-   on each target's own band only (``--target-band source``: bins above where the training file's
-   real content ends, a lossy codec's cliff at 20 kHz in most of the game music, do not count), so
-   that the network is not taught to end its output where the codecs did;
-6. with ``wave_minutes`` (speech-48k), stage 4 (``wave/``): stage 2 fine-tuned on with a heavier
-   waveform term still (``wave_weight``), which moves the network's band further from the top
-   band's energy the input does not predict (BENCHMARKS.md, "A heavier waveform term");
-7. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
+5. the later stages (``later``, :class:`FineTune`), each fine-tuned from an earlier stage's weights:
+   music-48k's stage 3 (``source/``, :data:`OWN_BAND`): stage 1 with the band loss on each target's
+   own band only (``--target-band source``: bins above where the training file's real content
+   ends, a lossy codec's cliff at 20 kHz in most of the game music, do not count), so that the
+   network is not taught to end its output where the codecs did; speech-48k's stage 4 (``wave/``,
+   :data:`HEAVIER`): stage 2 with a heavier waveform term still, which moves the network's band
+   further from the top band's energy the input does not predict (BENCHMARKS.md, "A heavier
+   waveform term"), and its stage 5 (``heavier/``, :data:`HEAVIEST`): stage 4 with weight 1000;
+6. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
    the strength the generated band is scaled by and whether the input's transition band is lifted
    (``equalize``), by the LSD target (at most 0.5 x sinc's at every input rate, then on the mean)
    and then the highest SNR; written as ``chosen.pt``;
-8. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
+7. the full-band protocol (:mod:`wavesr.fullband`) on the held-out test split at 48 and 44.1 kHz,
    through the protocol's channel and the three held-out ones, beside sinc and cubic;
-9. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
+8. with ``ship``: the chosen weights into the registry (ratio 1: any input rate to 48 kHz) with a card.
 
 Each stage resumes when interrupted; a finished stage is reused.
 """
@@ -69,6 +70,39 @@ HELD_OUT_CHANNELS = ("brickwall", "lowpass:ellip:o8:r0.1:s80:zero", "codec:mp3:q
 
 
 @dataclass(frozen=True)
+class FineTune:
+    """A stage after stage 2: the weights of stage ``start`` trained on for ``minutes``."""
+
+    stage: str  # stage3, stage4, stage5 (its run folder: STAGES)
+    start: str  # the stage whose weights it starts from
+    minutes: float
+    lr: float = 2e-4
+    wave_weight: float | None = None  # the band loss's waveform term (None: TrainConfig's default)
+    target_band: str = "full"  # what of each target the band loss compares (TrainConfig.target_band)
+
+    def describe(self) -> str:
+        own = {
+            "full": "",
+            "source": " on each target's own band (below its file's measured cutoff)",
+            "source-rate": " on each target's own band (below its file's measured cutoff, and above its "
+            "own rate's Nyquist frequency)",
+        }[self.target_band]
+        weight = f" with waveform weight {self.wave_weight:g}" if self.wave_weight is not None else ""
+        return (
+            f"stage {self.stage.removeprefix('stage')} {self.minutes:g} min from stage "
+            f"{self.start.removeprefix('stage')} at lr {self.lr:g}{own}{weight}"
+        )
+
+
+# music-48k's stage 3: stage 1 taught each target's own band only (lossy game music ends at 20 kHz)
+OWN_BAND = FineTune("stage3", "stage1", 40.0, target_band="source")
+# speech-48k's stage 4: stage 2 with a heavier waveform term (BENCHMARKS.md, "A heavier waveform term"),
+# and its stage 5: stage 4 with a heavier one still (BENCHMARKS.md, "Waveform weight 1000")
+HEAVIER = FineTune("stage4", "stage2", 35.0, wave_weight=300.0)
+HEAVIEST = FineTune("stage5", "stage4", 30.0, wave_weight=1000.0)
+
+
+@dataclass(frozen=True)
 class FullbandRecipe:
     """How one full-band model is made (stored in its card and ``recipe.json``)."""
 
@@ -88,12 +122,7 @@ class FullbandRecipe:
     tune_minutes: float = 25.0  # stage 2
     tune_lr: float = 2e-4
     tune_wave_weight: float = 30.0
-    source_minutes: float = 0.0  # stage 3 (0: none)
-    source_lr: float = 2e-4
-    source_band: str = "source"  # stage 3's --target-band
-    wave_minutes: float = 0.0  # stage 4, from stage 2 (0: none)
-    wave_lr: float = 2e-4
-    wave_weight: float = 300.0
+    later: tuple[FineTune, ...] = ()  # the stages after stage 2, in order
     val_patches: int = 160
     eval_files: int = 100
     eval_seconds: float = 30.0
@@ -104,30 +133,18 @@ class FullbandRecipe:
 
     @property
     def objective(self) -> str:
-        third = (
-            f", stage 3 {self.source_minutes:g} min from stage 1 at lr {self.source_lr:g} on each "
-            "target's own band (below its file's measured cutoff"
-            + (", and above its own rate's Nyquist frequency)" if self.source_band == "source-rate" else ")")
-            if self.source_minutes
-            else ""
-        )
-        fourth = (
-            f", stage 4 {self.wave_minutes:g} min from stage 2 at lr {self.wave_lr:g} with waveform weight "
-            f"{self.wave_weight:g}"
-            if self.wave_minutes
-            else ""
-        )
         return (
             f"band loss, stage 1 {self.minutes:g} min at lr {self.lr:g}, stage 2 {self.tune_minutes:g} "
-            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}{third}{fourth}"
+            f"min at lr {self.tune_lr:g} with waveform weight {self.tune_wave_weight:g}"
+            + "".join(f", {f.describe()}" for f in self.later)
         )
 
 
 FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
     r.name: r
     for r in (
-        FullbandRecipe("speech-48k", "speech-fullband", "speech", wave_minutes=35.0),
-        FullbandRecipe("music-48k", "music-fullband", "music", source_minutes=40.0),
+        FullbandRecipe("speech-48k", "speech-fullband", "speech", later=(HEAVIER, HEAVIEST)),
+        FullbandRecipe("music-48k", "music-fullband", "music", later=(OWN_BAND,)),
         FullbandRecipe(
             "speech-48k-live",
             "speech-fullband",
@@ -153,6 +170,7 @@ STAGES = {
     "stage2": "tune",
     "stage3": "source",
     "stage4": "wave",
+    "stage5": "heavier",
 }  # a stage's run folder in WORK/<name>
 
 
@@ -178,33 +196,22 @@ def train_configs(recipe: FullbandRecipe, folder: Path) -> list[Any]:
     def stage(name: str, minutes: float, lr: float, **extra: Any) -> Any:
         return TrainConfig(out=str(folder / STAGES[name]), max_minutes=minutes, lr=lr, **extra, **common)
 
-    from_first = {"init": str(folder / STAGES["stage1"] / "model.pt")}
+    def init(name: str) -> dict[str, str]:
+        return {"init": str(folder / STAGES[name] / "model.pt")}
+
     stages = [
         stage("stage1", recipe.minutes, recipe.lr),
         stage(
-            "stage2", recipe.tune_minutes, recipe.tune_lr, wave_weight=recipe.tune_wave_weight, **from_first
+            "stage2",
+            recipe.tune_minutes,
+            recipe.tune_lr,
+            wave_weight=recipe.tune_wave_weight,
+            **init("stage1"),
         ),
     ]
-    if recipe.source_minutes:
-        stages.append(
-            stage(
-                "stage3",
-                recipe.source_minutes,
-                recipe.source_lr,
-                target_band=recipe.source_band,
-                **from_first,
-            )
-        )
-    if recipe.wave_minutes:
-        stages.append(
-            stage(
-                "stage4",
-                recipe.wave_minutes,
-                recipe.wave_lr,
-                wave_weight=recipe.wave_weight,
-                init=str(folder / STAGES["stage2"] / "model.pt"),
-            )
-        )
+    for f in recipe.later:
+        weight = {} if f.wave_weight is None else {"wave_weight": f.wave_weight}
+        stages.append(stage(f.stage, f.minutes, f.lr, target_band=f.target_band, **weight, **init(f.start)))
     return stages
 
 

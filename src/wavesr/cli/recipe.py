@@ -75,7 +75,7 @@ def _cmd_recipe(args: argparse.Namespace) -> None:
             ships = "ships" if f.name in shipped else "not shipped; would ship"
             print(
                 f"{f.name:12s} {f.network} on {f.corpus}, any rate -> {f.sr} Hz, {f.objective}, "
-                f"{ships} chosen.pt (stage 1 or 2, a strength and equalizing, chosen on validation)"
+                f"{ships} chosen.pt (one of its stages, a strength and equalizing, chosen on validation)"
             )
         for r in RECIPES.values():
             degrade = f", {r.channel} degradation" if r.channel != "decimate" else ""
