@@ -243,23 +243,23 @@ def test_time_budget_is_planned_again_from_the_mean_speed_until_the_decay():
     taken (so the rate already used stays right), and is fixed once the decay has begun."""
     from types import SimpleNamespace
 
-    from wavesr.train import Progress, _plan_steps
+    from wavesr.train import Progress, plan_steps
 
     s = SimpleNamespace(
         cfg=TrainConfig(data="", out="", max_minutes=1), d=SimpleNamespace(world=1), cap=10_000
     )
     s.progress = Progress(5, 10_000, planned=False)
-    assert _plan_steps(s, per_step=1.0, elapsed=5) == 60  # a slow start: 55 s left at 1 s a step
+    assert plan_steps(s, per_step=1.0, elapsed=5) == 60  # a slow start: 55 s left at 1 s a step
     assert not s.progress.planned
     s.progress.step = 50
-    assert _plan_steps(s, per_step=0.1, elapsed=10) == 550  # then faster: planned again, longer
+    assert plan_steps(s, per_step=0.1, elapsed=10) == 550  # then faster: planned again, longer
     assert not s.progress.planned
     s.progress.step = 200
-    assert _plan_steps(s, per_step=1.0, elapsed=40) == 400  # slower: 220 would put step 200 past half
+    assert plan_steps(s, per_step=1.0, elapsed=40) == 400  # slower: 220 would put step 200 past half
     assert s.progress.planned
     s.progress = Progress(50, 10_000, planned=False)
     s.cap = 300
-    assert _plan_steps(s, per_step=0.01, elapsed=5) == 300  # never past the cap
+    assert plan_steps(s, per_step=0.01, elapsed=5) == 300  # never past the cap
 
 
 def test_a_slow_start_does_not_fix_a_short_run(dataset, tmp_path, monkeypatch):

@@ -77,7 +77,7 @@ from .models.base import (
 
 # ------------------------------------------------------------------------------ small parts
 
-REPLAN_EVERY = 50  # steps between plans of a time-budgeted run's total (wavesr.train._plan_steps)
+REPLAN_EVERY = 50  # steps between plans of a time-budgeted run's total (wavesr.train.plan_steps)
 
 
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
@@ -640,7 +640,7 @@ def _loop(s: Session, progress: bool) -> None:
                     per_step, t_plan = (time.monotonic() - t_session) / 5, time.monotonic()
                 else:
                     per_step = (time.monotonic() - t_plan) / (session_steps - 5)
-                p.total = _plan_steps(s, per_step, time.monotonic() - t_start)
+                p.total = plan_steps(s, per_step, time.monotonic() - t_start)
                 bar.total = p.total
             if s.d.main and (p.step % cfg.log_every == 0 or p.step == p.total):
                 rate = seconds_per_batch * len(losses) / (time.monotonic() - t_log)
@@ -730,7 +730,7 @@ def _step(
     return float(loss.item()), rate
 
 
-def _plan_steps(s: Session, per_step: float, elapsed: float) -> int:
+def plan_steps(s: Session, per_step: float, elapsed: float) -> int:
     """The total steps that fit ``max_minutes`` at ``per_step`` seconds a step.
 
     Planned again every ``REPLAN_EVERY`` steps from the mean speed since the warm-up (validation
