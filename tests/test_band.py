@@ -556,7 +556,7 @@ def test_a_full_band_recipe_runs_its_stages_evaluates_and_ships(tmp_path, monkey
     assert third["wave_weight"] == TrainConfig.wave_weight  # the default where a stage names none
     fourth = json.loads((tmp_path / "work" / "speech-48k" / "wave" / "config.json").read_text())["train"]
     assert fourth["init"].endswith("tune/model.pt") and fourth["wave_weight"] == 300.0
-    fifth = json.loads((tmp_path / "work" / "speech-48k" / "heavier" / "config.json").read_text())["train"]
+    fifth = json.loads((tmp_path / "work" / "speech-48k" / "wave1000" / "config.json").read_text())["train"]
     assert fifth["init"].endswith("wave/model.pt") and fifth["wave_weight"] == 1000.0
     assert {"stage1@1", "stage2@1", "stage3@1", "stage4@1", "stage5@1", "stage1@1+eq"} <= set(
         record["validation"]

@@ -15,10 +15,11 @@
    music-48k's stage 3 (``source/``, :data:`OWN_BAND`): stage 1 with the band loss on each target's
    own band only (``--target-band source``: bins above where the training file's real content
    ends, a lossy codec's cliff at 20 kHz in most of the game music, do not count), so that the
-   network is not taught to end its output where the codecs did; speech-48k's stage 4 (``wave/``,
-   :data:`HEAVIER`): stage 2 with a heavier waveform term still, which moves the network's band
-   further from the top band's energy the input does not predict (BENCHMARKS.md, "A heavier
-   waveform term"), and its stage 5 (``heavier/``, :data:`HEAVIEST`): stage 4 with weight 1000;
+   network is not taught to end its output where the codecs did; speech-48k's stages 4, 5 and 6
+   (``wave/``, ``wave1000/``, ``wave3000/``; :data:`SPEECH_WAVE`): stage 2, then each the one
+   before, with a heavier waveform term each time (300, 1000, 3000), which moves the network's
+   band further from the top band's energy the input does not predict (BENCHMARKS.md, "A heavier
+   waveform term", "Waveform weight 1000", "Waveform weight 3000");
 6. the choice on the validation split (:func:`wavesr.fullband.choose`): the stages' weights, and
    the strength the generated band is scaled by and whether the input's transition band is lifted
    (``equalize``), by the LSD target (at most 0.5 x sinc's at every input rate, then on the mean)
@@ -96,10 +97,13 @@ class FineTune:
 
 # music-48k's stage 3: stage 1 taught each target's own band only (lossy game music ends at 20 kHz)
 OWN_BAND = FineTune("stage3", "stage1", 40.0, target_band="source")
-# speech-48k's stage 4: stage 2 with a heavier waveform term (BENCHMARKS.md, "A heavier waveform term"),
-# and its stage 5: stage 4 with a heavier one still (BENCHMARKS.md, "Waveform weight 1000")
-HEAVIER = FineTune("stage4", "stage2", 35.0, wave_weight=300.0)
-HEAVIEST = FineTune("stage5", "stage4", 30.0, wave_weight=1000.0)
+# speech-48k's stages 4-6: a heavier waveform term at each (BENCHMARKS.md, "A heavier waveform term",
+# "Waveform weight 1000", "Waveform weight 3000")
+SPEECH_WAVE = (
+    FineTune("stage4", "stage2", 35.0, wave_weight=300.0),
+    FineTune("stage5", "stage4", 30.0, wave_weight=1000.0),
+    FineTune("stage6", "stage5", 27.0, wave_weight=3000.0),
+)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class FullbandRecipe:
 FULLBAND_RECIPES: dict[str, FullbandRecipe] = {
     r.name: r
     for r in (
-        FullbandRecipe("speech-48k", "speech-fullband", "speech", later=(HEAVIER, HEAVIEST)),
+        FullbandRecipe("speech-48k", "speech-fullband", "speech", later=SPEECH_WAVE),
         FullbandRecipe("music-48k", "music-fullband", "music", later=(OWN_BAND,)),
         FullbandRecipe(
             "speech-48k-live",
@@ -170,7 +174,8 @@ STAGES = {
     "stage2": "tune",
     "stage3": "source",
     "stage4": "wave",
-    "stage5": "heavier",
+    "stage5": "wave1000",
+    "stage6": "wave3000",
 }  # a stage's run folder in WORK/<name>
 
 
