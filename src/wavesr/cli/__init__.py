@@ -55,17 +55,9 @@ class Terminated(KeyboardInterrupt):
 
 
 def _terminated(signum: int, frame: object) -> None:
-    import os
-    import signal
-
-    if os.getpid() != _MAIN_PID[0]:  # a worker process forked from this one: die as the signal says
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return
-    raise Terminated(signum)
+    raise Terminated(signum)  # only in wavesr's own process: a forked one has the default back
 
 
-_MAIN_PID = [0]
 _FORK_HOOK: list[bool] = []
 
 
@@ -88,7 +80,6 @@ def _handle_signals() -> dict[int, Any]:
     import os
     import signal
 
-    _MAIN_PID[0] = os.getpid()
     if not _FORK_HOOK:
         os.register_at_fork(after_in_child=_default_in_child)
         _FORK_HOOK.append(True)
