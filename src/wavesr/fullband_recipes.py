@@ -74,7 +74,7 @@ HELD_OUT_CHANNELS = ("brickwall", "lowpass:ellip:o8:r0.1:s80:zero", "codec:mp3:q
 class FineTune:
     """A stage after stage 2: the weights of stage ``start`` trained on for ``minutes``."""
 
-    stage: str  # stage3, stage4, stage5 (its run folder: STAGES)
+    stage: str  # stage3 ... stage6 (its run folder: STAGES)
     start: str  # the stage whose weights it starts from
     minutes: float
     lr: float = 2e-4
